@@ -1,0 +1,104 @@
+// The schema of `instance/factory.yaml`: this installation's teams, repos, routing, policies
+// and agents. Every default named in DESIGN.md's "Domain and defaults" lives here.
+import { z } from 'zod';
+import { isDuration } from '../domain/duration.js';
+
+const duration = z.string().refine(isDuration, { message: 'expected a duration such as 30s, 10m, 2h or 7d' });
+const repoName = z.string().regex(/^[\w.-]+\/[\w.-]+$/, { message: 'expected a repository as owner/name' });
+
+export const teamSchema = z.strictObject({
+  key: z.string().min(1),
+  /** Where issues of this team go unless a routing rule says otherwise. */
+  repo: repoName,
+  /** A state name that also counts as ready; any state of type `unstarted` always does. */
+  readyState: z.string().default('Todo'),
+  inProgressState: z.string().default('In Progress'),
+  inReviewState: z.string().default('In Review'),
+  doneState: z.string().default('Done'),
+});
+
+export const repoSchema = z.strictObject({
+  name: repoName,
+  baseBranch: z.string().default('main'),
+  mergePolicy: z.enum(['never', 'on-green-with-review']).default('never'),
+  /** Required check names; when absent, the branch protection of the base branch decides. */
+  requiredChecks: z.array(z.string()).optional(),
+  /** Agents at once on this repo; absent = only the global cap applies. */
+  slots: z.number().int().positive().optional(),
+});
+
+export const routeSchema = z.strictObject({
+  team: z.string().optional(),
+  project: z.string().optional(),
+  label: z.string().optional(),
+  repo: repoName,
+  agent: z.string().optional(),
+});
+
+export const agentSchema = z.strictObject({
+  /** argv of the agent CLI; `{promptFile}` and `{worktree}` are substituted. */
+  command: z.array(z.string()).min(1),
+  /** Extra environment for the agent. The process gets nothing else but PATH, HOME and LANG. */
+  env: z.record(z.string(), z.string()).default({}),
+});
+
+export const policiesSchema = z.strictObject({
+  timeouts: z
+    .strictObject({
+      agentIdle: duration.default('10m'),
+      agentTotal: duration.default('60m'),
+      prOpen: duration.default('5m'),
+      ci: duration.default('60m'),
+      review: duration.default('7d'),
+      escalation: duration.default('14d'),
+      heartbeat: duration.default('30s'),
+    })
+    .prefault({}),
+  maxRedispatch: z.number().int().min(0).default(3),
+  budgetUsd: z.number().positive().nullable().default(null),
+  thinDescriptionChars: z.number().int().min(0).default(140),
+  reservedLabels: z.array(z.string()).default(['needs-design', 'reserved']),
+  syntheticLabel: z.string().default('conveyor-e2e'),
+  readyLabel: z.string().default('conveyor'),
+});
+
+export const factorySchema = z.strictObject({
+  tracker: z
+    .strictObject({
+      kind: z.literal('linear').default('linear'),
+      /** Override for the sandbox emulator; the real API when absent. */
+      apiUrl: z.url().optional(),
+      teams: z.array(teamSchema).min(1, { message: 'list at least one team the factory may act on' }),
+      /** Users whose `/conveyor …` comments are obeyed (email or name). */
+      operators: z.array(z.string()).default([]),
+    }),
+  forge: z
+    .strictObject({
+      kind: z.literal('github').default('github'),
+      apiUrl: z.url().optional(),
+      gitUrl: z.url().optional(),
+    })
+    .prefault({}),
+  repos: z.array(repoSchema).min(1, { message: 'list at least one repository the factory may push to' }),
+  routing: z.array(routeSchema).default([]),
+  fleet: z
+    .strictObject({
+      slots: z.number().int().positive().default(3),
+      agentNames: z.array(z.string()).min(1).default(['ada', 'grace', 'linus', 'barbara', 'ken', 'margaret']),
+      holderCheckInterval: duration.default('1m'),
+    })
+    .prefault({}),
+  agents: z
+    .strictObject({
+      default: z.string(),
+      providers: z.record(z.string(), agentSchema),
+    }),
+  policies: policiesSchema.prefault({}),
+  /** Where worktrees and repo mirrors live on the worker host. */
+  workspaceDir: z.string().default('.data/workspaces'),
+});
+
+export type FactoryConfig = z.infer<typeof factorySchema>;
+export type TeamConfig = z.infer<typeof teamSchema>;
+export type RepoConfig = z.infer<typeof repoSchema>;
+export type Policies = z.infer<typeof policiesSchema>;

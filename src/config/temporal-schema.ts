@@ -1,0 +1,54 @@
+// The schema of `temporal.yaml`: how to reach Temporal and how the worker is tuned.
+import { z } from 'zod';
+import { isDuration } from '../domain/duration.js';
+
+const duration = z.string().refine(isDuration, { message: 'expected a duration such as 30s, 10m, 2h or 7d' });
+const port = z.number().int().min(0).max(65535);
+
+export const SEARCH_ATTRIBUTE_TYPES = ['Keyword', 'Text', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList'] as const;
+
+export const temporalSchema = z.strictObject({
+  connection: z
+    .strictObject({
+      address: z.string().default('localhost:7233'),
+      namespace: z.string().default('default'),
+      /** Temporal Cloud API key: read from the environment variable named here, never from the file. */
+      apiKeyEnv: z.string().default('TEMPORAL_API_KEY'),
+      tls: z
+        .strictObject({
+          certFile: z.string(),
+          keyFile: z.string(),
+          caFile: z.string().optional(),
+          serverName: z.string().optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  taskQueues: z
+    .strictObject({
+      runtime: z.string().default('conveyor'),
+      dev: z.string().default('conveyor-dev'),
+      sandbox: z.string().default('conveyor-sandbox'),
+    })
+    .prefault({}),
+  worker: z
+    .strictObject({
+      maxConcurrentActivityTaskExecutions: z.number().int().positive().default(20),
+      maxConcurrentWorkflowTaskExecutions: z.number().int().positive().default(40),
+      shutdownGraceTime: duration.default('30s'),
+      metricsPort: port.default(9464),
+    })
+    .prefault({}),
+  devServer: z
+    .strictObject({
+      ip: z.string().default('127.0.0.1'),
+      port: port.default(7233),
+      uiPort: port.default(8233),
+      dbFile: z.string().default('.data/temporal/dev.sqlite'),
+      namespace: z.string().default('default'),
+    })
+    .prefault({}),
+  searchAttributes: z.record(z.string(), z.enum(SEARCH_ATTRIBUTE_TYPES)).default({}),
+});
+
+export type TemporalConfig = z.infer<typeof temporalSchema>;

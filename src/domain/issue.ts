@@ -1,0 +1,68 @@
+// Plain data shared by workflows, activities, the gateway and the sandbox. No I/O here:
+// workflow code imports this module, so it must stay deterministic and free of Node built-ins.
+
+/** Linear's workflow state types. */
+export type StateType = 'triage' | 'backlog' | 'unstarted' | 'started' | 'completed' | 'canceled';
+
+/** An issue as the tracker reports it, read fresh each time it matters. */
+export interface TrackerIssue {
+  /** The tracker's stable id (a UUID in Linear); never changes when the issue moves team. */
+  id: string;
+  /** The human key, e.g. `ENG-12`; changes when the issue moves team. */
+  key: string;
+  title: string;
+  description: string;
+  url: string;
+  team: { id: string; key: string };
+  project: string | null;
+  labels: string[];
+  /** Linear priority: 0 none, 1 urgent … 4 low. */
+  priority: number;
+  state: { name: string; type: StateType };
+  assignee: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A pull request as the forge reports it. */
+export interface PullRequest {
+  number: number;
+  url: string;
+  repo: string;
+  headRef: string;
+  headSha: string;
+  baseRef: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+  draft: boolean;
+  /** null while GitHub is still computing it. */
+  mergeable: boolean | null;
+}
+
+export type ChecksState = 'pending' | 'success' | 'failure';
+export type ReviewDecision = 'APPROVED' | 'CHANGES_REQUESTED' | 'REVIEW_REQUIRED';
+
+/** The required checks of one commit, folded into one verdict. */
+export interface ChecksSummary {
+  sha: string;
+  state: ChecksState;
+  /** Failed checks with their finished summaries, used as feedback for the next attempt. */
+  failures: Array<{ name: string; summary: string }>;
+}
+
+export interface ReviewSummary {
+  decision: ReviewDecision;
+  /** Bodies of the reviews that requested changes, newest last. */
+  requestedChanges: string[];
+}
+
+/** Everything the merge gate needs, read from the forge in one go. */
+export interface PullRequestStatus {
+  pr: PullRequest;
+  checks: ChecksSummary;
+  review: ReviewSummary;
+}
+
+export type MergeResult =
+  | { merged: true; sha: string }
+  | { merged: false; reason: 'head-moved' | 'not-mergeable' | 'closed'; message: string };

@@ -1,0 +1,28 @@
+// Names derived from the tracker's stable issue id. Every part that needs to find an issue's
+// run (gateway, sweep, CLI, tests) derives it here, so nothing ever needs a lookup.
+
+export const ISSUE_WORKFLOW_PREFIX = 'conveyor-issue-';
+export const BRANCH_PREFIX = 'conveyor/';
+
+/** One run per issue: the workflow id is a function of the stable id, never of the key. */
+export function issueWorkflowId(issueId: string): string {
+  return `${ISSUE_WORKFLOW_PREFIX}${issueId}`;
+}
+
+export function fleetWorkflowId(taskQueue: string): string {
+  return `conveyor-fleet-${taskQueue}`;
+}
+
+/** `conveyor/<issue-key-lowercased>-<stable issue id>` */
+export function branchForIssue(issueKey: string, issueId: string): string {
+  return `${BRANCH_PREFIX}${issueKey.toLowerCase()}-${issueId}`;
+}
+
+const BRANCH_PATTERN = /^conveyor\/[a-z0-9]+-\d+-(.+)$/;
+
+/** The stable issue id a factory branch belongs to, or null for any other branch. */
+export function issueIdFromBranch(branch: string): string | null {
+  const ref = branch.startsWith('refs/heads/') ? branch.slice('refs/heads/'.length) : branch;
+  const match = BRANCH_PATTERN.exec(ref);
+  return match?.[1] ?? null;
+}

@@ -1,0 +1,26 @@
+import type { ChecksSummary, MergeResult, PullRequest, ReviewSummary } from '../domain/issue.js';
+
+/**
+ * The forge as Conveyor uses it. Implemented over `@octokit/rest` (`github-forge.ts`).
+ * `repo` is always `owner/name`.
+ */
+export interface Forge {
+  /** Clone URL for the repo; never carries credentials (auth goes through `gitAuthEnv`). */
+  cloneUrl(repo: string): string;
+  /** Environment for git subprocesses run by the factory (not the agent): auth via header. */
+  gitAuthEnv(): Promise<Record<string, string>>;
+  /** Push `branch` from a local worktree; returns the pushed head SHA. */
+  pushBranch(input: { repo: string; worktree: string; branch: string }): Promise<{ headSha: string }>;
+  /** Opens a PR, or returns the open one for the same head branch (idempotent). */
+  openPullRequest(input: { repo: string; head: string; base: string; title: string; body: string }): Promise<PullRequest>;
+  findPullRequest(repo: string, headBranch: string): Promise<PullRequest | null>;
+  getPullRequest(repo: string, number: number): Promise<PullRequest>;
+  /** Required checks for `sha` folded into one verdict. */
+  getChecks(repo: string, sha: string, baseRef: string): Promise<ChecksSummary>;
+  getReviews(repo: string, number: number): Promise<ReviewSummary>;
+  /** Merge pinned to `sha`: a moved head is a named outcome, not an exception. */
+  merge(repo: string, number: number, sha: string): Promise<MergeResult>;
+  closePullRequest(repo: string, number: number): Promise<void>;
+  deleteBranch(repo: string, branch: string): Promise<void>;
+  comment(repo: string, number: number, body: string): Promise<void>;
+}

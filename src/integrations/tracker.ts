@@ -1,0 +1,16 @@
+import type { TrackerIssue } from '../domain/issue.js';
+
+/**
+ * The tracker as Conveyor uses it. Implemented over `@linear/sdk` (`linear-tracker.ts`);
+ * tests hand in the same implementation pointed at the sandbox emulator.
+ */
+export interface Tracker {
+  getIssue(issueId: string): Promise<TrackerIssue>;
+  /** Issues carrying `label` in a non-completed state in the given teams (by team key). */
+  listIssues(query: { teamKeys: string[]; label: string }): Promise<TrackerIssue[]>;
+  /** Move an issue to the workflow state with this name in the issue's team. */
+  moveIssue(issueId: string, stateName: string): Promise<void>;
+  comment(issueId: string, body: string): Promise<void>;
+  addLabel(issueId: string, label: string): Promise<void>;
+  removeLabel(issueId: string, label: string): Promise<void>;
+}

@@ -1,0 +1,63 @@
+// The one way any part of Conveyor (gateway, sweep, CLI, tests) starts or signals an issue's
+// run. Starts are signal-with-start on an id derived from the stable issue id, so a duplicate
+// webhook, a sweep and an operator start land on the same run and can never dispatch twice.
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { issueWorkflowId } from '../domain/naming.js';
+import type { LinePolicy, IssueRunInput } from '../workflows/input.js';
+import {
+  forgeEventSignal,
+  operatorCommandSignal,
+  trackerEventSignal,
+  type ForgeEvent,
+  type OperatorCommand,
+  type TrackerEvent,
+} from '../workflows/messages.js';
+
+export const ISSUE_WORKFLOW_TYPE = 'issueWorkflow';
+
+export interface IssueRunTarget {
+  client: Client;
+  taskQueue: string;
+  policy: LinePolicy;
+}
+
+/** Start the issue's run if none is open, and deliver the event to it either way. */
+export async function signalWithStartIssue(target: IssueRunTarget, issue: { id: string; key?: string }, event: TrackerEvent): Promise<{ workflowId: string; runId: string }> {
+  const workflowId = issueWorkflowId(issue.id);
+  const input: IssueRunInput = { issueId: issue.id, issueKey: issue.key, policy: target.policy };
+  const handle = await target.client.workflow.signalWithStart(ISSUE_WORKFLOW_TYPE, {
+    workflowId,
+    taskQueue: target.taskQueue,
+    args: [input],
+    signal: trackerEventSignal,
+    signalArgs: [event],
+    // A closed run's id may start again (the issue was reopened and made ready again);
+    // triage reads the issue fresh, so a late redelivery cannot send an agent onto finished work.
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    searchAttributes: issue.key ? { ConveyorIssueKey: [issue.key] } : undefined,
+  });
+  return { workflowId, runId: handle.signaledRunId };
+}
+
+type IssueSignal =
+  | { name: 'tracker'; event: TrackerEvent }
+  | { name: 'forge'; event: ForgeEvent }
+  | { name: 'operator'; event: OperatorCommand };
+
+/**
+ * Signal the issue's open run. Returns false when there is none: an event for an issue with
+ * no run has no effect (a closed run must not be revived by a late PR event).
+ */
+export async function signalIssue(client: Client, issueId: string, signal: IssueSignal): Promise<boolean> {
+  const handle = client.workflow.getHandle(issueWorkflowId(issueId));
+  try {
+    if (signal.name === 'tracker') await handle.signal(trackerEventSignal, signal.event);
+    else if (signal.name === 'forge') await handle.signal(forgeEventSignal, signal.event);
+    else await handle.signal(operatorCommandSignal, signal.event);
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,52 @@
+// The activities as the workflows see them: types only, so no I/O code enters the bundle.
+import type { MergeResult, PullRequest, PullRequestStatus, TrackerIssue } from '../domain/issue.js';
+import type { Routing } from './state.js';
+
+export interface TriageResult {
+  decision: 'dispatch' | 'escalate' | 'ignore';
+  reason: string;
+  issue: TrackerIssue | null;
+  routing: Routing | null;
+  /** Escalations an operator may approve past (thin); unroutable or reserved issues may not. */
+  overridable: boolean;
+}
+
+export interface AgentRunInput {
+  issue: TrackerIssue;
+  routing: Routing;
+  branch: string;
+  agentName: string;
+  attempt: number;
+  feedback: string | null;
+  workflowId: string;
+  idleTimeout: string;
+  heartbeatInterval: string;
+}
+
+export interface AgentRunResult {
+  /** Commits on the branch ahead of the base after the agent finished. */
+  commits: number;
+  headSha: string | null;
+  /** The agent's finished summary (already redacted), never its streamed output. */
+  summary: string;
+  costUsd: number;
+}
+
+export interface LineActivities {
+  triageIssue(input: { issueId: string; workflowId: string }): Promise<TriageResult>;
+  moveIssue(input: { issueId: string; stateName: string }): Promise<void>;
+  commentOnIssue(input: { issueId: string; body: string }): Promise<void>;
+  setIssueLabel(input: { issueId: string; label: string; present: boolean }): Promise<void>;
+  runAgent(input: AgentRunInput): Promise<AgentRunResult>;
+  publishPullRequest(input: { issue: TrackerIssue; routing: Routing; branch: string; summary: string }): Promise<PullRequest>;
+  readPullRequest(input: { repo: string; number: number; baseRef: string }): Promise<PullRequestStatus>;
+  mergePullRequest(input: { repo: string; number: number; sha: string }): Promise<MergeResult>;
+  closePullRequest(input: { repo: string; number: number; comment: string }): Promise<void>;
+  deleteBranch(input: { repo: string; branch: string }): Promise<void>;
+  cleanupWorkspace(input: { workflowId: string; branch: string; repo: string }): Promise<void>;
+}
+
+export interface FleetActivities {
+  /** Of these workflow ids, the ones whose latest run is closed (or that do not exist). */
+  findClosedWorkflows(input: { workflowIds: string[] }): Promise<string[]>;
+}

@@ -1,0 +1,3 @@
+// The workflow bundle's entry: every workflow type the worker runs.
+export { issueWorkflow } from './issue-workflow.js';
+export { fleetWorkflow } from './fleet-workflow.js';

@@ -1,0 +1,37 @@
+import type { DurationString } from '../domain/duration.js';
+import type { IssueRunState } from './state.js';
+
+/** Everything a run needs that is not in the tracker: deadlines and limits, from config. */
+export interface LinePolicy {
+  timeouts: {
+    agentIdle: DurationString;
+    agentTotal: DurationString;
+    prOpen: DurationString;
+    ci: DurationString;
+    review: DurationString;
+    escalation: DurationString;
+    heartbeat: DurationString;
+  };
+  maxRedispatch: number;
+  budgetUsd: number | null;
+  fleetWorkflowId: string;
+  /** Continue-as-new once history passes this many events (or when Temporal suggests it). */
+  continueAsNewAfterEvents: number;
+  /** Activity retry tuning; tests shrink it. */
+  retry: { initialInterval: DurationString; maximumAttempts: number };
+}
+
+export interface IssueRunInput {
+  issueId: string;
+  /** Shown in the Web UI before triage has read the issue; never trusted. */
+  issueKey?: string;
+  policy: LinePolicy;
+  /** Carried across continue-as-new. */
+  resume?: IssueRunState;
+}
+
+export interface FleetInput {
+  capacity: import('./messages.js').FleetCapacity;
+  /** Carried across continue-as-new. */
+  state?: import('./state.js').FleetState;
+}

@@ -1,0 +1,54 @@
+// Once per test run: one real Temporal dev server on free ports, and the workflow code
+// bundled once. Tests reach both through vitest's provide/inject.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { TestProject } from 'vitest/node';
+import { loadConfig } from '../../src/config/load.js';
+import { ensureTemporalCli } from '../../src/temporal/cli-binary.js';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
+import { WORKFLOWS_PATH } from '../../src/workers/workflow-bundle.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalNamespace: string;
+    temporalCli: string;
+    workflowBundlePath: string;
+  }
+}
+
+let server: DevServer | undefined;
+let workDir: string | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  const cli = ensureTemporalCli();
+  const config = loadConfig({ profile: 'sandbox' });
+  workDir = mkdtempSync(join(tmpdir(), 'conveyor-test-'));
+  const [started, bundle] = await Promise.all([
+    startDevServer({ cli, uiPort: null, searchAttributes: config.temporal.searchAttributes }),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
+  ]);
+  server = started;
+  const bundlePath = join(workDir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+  project.provide('temporalAddress', server.address);
+  project.provide('temporalNamespace', server.namespace);
+  project.provide('temporalCli', cli);
+  project.provide('workflowBundlePath', bundlePath);
+}
+
+export async function teardown(): Promise<void> {
+  await server?.stop();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};

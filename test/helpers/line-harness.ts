@@ -1,0 +1,70 @@
+// Builds a line for one test: its own task queue, its own fleet, a worker running the bundled
+// workflows over a scripted world. Scenarios then read top to bottom.
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { fleetWorkflowId } from '../../src/domain/naming.js';
+import { signalWithStartIssue } from '../../src/temporal/issue-runs.js';
+import type { LinePolicy } from '../../src/workflows/input.js';
+import { configureFleetSignal, fleetStateQuery, issueStateQuery, type FleetCapacity } from '../../src/workflows/messages.js';
+import type { FleetState, IssueRunState } from '../../src/workflows/state.js';
+import { issueWorkflowId } from '../../src/domain/naming.js';
+import type { TrackerIssue } from '../../src/domain/issue.js';
+import { ScriptedWorld, testPolicy } from './scripted-line.js';
+import { createTestWorker, eventually, testClient, uniqueId, uniqueTaskQueue } from './temporal.js';
+
+export interface Line {
+  client: Client;
+  taskQueue: string;
+  fleetId: string;
+  world: ScriptedWorld;
+  policy: LinePolicy;
+  worker: Worker;
+  start(issue: TrackerIssue, deliveryId?: string): Promise<string>;
+  state(issue: TrackerIssue): Promise<IssueRunState>;
+  result(issue: TrackerIssue): Promise<IssueRunState>;
+  fleet(): Promise<FleetState>;
+  until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number): Promise<T>;
+}
+
+export async function createLine(options: { name: string; world?: ScriptedWorld; policy?: Partial<Parameters<typeof testPolicy>[1]>; capacity?: Partial<FleetCapacity> }): Promise<Line> {
+  const client = await testClient();
+  const taskQueue = uniqueTaskQueue(options.name);
+  const fleetId = fleetWorkflowId(taskQueue);
+  const world = options.world ?? new ScriptedWorld();
+  const policy = testPolicy(fleetId, options.policy ?? {});
+  const worker = await createTestWorker({ taskQueue, activities: world.activities(client) });
+  const capacity: FleetCapacity = { globalSlots: 3, repoSlots: {}, agentNames: ['ada', 'grace', 'linus', 'barbara'], holderCheckInterval: '1s', ...options.capacity };
+  await client.workflow.signalWithStart('fleetWorkflow', {
+    workflowId: fleetId,
+    taskQueue,
+    args: [{ capacity }],
+    signal: configureFleetSignal,
+    signalArgs: [capacity],
+  });
+  const line: Line = {
+    client,
+    taskQueue,
+    fleetId,
+    world,
+    policy,
+    worker,
+    async start(issue, deliveryId = uniqueId('delivery')) {
+      const { workflowId } = await signalWithStartIssue({ client, taskQueue, policy }, issue, { deliveryId, kind: 'issue-ready' });
+      return workflowId;
+    },
+    state: (issue) => client.workflow.getHandle(issueWorkflowId(issue.id)).query(issueStateQuery),
+    result: (issue) => client.workflow.getHandle(issueWorkflowId(issue.id)).result() as Promise<IssueRunState>,
+    fleet: () => client.workflow.getHandle(fleetId).query(fleetStateQuery),
+    until: (what, check, timeoutMs) => eventually(what, check, timeoutMs),
+  };
+  return line;
+}
+
+/** Run a scenario with the line's worker running, then stop the fleet. */
+export async function withLine<T>(line: Line, scenario: () => Promise<T>): Promise<T> {
+  try {
+    return await line.worker.runUntil(scenario());
+  } finally {
+    await line.client.workflow.getHandle(line.fleetId).terminate('test finished').catch(() => undefined);
+  }
+}

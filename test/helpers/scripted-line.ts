@@ -1,0 +1,235 @@
+// A scripted world behind the activity boundary: an in-memory tracker and forge, and agents
+// whose behaviour each test writes. Triage uses the real rules over the real config schema,
+// so the workflow is exercised exactly as the worker runs it, minus the outside world.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, type Client } from '@temporalio/client';
+import { factorySchema, type FactoryConfig } from '../../src/config/factory-schema.js';
+import type { ChecksSummary, MergeResult, PullRequest, ReviewSummary, TrackerIssue } from '../../src/domain/issue.js';
+import { triage } from '../../src/domain/triage.js';
+import { createFleetActivities } from '../../src/activities/fleet-activities.js';
+import type { AgentRunInput, AgentRunResult, LineActivities } from '../../src/workflows/activity-types.js';
+import type { LinePolicy } from '../../src/workflows/input.js';
+
+export const TEST_REPO = 'acme/widgets';
+
+export function testFactoryConfig(overrides: { mergePolicy?: 'never' | 'on-green-with-review' } = {}): FactoryConfig {
+  return factorySchema.parse({
+    tracker: { teams: [{ key: 'ENG', repo: TEST_REPO }], operators: ['op@example.com'] },
+    repos: [{ name: TEST_REPO, mergePolicy: overrides.mergePolicy ?? 'on-green-with-review' }],
+    agents: { default: 'scripted', providers: { scripted: { command: ['true'] } } },
+  });
+}
+
+export function testPolicy(fleetWorkflowId: string, overrides: Partial<LinePolicy['timeouts']> & { maxRedispatch?: number; continueAsNewAfterEvents?: number } = {}): LinePolicy {
+  const { maxRedispatch, continueAsNewAfterEvents, ...timeouts } = overrides;
+  return {
+    timeouts: { agentIdle: '5s', agentTotal: '30s', prOpen: '10s', ci: '20s', review: '20s', escalation: '30s', heartbeat: '300ms', ...timeouts },
+    maxRedispatch: maxRedispatch ?? 3,
+    budgetUsd: null,
+    fleetWorkflowId,
+    continueAsNewAfterEvents: continueAsNewAfterEvents ?? 2_000,
+    retry: { initialInterval: '100ms', maximumAttempts: 3 },
+  };
+}
+
+const WELL_SPECIFIED = `Add a /healthz endpoint that answers 200 with {"ok":true} so the load balancer can probe the service.
+
+## Acceptance
+- [ ] GET /healthz answers 200
+- [ ] the body is {"ok":true}`;
+
+let issueCounter = 0;
+export function makeIssue(overrides: Partial<TrackerIssue> = {}): TrackerIssue {
+  issueCounter += 1;
+  const id = overrides.id ?? `00000000-0000-4000-8000-${String(Date.now() % 1e6).padStart(6, '0')}${String(issueCounter).padStart(6, '0')}`;
+  return {
+    id,
+    key: `ENG-${issueCounter}`,
+    title: `Issue ${issueCounter}`,
+    description: WELL_SPECIFIED,
+    url: `https://linear.example/eng/issue/ENG-${issueCounter}`,
+    team: { id: 'team-eng', key: 'ENG' },
+    project: null,
+    labels: ['conveyor'],
+    priority: 2,
+    state: { name: 'Todo', type: 'unstarted' },
+    assignee: null,
+    createdAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+interface PrRecord {
+  pr: PullRequest;
+  checks: ChecksSummary;
+  review: ReviewSummary;
+}
+
+type AgentScript = (input: AgentRunInput, world: ScriptedWorld) => Promise<AgentRunResult>;
+
+/** The default agent: commits one change and reports a summary. */
+export const committingAgent: AgentScript = async (input, world) => {
+  world.pushHead(input.branch);
+  return { commits: 1, headSha: world.heads.get(input.branch) ?? null, summary: `did ${input.issue.key}`, costUsd: 0.5 };
+};
+
+export class ScriptedWorld {
+  readonly issues = new Map<string, TrackerIssue>();
+  readonly comments: Array<{ issueId: string; body: string }> = [];
+  readonly moves: Array<{ issueId: string; stateName: string }> = [];
+  readonly prs = new Map<number, PrRecord>();
+  readonly heads = new Map<string, string>();
+  readonly merges: Array<{ number: number; sha: string; result: MergeResult }> = [];
+  readonly agentRuns: AgentRunInput[] = [];
+  readonly cleanups: string[] = [];
+  readonly deletedBranches: string[] = [];
+  runningAgents = 0;
+  maxRunningAgents = 0;
+  agent: AgentScript = committingAgent;
+  /** Called after each merge gate read, so a test can move the world between reads. */
+  onRead: ((record: PrRecord, world: ScriptedWorld) => void) | null = null;
+  /** Called before a merge, so a test can push between green and merge. */
+  beforeMerge: ((record: PrRecord, world: ScriptedWorld) => void) | null = null;
+  /** What CI says about a new head: a test can make the first attempt fail. */
+  ciFor: (sha: string, attempt: number) => ChecksSummary = (sha) => ({ sha, state: 'success', failures: [] });
+  private shaCounter = 0;
+  private prCounter = 0;
+
+  constructor(readonly config: FactoryConfig = testFactoryConfig()) {}
+
+  addIssue(issue: TrackerIssue): TrackerIssue {
+    this.issues.set(issue.id, issue);
+    return issue;
+  }
+
+  editIssue(issueId: string, patch: Partial<TrackerIssue>): void {
+    const issue = this.issues.get(issueId);
+    if (!issue) throw new Error(`no issue ${issueId}`);
+    this.issues.set(issueId, { ...issue, ...patch, updatedAt: new Date().toISOString() });
+  }
+
+  /** A new commit on the branch: the PR's head moves and CI starts over for it. */
+  pushHead(branch: string): string {
+    this.shaCounter += 1;
+    const sha = `${this.shaCounter.toString(16).padStart(8, '0')}${'0'.repeat(32)}`;
+    this.heads.set(branch, sha);
+    for (const record of this.prs.values()) {
+      if (record.pr.headRef === branch && record.pr.state === 'open') {
+        record.pr = { ...record.pr, headSha: sha };
+        record.checks = this.ciFor(sha, this.agentRuns.length);
+      }
+    }
+    return sha;
+  }
+
+  prFor(branch: string): PrRecord | undefined {
+    return [...this.prs.values()].find((r) => r.pr.headRef === branch);
+  }
+
+  commentsOn(issueId: string): string[] {
+    return this.comments.filter((c) => c.issueId === issueId).map((c) => c.body);
+  }
+
+  movesOf(issueId: string): string[] {
+    return this.moves.filter((m) => m.issueId === issueId).map((m) => m.stateName);
+  }
+
+  activities(client: Client): LineActivities & ReturnType<typeof createFleetActivities> {
+    // The activities close over the world; arrow functions would lose their names in errors.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const world = this;
+    return {
+      ...createFleetActivities({ client }),
+      async triageIssue({ issueId }) {
+        const issue = world.issues.get(issueId);
+        if (!issue) throw ApplicationFailure.create({ type: 'logic', message: `issue ${issueId} not found`, nonRetryable: true });
+        const branchPr = [...world.prs.values()].find((r) => r.pr.headRef.endsWith(issue.id))?.pr ?? null;
+        return triage(issue, world.config, branchPr);
+      },
+      async moveIssue({ issueId, stateName }) {
+        world.moves.push({ issueId, stateName });
+        const issue = world.issues.get(issueId);
+        if (issue) world.issues.set(issueId, { ...issue, state: { name: stateName, type: stateName === 'Todo' ? 'unstarted' : stateName === 'Done' ? 'completed' : 'started' } });
+      },
+      async commentOnIssue({ issueId, body }) {
+        world.comments.push({ issueId, body });
+      },
+      async setIssueLabel({ issueId, label, present }) {
+        const issue = world.issues.get(issueId);
+        if (!issue) return;
+        const labels = issue.labels.filter((l) => l !== label);
+        world.issues.set(issueId, { ...issue, labels: present ? [...labels, label] : labels });
+      },
+      async runAgent(input) {
+        world.agentRuns.push(input);
+        world.runningAgents += 1;
+        world.maxRunningAgents = Math.max(world.maxRunningAgents, world.runningAgents);
+        try {
+          return await world.agent(input, world);
+        } finally {
+          world.runningAgents -= 1;
+        }
+      },
+      async publishPullRequest({ issue, routing, branch, summary }) {
+        const existing = world.prFor(branch);
+        if (existing && existing.pr.state === 'open') return existing.pr;
+        world.prCounter += 1;
+        const headSha = world.heads.get(branch) ?? world.pushHead(branch);
+        const pr: PullRequest = {
+          number: world.prCounter,
+          url: `https://github.example/${routing.repo}/pull/${world.prCounter}`,
+          repo: routing.repo,
+          headRef: branch,
+          headSha,
+          baseRef: routing.baseBranch,
+          state: 'open',
+          merged: false,
+          draft: false,
+          mergeable: true,
+        };
+        void summary;
+        void issue;
+        world.prs.set(pr.number, { pr, checks: world.ciFor(headSha, world.agentRuns.length), review: { decision: 'REVIEW_REQUIRED', requestedChanges: [] } });
+        return pr;
+      },
+      async readPullRequest({ number }) {
+        const record = world.prs.get(number);
+        if (!record) throw ApplicationFailure.create({ type: 'logic', message: `no PR #${number}`, nonRetryable: true });
+        const snapshot = structuredClone(record);
+        world.onRead?.(record, world);
+        return snapshot;
+      },
+      async mergePullRequest({ number, sha }) {
+        const record = world.prs.get(number)!;
+        world.beforeMerge?.(record, world);
+        const result: MergeResult =
+          record.pr.headSha !== sha
+            ? { merged: false, reason: 'head-moved', message: 'Head branch was modified. Review and try the merge again.' }
+            : { merged: true, sha: `merge-of-${sha}` };
+        if (result.merged) record.pr = { ...record.pr, state: 'closed', merged: true };
+        world.merges.push({ number, sha, result });
+        return result;
+      },
+      async closePullRequest({ number }) {
+        const record = world.prs.get(number)!;
+        record.pr = { ...record.pr, state: 'closed' };
+      },
+      async deleteBranch({ branch }) {
+        world.deletedBranches.push(branch);
+      },
+      async cleanupWorkspace({ workflowId }) {
+        world.cleanups.push(workflowId);
+      },
+    };
+  }
+}
+
+/** An agent that heartbeats until cancelled, so a test can abort it mid-run. */
+export const hangingAgent: AgentScript = async () => {
+  const ctx = Context.current();
+  for (;;) {
+    ctx.heartbeat();
+    await ctx.sleep(100);
+  }
+};
