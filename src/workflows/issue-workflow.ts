@@ -153,7 +153,8 @@ export async function issueWorkflow(input: IssueRunInput): Promise<IssueRunState
   // ── triage ───────────────────────────────────────────────────────────────
   /** Reads the issue fresh; escalates and waits for an edit or an operator when it is thin. */
   async function triage(): Promise<{ outcome: Outcome; reason: string } | null> {
-    let lastEscalation: string | null = null;
+    // A continued run was already escalated for this reason: do not comment it twice.
+    let lastEscalation: string | null = input.resume?.phase === 'escalated' ? input.resume.reason : null;
     let approved = false;
     for (;;) {
       note('triage', 'reading the issue');
@@ -190,7 +191,8 @@ export async function issueWorkflow(input: IssueRunInput): Promise<IssueRunState
   // ── dispatch and await PR ───────────────────────────────────────────────
   async function acquireLease(): Promise<void> {
     const issue = state.issue!;
-    state.leaseRequestId = `${workflowId}/${workflowInfo().runId}/${state.attempts}`;
+    // Unique per run and attempt, and the same on replay (the run id is not: replayers make one up).
+    state.leaseRequestId = `${workflowId}/${workflowInfo().startTime.getTime()}/${state.attempts}`;
     grant = null;
     note('queued', `waiting for an agent slot on ${routing().repo}`);
     const fleet = getExternalWorkflowHandle(policy.fleetWorkflowId);
