@@ -11,7 +11,7 @@ export class IntegrationError extends Error {
   constructor(
     message: string,
     readonly failureClass: FailureClass,
-    readonly details: { service: Service; status?: number; retryAfterMs?: number } = { service: 'git' },
+    readonly details: { service: Service; status?: number; retryAfterMs?: number },
   ) {
     super(message);
   }
