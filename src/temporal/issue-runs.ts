@@ -40,7 +40,7 @@ export async function signalWithStartIssue(target: IssueRunTarget, issue: { id: 
   return { workflowId, runId: handle.signaledRunId };
 }
 
-type IssueSignal =
+export type IssueSignal =
   | { name: 'tracker'; event: TrackerEvent }
   | { name: 'forge'; event: ForgeEvent }
   | { name: 'operator'; event: OperatorCommand };

@@ -1,0 +1,17 @@
+// The policy every run starts with. The gateway, the sweep, the CLI and the worker all start
+// runs, and the policy passed on signal-with-start becomes the run's: one function builds it.
+import { fleetWorkflowId } from '../domain/naming.js';
+import type { LinePolicy } from '../workflows/input.js';
+import type { Config } from './load.js';
+
+export function linePolicyFromConfig(config: Config): LinePolicy {
+  const { policies } = config.factory;
+  return {
+    timeouts: { ...policies.timeouts },
+    maxRedispatch: policies.maxRedispatch,
+    budgetUsd: policies.budgetUsd,
+    fleetWorkflowId: fleetWorkflowId(config.taskQueue),
+    continueAsNewAfterEvents: 5_000,
+    retry: { initialInterval: '1s', maximumAttempts: 8 },
+  };
+}

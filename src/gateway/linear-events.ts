@@ -1,0 +1,126 @@
+// Linear deliveries → gateway actions. Only the fields read here are validated; the workflow
+// re-reads the issue from the tracker, so nothing in a payload is trusted beyond routing.
+import { z } from 'zod';
+import type { FactoryConfig, TeamConfig } from '../config/factory-schema.js';
+import type { OperatorCommandName } from '../workflows/messages.js';
+import { describePayloadError, ignore, type GatewayAction } from './actions.js';
+
+const envelopeSchema = z.looseObject({
+  type: z.string(),
+  action: z.string(),
+  data: z.unknown(),
+});
+
+const issueDataSchema = z.looseObject({
+  id: z.string().min(1),
+  identifier: z.string().min(1),
+  team: z.looseObject({ key: z.string() }).nullish(),
+  state: z.looseObject({ name: z.string(), type: z.string() }),
+  labels: z.array(z.looseObject({ name: z.string() })).nullish(),
+});
+
+const commentDataSchema = z.looseObject({
+  body: z.string(),
+  issueId: z.string().nullish(),
+  issue: z
+    .looseObject({
+      identifier: z.string(),
+      team: z.looseObject({ key: z.string() }).nullish(),
+    })
+    .nullish(),
+  user: z.looseObject({ name: z.string().nullish(), email: z.string().nullish() }).nullish(),
+});
+
+type IssueData = z.infer<typeof issueDataSchema>;
+
+export interface LinearContext {
+  factory: FactoryConfig;
+  deliveryId: string;
+}
+
+export function mapLinearEvent(payload: unknown, ctx: LinearContext): GatewayAction {
+  const envelope = envelopeSchema.safeParse(payload);
+  if (!envelope.success) return { kind: 'invalid', reason: `not a Linear webhook payload (${describePayloadError(envelope.error)})` };
+  const { type, action, data } = envelope.data;
+  if (type === 'Issue') return mapIssue(action, data, ctx);
+  if (type === 'Comment') return mapComment(action, data, ctx);
+  return ignore('unhandled', `Linear ${type} events are not handled`);
+}
+
+function mapIssue(action: string, data: unknown, ctx: LinearContext): GatewayAction {
+  if (action !== 'create' && action !== 'update' && action !== 'remove') return ignore('unhandled', `Linear Issue action "${action}" is not handled`);
+  const parsed = issueDataSchema.safeParse(data);
+  if (!parsed.success) return { kind: 'invalid', reason: `Linear Issue payload: ${describePayloadError(parsed.error)}` };
+  const issue = parsed.data;
+  const teamKey = issue.team?.key ?? teamKeyOf(issue.identifier);
+  const team = findTeam(ctx.factory, teamKey);
+  if (!team) return ignore('not-allowlisted', `team ${teamKey} is not listed under tracker.teams`);
+
+  if (action !== 'remove' && isReady(issue, team, ctx.factory.policies.readyLabel)) {
+    return { kind: 'start', issue: { id: issue.id, key: issue.identifier }, event: { kind: 'issue-ready', deliveryId: ctx.deliveryId } };
+  }
+  // A new issue that is not ready has no run to tell; any other change may matter to a run
+  // (label removed, moved out of ready, deleted), and the run re-reads the issue to see.
+  if (action === 'create') return ignore('not-applicable', `${issue.identifier} was created but is not ready for the factory`);
+  return { kind: 'signal', issueId: issue.id, signal: { name: 'tracker', event: { kind: 'issue-updated', deliveryId: ctx.deliveryId } } };
+}
+
+/** DESIGN "Ready for the factory": allowlisted team, the ready label, and an unstarted or ready-named state. */
+function isReady(issue: IssueData, team: TeamConfig, readyLabel: string): boolean {
+  const labelled = (issue.labels ?? []).some((label) => label.name === readyLabel);
+  const readyState = issue.state.type === 'unstarted' || issue.state.name === team.readyState;
+  return labelled && readyState;
+}
+
+const COMMAND_PATTERN = /^\/conveyor\s+(\S+)(?:\s+([\s\S]*))?$/;
+const COMMANDS: readonly OperatorCommandName[] = ['retry', 'abort', 'approve'];
+
+function mapComment(action: string, data: unknown, ctx: LinearContext): GatewayAction {
+  if (action !== 'create') return ignore('unhandled', `Linear Comment action "${action}" is not handled`);
+  const parsed = commentDataSchema.safeParse(data);
+  if (!parsed.success) return { kind: 'invalid', reason: `Linear Comment payload: ${describePayloadError(parsed.error)}` };
+  const comment = parsed.data;
+  const match = COMMAND_PATTERN.exec(comment.body.trim());
+  if (!match) return ignore('not-applicable', 'comment is not a /conveyor command');
+  const command = match[1]!.toLowerCase() as OperatorCommandName;
+  if (!COMMANDS.includes(command)) return ignore('not-applicable', `unknown command "/conveyor ${match[1]}"; use one of ${COMMANDS.join(', ')}`);
+  if (!comment.issueId) return ignore('not-applicable', 'command comment is not on an issue');
+
+  const teamKey = comment.issue?.team?.key ?? (comment.issue ? teamKeyOf(comment.issue.identifier) : undefined);
+  if (teamKey !== undefined && !findTeam(ctx.factory, teamKey)) return ignore('not-allowlisted', `team ${teamKey} is not listed under tracker.teams`);
+
+  const by = operatorOf(comment.user, ctx.factory.tracker.operators);
+  if (!by) {
+    const who = comment.user?.email ?? comment.user?.name ?? 'an unknown user';
+    return ignore('not-allowlisted', `/conveyor ${command} from ${who}, who is not listed under tracker.operators`);
+  }
+  const reason = match[2]?.trim();
+  return {
+    kind: 'signal',
+    issueId: comment.issueId,
+    signal: { name: 'operator', event: { command, by, deliveryId: ctx.deliveryId, ...(reason ? { reason } : {}) } },
+  };
+}
+
+/** The listed operator the author matches, by email (case-insensitive) or by name. */
+function operatorOf(user: { name?: string | null; email?: string | null } | null | undefined, operators: readonly string[]): string | null {
+  if (!user) return null;
+  const email = user.email?.trim().toLowerCase();
+  const name = user.name?.trim();
+  for (const operator of operators) {
+    const entry = operator.trim();
+    if (email && entry.toLowerCase() === email) return user.email!.trim();
+    if (name && entry === name) return name;
+  }
+  return null;
+}
+
+function findTeam(factory: FactoryConfig, key: string): TeamConfig | undefined {
+  return factory.tracker.teams.find((team) => team.key === key);
+}
+
+/** `ENG-12` → `ENG`: the identifier always starts with the team's current key. */
+function teamKeyOf(identifier: string): string {
+  const dash = identifier.lastIndexOf('-');
+  return dash > 0 ? identifier.slice(0, dash) : identifier;
+}

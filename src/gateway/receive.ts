@@ -1,0 +1,203 @@
+// The gateway's core, free of any HTTP framework: verify the raw body, parse it, map it to an
+// action, carry the action out, and say what to answer. `server.ts` only adapts HTTP to this.
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from 'pino';
+import type { FactoryConfig } from '../config/factory-schema.js';
+import type { GatewayAction } from './actions.js';
+import { mapGithubEvent } from './github-events.js';
+import { TemporalUnavailableError, type IssueSignals } from './issue-signals.js';
+import { mapLinearEvent } from './linear-events.js';
+import type { GatewayMetrics, WebhookSource } from './metrics.js';
+import { verifyGithubSignature, type LinearVerifier, type Verification } from './verify.js';
+
+export interface ReceiveDeps {
+  factory: FactoryConfig;
+  linear: LinearVerifier;
+  githubSecrets: readonly string[];
+  signals: IssueSignals;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  now: () => number;
+}
+
+export interface WebhookRequest {
+  headers: IncomingHttpHeaders;
+  /** The raw body exactly as received: signatures are over these bytes. */
+  body: Buffer | undefined;
+}
+
+export type ReceiveOutcome =
+  | 'started'
+  | 'signalled'
+  | 'no-run'
+  | 'ignored'
+  | 'unhandled'
+  | 'not-allowlisted'
+  | 'unauthorized'
+  | 'bad-request'
+  | 'unavailable'
+  | 'error';
+
+export interface ReceiveResult {
+  status: number;
+  /** Short JSON: `{ error }` when refused, `{ result, … }` otherwise; never a stack. */
+  body: Record<string, unknown>;
+  outcome: ReceiveOutcome;
+  headers?: Record<string, string>;
+}
+
+/** How long a sender should wait before retrying while Temporal is unreachable. */
+const RETRY_AFTER_SECONDS = '30';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export async function receiveLinear(deps: ReceiveDeps, request: WebhookRequest): Promise<ReceiveResult> {
+  const source: WebhookSource = 'linear';
+  const raw = request.body;
+  if (!raw || raw.length === 0) return badRequest('empty body: expected a Linear webhook JSON payload');
+
+  const signature = deps.linear.signature(raw, header(request.headers, 'linear-signature'));
+  if (!signature.ok) return unauthorized(deps, source, signature);
+
+  const payload = parseJson(raw);
+  if (payload === undefined) return badRequest('body is not UTF-8 JSON');
+  const fresh = deps.linear.timestamp(payload, deps.now());
+  if (!fresh.ok) return unauthorized(deps, source, fresh);
+
+  const { type, action, webhookId, webhookTimestamp } = payload as Record<string, unknown>;
+  // The fallbacks matter only if Linear ever stops sending the header: a redelivery carries the
+  // same signed body, so the same webhookId+timestamp (or body hash) identifies it again.
+  const deliveryId =
+    header(request.headers, 'linear-delivery') ??
+    (typeof webhookId === 'string' && typeof webhookTimestamp === 'number' ? `${webhookId}:${webhookTimestamp}` : `sha256:${createHash('sha256').update(raw).digest('hex')}`);
+  const event = `${String(type)}.${String(action)}`;
+  deps.metrics.deliveries.inc({ source, event });
+  const logger = deps.logger.child({ source, deliveryId, event });
+  return act(deps, source, logger, mapLinearEvent(payload, { factory: deps.factory, deliveryId }));
+}
+
+export async function receiveGithub(deps: ReceiveDeps, request: WebhookRequest): Promise<ReceiveResult> {
+  const source: WebhookSource = 'github';
+  const raw = request.body;
+  if (!raw || raw.length === 0) return badRequest('empty body: expected a GitHub webhook JSON payload');
+  const text = decode(raw);
+  if (text === undefined) return badRequest('body is not UTF-8 JSON');
+
+  const signature = await verifyGithubSignature(text, header(request.headers, 'x-hub-signature-256'), deps.githubSecrets);
+  if (!signature.ok) return unauthorized(deps, source, signature);
+
+  const payload = parseJsonText(text);
+  if (payload === undefined) return badRequest('body is not UTF-8 JSON');
+  const eventName = header(request.headers, 'x-github-event');
+  if (!eventName) return badRequest('missing x-github-event header');
+  const deliveryId = header(request.headers, 'x-github-delivery');
+  if (!deliveryId) return badRequest('missing x-github-delivery header');
+
+  const action = (payload as Record<string, unknown>).action;
+  const event = typeof action === 'string' ? `${eventName}.${action}` : eventName;
+  deps.metrics.deliveries.inc({ source, event });
+  const logger = deps.logger.child({ source, deliveryId, event });
+  return act(deps, source, logger, mapGithubEvent(eventName, payload, { factory: deps.factory, deliveryId }));
+}
+
+async function act(deps: ReceiveDeps, source: WebhookSource, logger: Logger, action: GatewayAction): Promise<ReceiveResult> {
+  const count = (result: string) => deps.metrics.signals.inc({ source, result });
+  switch (action.kind) {
+    case 'ignore': {
+      const outcome: ReceiveOutcome = action.why === 'not-applicable' ? 'ignored' : action.why;
+      if (action.why === 'not-allowlisted') logger.info({ reason: action.reason }, 'delivery ignored: not allowlisted');
+      else logger.debug({ reason: action.reason }, 'delivery ignored');
+      count(outcome);
+      return { status: 202, body: { result: 'ignored', reason: action.reason }, outcome };
+    }
+    case 'invalid':
+      logger.warn({ reason: action.reason }, 'verified delivery has an unexpected shape');
+      count('invalid');
+      return badRequest(action.reason);
+  }
+
+  try {
+    if (action.kind === 'start') {
+      const { workflowId } = await timed(deps, 'start', () => deps.signals.startOrSignal(action.issue, action.event));
+      logger.info({ issueId: action.issue.id, issueKey: action.issue.key, workflowId }, 'issue ready: run started or signalled');
+      count('started');
+      return { status: 200, body: { result: 'started', workflowId }, outcome: 'started' };
+    }
+    const issueIds = action.kind === 'signal' ? [action.issueId] : action.issueIds;
+    const delivered = await timed(deps, 'signal', () => Promise.all(issueIds.map((issueId) => deps.signals.signal(issueId, action.signal))));
+    const signalled = issueIds.filter((_, i) => delivered[i]);
+    if (signalled.length === 0) {
+      // No open run: the event has no effect (a closed run must not be revived by a late event).
+      logger.debug({ issueIds, signal: action.signal.name }, 'no open run for the issue; delivery has no effect');
+      count('no-run');
+      return { status: 202, body: { result: 'no-run', reason: 'no open run for this issue' }, outcome: 'no-run' };
+    }
+    logger.info({ issueIds: signalled, signal: action.signal.name }, 'run signalled');
+    count('signalled');
+    return { status: 200, body: { result: 'signalled', issueIds: signalled }, outcome: 'signalled' };
+  } catch (err) {
+    if (err instanceof TemporalUnavailableError) {
+      logger.warn({ err: err.message }, 'Temporal is unreachable; the sender will retry the delivery');
+      count('unavailable');
+      return {
+        status: 503,
+        body: { error: 'Temporal is unreachable; the delivery was not accepted, retry later' },
+        outcome: 'unavailable',
+        headers: { 'retry-after': RETRY_AFTER_SECONDS },
+      };
+    }
+    logger.error({ err }, 'delivery failed');
+    count('error');
+    return { status: 500, body: { error: 'internal error; the delivery was not accepted, retry later' }, outcome: 'error' };
+  }
+}
+
+async function timed<T>(deps: ReceiveDeps, operation: 'start' | 'signal', fn: () => Promise<T>): Promise<T> {
+  const end = deps.metrics.signalLatency.startTimer({ operation });
+  try {
+    return await fn();
+  } finally {
+    end();
+  }
+}
+
+function unauthorized(deps: ReceiveDeps, source: WebhookSource, failure: Extract<Verification, { ok: false }>): ReceiveResult {
+  deps.metrics.verificationFailures.inc({ source, reason: failure.reason });
+  // Never the header's value or the body: a forged request learns nothing, and logs hold no secrets.
+  deps.logger.info({ source, reason: failure.reason }, 'webhook refused');
+  return { status: 401, body: { error: failure.message }, outcome: 'unauthorized' };
+}
+
+function badRequest(message: string): ReceiveResult {
+  return { status: 400, body: { error: message }, outcome: 'bad-request' };
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first && first.length > 0 ? first : undefined;
+}
+
+function decode(raw: Buffer): string | undefined {
+  try {
+    return utf8.decode(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseJsonText(text: string): unknown {
+  try {
+    const value: unknown = JSON.parse(text);
+    // Every webhook payload is an object; a bare string or number is not one.
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseJson(raw: Buffer): unknown {
+  const text = decode(raw);
+  return text === undefined ? undefined : parseJsonText(text);
+}

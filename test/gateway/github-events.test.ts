@@ -1,0 +1,104 @@
+// Real GitHub payloads (@octokit/webhooks-examples, renamed to the factory's repo and branch)
+// map to forge signals for the issue named by the head branch, and nothing else does.
+import { describe, expect, it } from 'vitest';
+import { mapGithubEvent } from '../../src/gateway/github-events.js';
+import { branchForIssue } from '../../src/domain/naming.js';
+import { FACTORY_BRANCH, ISSUE_ID, githubExample, testConfig } from './fixtures.js';
+
+const ctx = { factory: testConfig().factory, deliveryId: 'gh-delivery-1' };
+
+describe('GitHub events from real payloads', () => {
+  it.each(['opened', 'synchronize', 'closed', 'reopened', 'ready_for_review'])('pull_request %s → pull-request signal', (action) => {
+    const payload = githubExample('pull_request', action);
+    const pr = payload.pull_request as { number: number; head: { sha: string; ref: string } };
+    expect(pr.head.ref).toBe(FACTORY_BRANCH);
+    expect(mapGithubEvent('pull_request', payload, ctx)).toEqual({
+      kind: 'signal',
+      issueId: ISSUE_ID,
+      signal: { name: 'forge', event: { kind: 'pull-request', action, prNumber: pr.number, headSha: pr.head.sha, deliveryId: 'gh-delivery-1' } },
+    });
+  });
+
+  it.each(['labeled', 'assigned', 'converted_to_draft'])('pull_request %s is not handled', (action) => {
+    expect(mapGithubEvent('pull_request', githubExample('pull_request', action), ctx)).toMatchObject({ kind: 'ignore', why: 'unhandled' });
+  });
+
+  it.each(['submitted', 'dismissed'])('pull_request_review %s → review signal', (action) => {
+    expect(mapGithubEvent('pull_request_review', githubExample('pull_request_review', action), ctx)).toMatchObject({
+      kind: 'signal',
+      issueId: ISSUE_ID,
+      signal: { name: 'forge', event: { kind: 'review', action, prNumber: 2 } },
+    });
+  });
+
+  it('check_suite completed → checks signal, found through head_branch', () => {
+    const payload = githubExample('check_suite', 'completed');
+    expect(mapGithubEvent('check_suite', payload, ctx)).toEqual({
+      kind: 'signal',
+      issueId: ISSUE_ID,
+      signal: { name: 'forge', event: { kind: 'checks', action: 'success', headSha: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821', prNumber: 2, deliveryId: 'gh-delivery-1' } },
+    });
+  });
+
+  it("check_run completed → checks signal, found through the run's pull requests", () => {
+    const payload = githubExample('check_run', 'completed');
+    (payload.check_run as { check_suite: { head_branch: string | null } }).check_suite.head_branch = null;
+    expect(mapGithubEvent('check_run', payload, ctx)).toMatchObject({ kind: 'signal', issueId: ISSUE_ID, signal: { event: { kind: 'checks', prNumber: 2 } } });
+  });
+
+  it('check_suite and check_run that are not completed are not handled', () => {
+    expect(mapGithubEvent('check_suite', githubExample('check_suite', 'requested'), ctx)).toMatchObject({ kind: 'ignore', why: 'unhandled' });
+    expect(mapGithubEvent('check_run', githubExample('check_run', 'created'), ctx)).toMatchObject({ kind: 'ignore', why: 'unhandled' });
+  });
+
+  it('status → checks signal for the factory branch among branches[]', () => {
+    const payload = githubExample('status', null);
+    expect(mapGithubEvent('status', payload, ctx)).toMatchObject({
+      kind: 'signal',
+      issueId: ISSUE_ID,
+      signal: { name: 'forge', event: { kind: 'checks', action: 'success', headSha: payload.sha } },
+    });
+  });
+
+  it('status whose commit is on two factory branches tells both issues', () => {
+    const payload = githubExample('status', null);
+    const other = branchForIssue('ENG-43', 'a0b1c2d3-0000-4000-8000-000000000043');
+    (payload.branches as Array<{ name: string }>).push({ name: other });
+    expect(mapGithubEvent('status', payload, ctx)).toMatchObject({ kind: 'signal-each', issueIds: [ISSUE_ID, 'a0b1c2d3-0000-4000-8000-000000000043'] });
+  });
+});
+
+describe('GitHub events that concern no factory issue', () => {
+  it('a repository not in the allowlist is ignored, saying which', () => {
+    expect(mapGithubEvent('pull_request', githubExample('pull_request', 'opened', { repo: 'evil/fork' }), ctx)).toEqual({
+      kind: 'ignore',
+      why: 'not-allowlisted',
+      reason: 'repository evil/fork is not listed under repos',
+    });
+  });
+
+  it('a branch that is not a factory branch is ignored', () => {
+    for (const [event, action] of [['pull_request', 'opened'], ['check_suite', 'completed'], ['pull_request_review', 'submitted']] as const) {
+      expect(mapGithubEvent(event, githubExample(event, action, { branch: 'feature/manual-work' }), ctx)).toMatchObject({ kind: 'ignore', why: 'not-applicable' });
+    }
+    // The example status names master, gh-pages and the renamed branch.
+    expect(mapGithubEvent('status', githubExample('status', null, { branch: 'feature/x' }), ctx)).toMatchObject({ kind: 'ignore', reason: expect.stringContaining('no factory branch') });
+  });
+
+  it('a PR from a fork whose branch imitates a factory branch is ignored', () => {
+    const payload = githubExample('pull_request', 'opened');
+    (payload.pull_request as { head: { repo: { id: number } } }).head.repo.id = 999;
+    expect(mapGithubEvent('pull_request', payload, ctx)).toMatchObject({ kind: 'ignore', reason: expect.stringContaining('another repository') });
+  });
+
+  it('events the factory does not listen to, and ping, are not handled', () => {
+    expect(mapGithubEvent('push', githubExample('push', null), ctx)).toMatchObject({ kind: 'ignore', why: 'unhandled' });
+    expect(mapGithubEvent('ping', githubExample('ping', null), ctx)).toMatchObject({ kind: 'ignore', why: 'unhandled' });
+  });
+
+  it('a handled event with a broken shape is invalid', () => {
+    const payload = githubExample('pull_request', 'opened');
+    delete (payload.pull_request as Record<string, unknown>).head;
+    expect(mapGithubEvent('pull_request', payload, ctx)).toMatchObject({ kind: 'invalid', reason: expect.stringContaining('pull_request.head') });
+  });
+});

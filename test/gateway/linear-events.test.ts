@@ -1,0 +1,104 @@
+// Which Linear deliveries start a run, which signal one, and which are ignored, and why.
+import { describe, expect, it } from 'vitest';
+import { mapLinearEvent } from '../../src/gateway/linear-events.js';
+import { ISSUE_ID, OPERATOR_EMAIL, linearCommentPayload, linearIssuePayload, testConfig } from './fixtures.js';
+
+const ctx = { factory: testConfig().factory, deliveryId: 'delivery-1' };
+
+describe('Linear Issue events', () => {
+  it('starts a run when an allowlisted issue is labelled and in an unstarted state', () => {
+    expect(mapLinearEvent(linearIssuePayload({ action: 'create' }), ctx)).toEqual({
+      kind: 'start',
+      issue: { id: ISSUE_ID, key: 'ENG-42' },
+      event: { kind: 'issue-ready', deliveryId: 'delivery-1' },
+    });
+  });
+
+  it("also counts the team's readyState by name as ready, whatever its type", () => {
+    const payload = linearIssuePayload({ identifier: 'OPS-7', state: { name: 'Ready for agents', type: 'started' } });
+    expect(mapLinearEvent(payload, ctx)).toMatchObject({ kind: 'start', issue: { key: 'OPS-7' } });
+  });
+
+  it('signals the run (issue-updated) when an allowlisted issue changes but is not ready', () => {
+    for (const payload of [
+      linearIssuePayload({ labels: ['bug'] }),
+      linearIssuePayload({ state: { name: 'In Progress', type: 'started' } }),
+      linearIssuePayload({ action: 'remove' }),
+    ]) {
+      expect(mapLinearEvent(payload, ctx)).toEqual({
+        kind: 'signal',
+        issueId: ISSUE_ID,
+        signal: { name: 'tracker', event: { kind: 'issue-updated', deliveryId: 'delivery-1' } },
+      });
+    }
+  });
+
+  it('ignores a new issue that is not ready: no run can exist for it yet', () => {
+    expect(mapLinearEvent(linearIssuePayload({ action: 'create', labels: [] }), ctx)).toMatchObject({ kind: 'ignore', why: 'not-applicable' });
+  });
+
+  it('ignores a team that is not allowlisted, saying which', () => {
+    expect(mapLinearEvent(linearIssuePayload({ identifier: 'HR-1' }), ctx)).toEqual({
+      kind: 'ignore',
+      why: 'not-allowlisted',
+      reason: 'team HR is not listed under tracker.teams',
+    });
+  });
+
+  it('reads the team key from the identifier when the payload has no team object', () => {
+    const payload = linearIssuePayload({ identifier: 'HR-1' });
+    delete (payload.data as Record<string, unknown>).team;
+    expect(mapLinearEvent(payload, ctx)).toMatchObject({ kind: 'ignore', why: 'not-allowlisted' });
+  });
+
+  it('ignores event types it does not handle, and reports a handled type with a broken shape', () => {
+    expect(mapLinearEvent({ type: 'Project', action: 'update', data: {} }, ctx)).toMatchObject({ kind: 'ignore', why: 'unhandled' });
+    const broken = linearIssuePayload();
+    delete (broken.data as Record<string, unknown>).state;
+    expect(mapLinearEvent(broken, ctx)).toMatchObject({ kind: 'invalid', reason: expect.stringContaining('state') });
+    expect(mapLinearEvent({ hello: 'world' }, ctx)).toMatchObject({ kind: 'invalid' });
+  });
+});
+
+describe('Linear operator commands', () => {
+  it('signals an operator command from an allowlisted email, with the rest of the comment as reason', () => {
+    expect(mapLinearEvent(linearCommentPayload({ body: '/conveyor retry flaky CI, try again' }), ctx)).toEqual({
+      kind: 'signal',
+      issueId: ISSUE_ID,
+      signal: { name: 'operator', event: { command: 'retry', by: OPERATOR_EMAIL, reason: 'flaky CI, try again', deliveryId: 'delivery-1' } },
+    });
+  });
+
+  it('accepts an operator listed by name, and each of retry, abort, approve', () => {
+    for (const command of ['retry', 'abort', 'approve'] as const) {
+      const payload = linearCommentPayload({ body: `/conveyor ${command}`, user: { name: 'Grace Hopper', email: 'grace@navy.example' } });
+      expect(mapLinearEvent(payload, ctx)).toMatchObject({ kind: 'signal', signal: { name: 'operator', event: { command, by: 'Grace Hopper' } } });
+    }
+  });
+
+  it('matches operator emails case-insensitively', () => {
+    const payload = linearCommentPayload({ body: '/conveyor abort', user: { name: 'Ops', email: 'Operator@Example.com' } });
+    expect(mapLinearEvent(payload, ctx)).toMatchObject({ kind: 'signal' });
+  });
+
+  it('ignores a command from someone who is not an operator, saying who', () => {
+    const payload = linearCommentPayload({ body: '/conveyor approve', user: { name: 'Mallory', email: 'mallory@example.com' } });
+    expect(mapLinearEvent(payload, ctx)).toEqual({
+      kind: 'ignore',
+      why: 'not-allowlisted',
+      reason: '/conveyor approve from mallory@example.com, who is not listed under tracker.operators',
+    });
+  });
+
+  it('ignores ordinary comments, unknown commands, and commands on other teams', () => {
+    expect(mapLinearEvent(linearCommentPayload({ body: 'looks good to me' }), ctx)).toMatchObject({ kind: 'ignore', why: 'not-applicable' });
+    expect(mapLinearEvent(linearCommentPayload({ body: 'please /conveyor retry' }), ctx)).toMatchObject({ kind: 'ignore' });
+    expect(mapLinearEvent(linearCommentPayload({ body: '/conveyor merge-now' }), ctx)).toMatchObject({ kind: 'ignore', reason: expect.stringContaining('unknown command') });
+    expect(mapLinearEvent(linearCommentPayload({ body: '/conveyor retry', identifier: 'HR-3' }), ctx)).toMatchObject({ kind: 'ignore', why: 'not-allowlisted' });
+  });
+
+  it('ignores edits and removals of comments: a command is obeyed once, when written', () => {
+    const payload = { ...linearCommentPayload({ body: '/conveyor retry' }), action: 'update' };
+    expect(mapLinearEvent(payload, ctx)).toMatchObject({ kind: 'ignore', why: 'unhandled' });
+  });
+});
