@@ -9,13 +9,17 @@ export interface Forge {
   cloneUrl(repo: string): string;
   /** Environment for git subprocesses run by the factory (not the agent): auth via header. */
   gitAuthEnv(): Promise<Record<string, string>>;
-  /** Push `branch` from a local worktree; returns the pushed head SHA. */
+  /** Push `branch` from a local worktree; returns the pushed head SHA. Never forces: a
+   * non-fast-forward push is a `logic` error (someone else pushed to the factory's branch). */
   pushBranch(input: { repo: string; worktree: string; branch: string }): Promise<{ headSha: string }>;
   /** Opens a PR, or returns the open one for the same head branch (idempotent). */
   openPullRequest(input: { repo: string; head: string; base: string; title: string; body: string }): Promise<PullRequest>;
+  /** The open PR for the head branch, else the newest closed or merged one, else null. */
   findPullRequest(repo: string, headBranch: string): Promise<PullRequest | null>;
+  /** Open PRs whose head branch starts with `headPrefix` (the sweep lists factory PRs). All pages. */
+  listOpenPullRequests(repo: string, headPrefix: string): Promise<PullRequest[]>;
   getPullRequest(repo: string, number: number): Promise<PullRequest>;
-  /** Required checks for `sha` folded into one verdict. */
+  /** Required checks for `sha` folded into one verdict. No check reported yet is `pending`, never green. */
   getChecks(repo: string, sha: string, baseRef: string): Promise<ChecksSummary>;
   getReviews(repo: string, number: number): Promise<ReviewSummary>;
   /** Merge pinned to `sha`: a moved head is a named outcome, not an exception. */
