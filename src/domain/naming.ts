@@ -26,3 +26,9 @@ export function issueIdFromBranch(branch: string): string | null {
   const match = BRANCH_PATTERN.exec(ref);
   return match?.[1] ?? null;
 }
+
+/** The lowercased issue key a factory branch was named after (`eng-12`), or null. */
+export function issueKeyFromBranch(branch: string): string | null {
+  const match = /^conveyor\/([a-z0-9]+-\d+)-/.exec(branch);
+  return match?.[1] ?? null;
+}

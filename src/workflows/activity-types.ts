@@ -24,7 +24,7 @@ export interface AgentRunInput {
 }
 
 export interface AgentRunResult {
-  /** Commits on the branch ahead of the base after the agent finished. */
+  /** Commits on the branch ahead of the base after the agent finished (and the factory pushed). */
   commits: number;
   headSha: string | null;
   /** The agent's finished summary (already redacted), never its streamed output. */

@@ -1,0 +1,149 @@
+// Every side effect of the issue line, as plain async functions built over injected clients.
+// Tests hand in emulator-backed or failing dependencies; nothing here is patched.
+import { CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Logger } from 'pino';
+import type { FactoryConfig } from '../config/factory-schema.js';
+import { durationMs } from '../domain/duration.js';
+import type { TrackerIssue } from '../domain/issue.js';
+import { BRANCH_PREFIX, branchForIssue, issueKeyFromBranch } from '../domain/naming.js';
+import { triage } from '../domain/triage.js';
+import type { AgentRunner, Workspaces } from '../integrations/agent.js';
+import type { Forge } from '../integrations/forge.js';
+import type { Tracker } from '../integrations/tracker.js';
+import type { AgentRunInput, LineActivities } from '../workflows/activity-types.js';
+import { toActivityFailure } from './failure-classifier.js';
+import type { Redactor } from './redact.js';
+
+export interface LineDeps {
+  factory: FactoryConfig;
+  /** The installation's root: `{root}` in an agent's command is replaced by it. */
+  root: string;
+  tracker: Tracker;
+  forge: Forge;
+  workspaces: Workspaces;
+  agents: AgentRunner;
+  redact: Redactor;
+  logger: Logger;
+}
+
+export function buildPrompt(input: AgentRunInput): string {
+  const { issue } = input;
+  const sections = [
+    `# ${issue.key}: ${issue.title}`,
+    issue.description.trim(),
+    ...(input.feedback ? [`## Feedback (attempt ${input.attempt})`, 'The previous attempt was sent back. Address this:', input.feedback] : []),
+    '## How to work',
+    [
+      `You are working in a git worktree of ${input.routing.repo} on branch ${input.branch}.`,
+      'Make the change the issue asks for, run what checks you can, and commit your work.',
+      'Do not push and do not open a pull request: Conveyor does both when you finish.',
+    ].join('\n'),
+  ];
+  return `${sections.join('\n\n')}\n`;
+}
+
+function prBody(issue: TrackerIssue, summary: string): string {
+  return [`Resolves [${issue.key}](${issue.url}): ${issue.title}`, '', '## Summary', summary || '(no summary)', '', '---', '_Opened by Conveyor. The agent wrote the commits; Conveyor pushed the branch._'].join('\n');
+}
+
+export function createLineActivities(deps: LineDeps): LineActivities {
+  const { tracker, forge, workspaces, agents, redact, factory } = deps;
+
+  /** Failures leave as classed ApplicationFailures, with secrets scrubbed from the message. */
+  const classed =
+    <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        if (err instanceof CancelledFailure) throw err;
+        const failure = toActivityFailure(err, redact);
+        deps.logger.warn({ activity: name, failureClass: failure.type, err: failure.message }, 'activity failed');
+        throw failure;
+      }
+    };
+
+  return {
+    triageIssue: classed('triageIssue', async ({ issueId }) => {
+      const issue = await tracker.getIssue(issueId);
+      const teamRepo = factory.tracker.teams.find((t) => t.key === issue.team.key)?.repo;
+      const existing = teamRepo ? await forge.findPullRequest(teamRepo, branchForIssue(issue.key, issue.id)) : null;
+      return triage(issue, factory, existing);
+    }),
+
+    moveIssue: classed('moveIssue', ({ issueId, stateName }) => tracker.moveIssue(issueId, stateName)),
+
+    commentOnIssue: classed('commentOnIssue', ({ issueId, body }) => tracker.comment(issueId, redact(body))),
+
+    setIssueLabel: classed('setIssueLabel', ({ issueId, label, present }) => (present ? tracker.addLabel(issueId, label) : tracker.removeLabel(issueId, label))),
+
+    runAgent: classed('runAgent', async (input) => {
+      const ctx = Context.current();
+      const spec = factory.agents.providers[input.routing.agent];
+      if (!spec) throw ApplicationFailure.create({ type: 'logic', nonRetryable: true, message: `agent "${input.routing.agent}" is not configured under agents.providers` });
+      const worktree = await workspaces.prepare({
+        repo: input.routing.repo,
+        cloneUrl: forge.cloneUrl(input.routing.repo),
+        authEnv: await forge.gitAuthEnv(),
+        branch: input.branch,
+        baseBranch: input.routing.baseBranch,
+        key: input.issue.key,
+      });
+      // The activity's own deadline bounds the agent; keep a margin to push and report.
+      const totalMs = Math.max(1_000, (ctx.info.startToCloseTimeoutMs ?? durationMs('60m')) - 15_000);
+      const exit = await agents.run({
+        spec: { ...spec, command: spec.command.map((arg) => arg.replaceAll('{root}', deps.root)) },
+        worktree,
+        prompt: buildPrompt(input),
+        idleTimeoutMs: durationMs(input.idleTimeout),
+        totalTimeoutMs: totalMs,
+        heartbeatMs: durationMs(input.heartbeatInterval),
+        onHeartbeat: (progress) => ctx.heartbeat(progress),
+        signal: ctx.cancellationSignal,
+      });
+      switch (exit.status) {
+        case 'cancelled':
+          throw new CancelledFailure('the run was cancelled; the agent process tree was killed');
+        case 'stalled':
+          throw ApplicationFailure.create({ type: 'agent-stalled', nonRetryable: true, message: exit.message });
+        case 'timeout':
+          throw ApplicationFailure.create({ type: 'agent-timeout', nonRetryable: true, message: exit.message });
+        case 'failed':
+          throw ApplicationFailure.create({ type: 'agent-failed', nonRetryable: true, message: exit.message });
+      }
+      const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);
+      if (done.commitsAhead > 0) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });
+      const summary = exit.summary.trim() || done.subjects.map((s) => `- ${s}`).join('\n');
+      return { commits: done.commitsAhead, headSha: done.headSha, summary: redact(summary), costUsd: exit.costUsd };
+    }),
+
+    publishPullRequest: classed('publishPullRequest', async ({ issue, routing, branch, summary }) =>
+      forge.openPullRequest({ repo: routing.repo, head: branch, base: routing.baseBranch, title: `${issue.key}: ${issue.title}`, body: redact(prBody(issue, summary)) }),
+    ),
+
+    readPullRequest: classed('readPullRequest', async ({ repo, number, baseRef }) => {
+      const pr = await forge.getPullRequest(repo, number);
+      const [checks, review] = await Promise.all([forge.getChecks(repo, pr.headSha, baseRef), forge.getReviews(repo, number)]);
+      return { pr, checks, review };
+    }),
+
+    mergePullRequest: classed('mergePullRequest', ({ repo, number, sha }) => forge.merge(repo, number, sha)),
+
+    closePullRequest: classed('closePullRequest', async ({ repo, number, comment }) => {
+      await forge.comment(repo, number, redact(comment));
+      await forge.closePullRequest(repo, number);
+    }),
+
+    deleteBranch: classed('deleteBranch', async ({ repo, branch }) => {
+      // Only ever a factory branch: a bug upstream must not be able to delete main.
+      if (!branch.startsWith(BRANCH_PREFIX)) throw ApplicationFailure.create({ type: 'logic', nonRetryable: true, message: `refusing to delete ${branch}: not a factory branch` });
+      await forge.deleteBranch(repo, branch);
+    }),
+
+    cleanupWorkspace: classed('cleanupWorkspace', async ({ branch, repo }) => {
+      const key = issueKeyFromBranch(branch);
+      if (key) await workspaces.remove({ repo, branch, key });
+    }),
+  };
+}
