@@ -36,7 +36,7 @@ export const routeSchema = z.strictObject({
 });
 
 export const agentSchema = z.strictObject({
-  /** argv of the agent CLI; `{promptFile}` and `{worktree}` are substituted. */
+  /** argv of the agent CLI; `{promptFile}`, `{resultFile}`, `{worktree}` and `{root}` (the installation) are substituted. */
   command: z.array(z.string()).min(1),
   /** Extra environment for the agent. The process gets nothing else but PATH, HOME and LANG. */
   env: z.record(z.string(), z.string()).default({}),

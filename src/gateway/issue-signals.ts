@@ -1,11 +1,11 @@
 // The gateway's one port to the workflows. The gateway never talks to Temporal directly, so
 // its tests can record what would have been signalled, and the Temporal implementation
 // (`temporal-signals.ts`) is the only place that knows about gRPC.
-import type { signalIssue } from '../temporal/issue-runs.js';
+import type { IssueSignal } from '../temporal/issue-runs.js';
 import type { TrackerEvent } from '../workflows/messages.js';
 
 /** What one delivery asks of one issue's run: a tracker, forge or operator event. */
-export type IssueSignal = Parameters<typeof signalIssue>[2];
+export type { IssueSignal };
 
 export interface IssueRef {
   /** The tracker's stable id: the run's workflow id is derived from it. */

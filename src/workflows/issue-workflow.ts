@@ -158,6 +158,8 @@ export async function issueWorkflow(input: IssueRunInput): Promise<IssueRunState
     let approved = false;
     for (;;) {
       note('triage', 'reading the issue');
+      // Counted before the read: an edit that lands while triage runs must trigger another read.
+      const seen = trackerEvents;
       const result = await tracker.triageIssue({ issueId: state.issueId, workflowId });
       state.issue = result.issue;
       state.issueKey = result.issue?.key ?? state.issueKey;
@@ -172,7 +174,6 @@ export async function issueWorkflow(input: IssueRunInput): Promise<IssueRunState
         await tracker.commentOnIssue({ issueId: state.issueId, body: `Conveyor needs a human before an agent can start: ${result.reason}\n\nEdit the issue and it is triaged again${result.overridable ? ', or comment `/conveyor approve` to dispatch it as it is' : ''}.` });
         lastEscalation = result.reason;
       }
-      const seen = trackerEvents;
       const deadline = Date.now() + durationMs(policy.timeouts.escalation);
       for (;;) {
         maybeContinueAsNew();

@@ -1,0 +1,110 @@
+// `conveyor dev` (what `npm run dev` runs): the whole factory on this machine. The Temporal dev
+// server with its Web UI and a persistent SQLite file, the Linear and GitHub emulators with a
+// seeded demo, the gateway and the worker. Ctrl-C stops everything; the next start finds the
+// earlier runs (and the sandbox's issues and repos) still there.
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError, type Config } from '../config/load.js';
+import { DEFAULT_GATEWAY_PORT } from '../gateway/server.js';
+import { createLogger } from '../logging.js';
+import { DEMO_REPO } from '../sandbox/demo.js';
+import { startLocalFactory } from '../sandbox/local-factory.js';
+import { ensureTemporalCli } from '../temporal/cli-binary.js';
+import { freePort, startDevServer } from '../temporal/dev-server.js';
+import { installRuntime } from '../workers/worker.js';
+import { untilSignal } from './processes.js';
+
+const say = (line: string) => console.log(`[conveyor] ${line}`);
+
+function port(env: string | undefined, fallback: number): number {
+  return env ? Number(env) : fallback;
+}
+
+async function ensureFree(name: string, value: number, variable: string): Promise<void> {
+  const { createServer } = await import('node:net');
+  await new Promise<void>((ok, fail) => {
+    const server = createServer();
+    server.once('error', () => fail(new ConfigError(`Port ${value} (${name}) is in use. Stop what holds it (another npm run dev?) or set ${variable} to another port.`)));
+    server.listen(value, '127.0.0.1', () => server.close(() => ok()));
+  });
+}
+
+export async function runDev(options: { config: Config }): Promise<void> {
+  const base = options.config;
+  if (base.profile === 'runtime') throw new ConfigError('conveyor dev runs the sandbox or dev profile; use conveyor worker and conveyor gateway on a runtime host.');
+  const env = process.env;
+  const logger = createLogger({ name: 'conveyor-dev', level: env.CONVEYOR_LOG_LEVEL ?? 'warn' });
+  const { devServer } = base.temporal;
+  const ports = {
+    temporal: port(env.CONVEYOR_TEMPORAL_PORT, devServer.port),
+    ui: port(env.CONVEYOR_UI_PORT, devServer.uiPort),
+    gateway: port(env.CONVEYOR_GATEWAY_PORT, DEFAULT_GATEWAY_PORT),
+    linear: port(env.CONVEYOR_LINEAR_PORT, 8788),
+    github: port(env.CONVEYOR_GITHUB_PORT, 8789),
+    metrics: port(env.CONVEYOR_METRICS_PORT, base.temporal.worker.metricsPort),
+  };
+  await ensureFree('Temporal', ports.temporal, 'CONVEYOR_TEMPORAL_PORT');
+  await ensureFree('Temporal Web UI', ports.ui, 'CONVEYOR_UI_PORT');
+  await ensureFree('gateway', ports.gateway, 'CONVEYOR_GATEWAY_PORT');
+  await ensureFree('Linear emulator', ports.linear, 'CONVEYOR_LINEAR_PORT');
+  await ensureFree('GitHub emulator', ports.github, 'CONVEYOR_GITHUB_PORT');
+  if (!(await ensureFree('worker metrics', ports.metrics, 'CONVEYOR_METRICS_PORT').then(() => true, () => false))) ports.metrics = await freePort();
+
+  const cli = ensureTemporalCli({ root: base.root, log: say });
+  const dbFile = resolve(base.root, devServer.dbFile);
+  say(`starting the Temporal dev server (history kept in ${dbFile})`);
+  const server = await startDevServer({ cli, ip: devServer.ip, port: ports.temporal, uiPort: ports.ui, dbFile, namespace: devServer.namespace, searchAttributes: base.temporal.searchAttributes });
+  const cleanups: Array<() => Promise<unknown> | unknown> = [() => server.stop()];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await Promise.resolve(step()).catch(() => undefined);
+  };
+  try {
+    const temporal = { ...base.temporal, connection: { ...base.temporal.connection, address: server.address, namespace: devServer.namespace }, worker: { ...base.temporal.worker, metricsPort: ports.metrics } };
+    installRuntime({ ...base, temporal }, { metrics: true, logger });
+    say('bundling the workflow code and starting the worker, the gateway and the sandbox');
+    const factory = await startLocalFactory({
+      config: { ...base, temporal },
+      logger,
+      dataDir: resolve(base.root, '.data/sandbox'),
+      ports: { gateway: ports.gateway, linear: ports.linear, github: ports.github },
+    });
+    cleanups.push(() => factory.stop());
+    const { sandbox, config, running, worker } = factory;
+    const gatewayUrl = factory.gateway.url;
+    if (factory.seeded) say(`seeded the demo: repo ${DEMO_REPO} and three issues in team DEMO`);
+    else say('the sandbox already has its demo (conveyor sandbox reset starts it over)');
+
+    const ui = `${server.uiUrl}/namespaces/${devServer.namespace}/workflows`;
+    say('');
+    say(`Temporal Web UI   ${ui}`);
+    say(`Temporal          ${server.address} (task queue ${config.taskQueue})`);
+    say(`gateway           ${gatewayUrl}/webhooks/linear, ${gatewayUrl}/webhooks/github, /healthz, /readyz, /metrics`);
+    {
+      say(`Linear emulator   ${sandbox.linear.url} (admin: ${sandbox.linear.baseUrl}/_sandbox/state)`);
+      say(`GitHub emulator   ${sandbox.github.url} (git: ${sandbox.github.webUrl}/${DEMO_REPO}.git)`);
+    }
+    say(`worker metrics    http://127.0.0.1:${ports.metrics}/metrics`);
+    say('');
+    say('Find an issue in the Web UI with a query such as: ConveyorIssueKey = "DEMO-1"');
+    say('Ctrl-C stops everything; the next npm run dev finds these runs again.');
+
+    const stopped = await Promise.race([untilSignal().then(() => 'signal' as const), running.then(() => 'worker' as const)]);
+    say(stopped === 'signal' ? 'stopping: the worker drains, then everything else' : 'the worker stopped; shutting down');
+    worker.shutdown();
+    await running.catch((err: unknown) => logger.error({ err: (err as Error).message }, 'worker ended with an error'));
+  } finally {
+    await cleanup();
+    say('stopped');
+  }
+}
+
+export async function resetSandbox(config: Config): Promise<void> {
+  const paths = [resolve(config.root, '.data/sandbox'), resolve(config.root, config.temporal.devServer.dbFile), resolve(config.root, config.factory.workspaceDir)];
+  try {
+    await ensureFree('Temporal', config.temporal.devServer.port, 'CONVEYOR_TEMPORAL_PORT');
+  } catch {
+    throw new ConfigError('A dev server is running on the configured port: stop npm run dev before resetting the sandbox.');
+  }
+  for (const path of paths) rmSync(path, { recursive: true, force: true });
+  say(`removed ${paths.join(', ')}`);
+}

@@ -1,0 +1,34 @@
+// The help text, in one place.
+export const HELP = `conveyor: turn tracker issues into merged pull requests with coding agents, durably.
+
+Usage: conveyor <command> [options]
+
+Processes
+  dev                      the whole factory on the local sandbox: Temporal dev server with
+                           its Web UI, Linear and GitHub emulators with a demo, worker, gateway
+  worker                   run the worker (workflows and activities) against the configured Temporal
+  gateway                  run the webhook gateway (POST /webhooks/linear, /webhooks/github)
+
+Operating
+  status [ISSUE]           runs and their phases; with ISSUE (key like ENG-12, or id), its full state
+  retry ISSUE              retry an escalated run
+  approve ISSUE            dispatch an escalated (thin) issue as it is
+  abort ISSUE              stop a run; compensation returns its slot and puts the issue back
+  pause | resume           hold or release new dispatches fleet-wide
+  fleet                    slots, leases and the queue of waiting issues
+
+Sandbox
+  sandbox reset            delete the sandbox's data (emulators' state and the dev server's history)
+
+Options
+  --profile NAME           runtime | dev | sandbox (default: $CONVEYOR_PROFILE or sandbox)
+  --root DIR               where temporal.yaml and instance/ live (default: current directory)
+  --port N                 gateway port (gateway; default 8787)
+  --json                   machine-readable output (status, fleet)
+  -h, --help               this text
+
+Environment
+  LINEAR_API_KEY, GITHUB_TOKEN (or GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, GITHUB_APP_INSTALLATION_ID),
+  LINEAR_WEBHOOK_SECRETS, GITHUB_WEBHOOK_SECRETS (comma-separated, for rotation),
+  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA
+`;

@@ -1,0 +1,101 @@
+// The `conveyor` command. A thin entry over node:util parseArgs: every command loads the one
+// validated config, and every error a user can meet is printed as a sentence, never a stack.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, PROFILES, type Config, type Profile } from '../config/load.js';
+import { TemporalCliMissingError } from '../temporal/cli-binary.js';
+import { connectClient } from '../temporal/connection.js';
+import { HELP } from './help.js';
+import { commandIssue, fleetState, formatTable, issueStatus, listRuns, setPaused } from './operate.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    profile: { type: 'string' },
+    root: { type: 'string' },
+    port: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+function config(defaultProfile: Profile = 'sandbox'): Config {
+  const profile = (values.profile ?? process.env.CONVEYOR_PROFILE ?? defaultProfile) as Profile;
+  if (!PROFILES.includes(profile)) throw new ConfigError(`Unknown profile "${profile}": use one of ${PROFILES.join(', ')}.`);
+  return loadConfig({ root: values.root, profile });
+}
+
+function print(value: unknown, table?: () => string): void {
+  console.log(values.json || !table ? JSON.stringify(value, null, 2) : table());
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(HELP);
+    return;
+  }
+  switch (command) {
+    case 'dev': {
+      const { runDev } = await import('./dev.js');
+      return runDev({ config: config('sandbox') });
+    }
+    case 'worker': {
+      const { runWorkerProcess } = await import('./processes.js');
+      return runWorkerProcess(config());
+    }
+    case 'gateway': {
+      const { runGatewayProcess } = await import('./processes.js');
+      return runGatewayProcess(config(), values.port ? Number(values.port) : undefined);
+    }
+    case 'status': {
+      const cfg = config();
+      const client = await connectClient(cfg);
+      if (rest[0]) return print(await issueStatus(client, rest[0]));
+      const rows = await listRuns(client, cfg);
+      return print(rows, () => formatTable(rows.map((r) => ({ issue: r.issueKey, phase: r.phase, repo: r.repo, pr: r.pr, status: r.status, started: r.startTime }))));
+    }
+    case 'retry':
+    case 'approve':
+    case 'abort': {
+      if (!rest[0]) throw new ConfigError(`Usage: conveyor ${command} ISSUE (a key like ENG-12, or the issue's id).`);
+      await commandIssue(await connectClient(config()), rest[0], command);
+      console.log(`${command} sent to ${rest[0]}.`);
+      return;
+    }
+    case 'pause':
+    case 'resume': {
+      const cfg = config();
+      await setPaused(await connectClient(cfg), cfg, command === 'pause');
+      console.log(command === 'pause' ? 'Fleet paused: running agents finish, no new dispatches.' : 'Fleet resumed.');
+      return;
+    }
+    case 'fleet': {
+      const cfg = config();
+      const state = await fleetState(await connectClient(cfg), cfg);
+      return print(state, () =>
+        [
+          `paused: ${state.paused}   slots: ${state.leases.length}/${state.capacity.globalSlots}   waiting: ${state.waiting.length}   granted so far: ${state.grantsTotal}   reclaimed: ${state.reclaimedTotal}`,
+          formatTable(state.leases.map((l) => ({ agent: l.agentName, repo: l.repo, holder: l.holderId, since: new Date(l.grantedAt).toISOString() }))),
+        ].join('\n'),
+      );
+    }
+    case 'sandbox': {
+      if (rest[0] !== 'reset') throw new ConfigError('Usage: conveyor sandbox reset');
+      const { resetSandbox } = await import('./dev.js');
+      return resetSandbox(config('sandbox'));
+    }
+    default:
+      throw new ConfigError(`Unknown command "${command}". Run conveyor --help for the list.`);
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof TemporalCliMissingError) {
+    console.error(`conveyor: ${err.message}`);
+  } else {
+    console.error(`conveyor: unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.CONVEYOR_DEBUG) console.error(err);
+    else console.error('Set CONVEYOR_DEBUG=1 to see the stack trace, and report it if it persists.');
+  }
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+// Long-running processes: the worker and the gateway, each stopping cleanly on SIGINT/SIGTERM.
+import { createLogger } from '../logging.js';
+import type { Config } from '../config/load.js';
+import { linePolicyFromConfig } from '../config/line-policy.js';
+import { secretsFromEnv } from '../gateway/secrets.js';
+import { DEFAULT_GATEWAY_PORT, startGateway } from '../gateway/server.js';
+import { createTemporalSignals } from '../gateway/temporal-signals.js';
+import { connectClient, connectNative, describeTarget } from '../temporal/connection.js';
+import { buildIntegrations } from '../workers/integrations.js';
+import { createConveyorWorker, installRuntime } from '../workers/worker.js';
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export async function runWorkerProcess(config: Config): Promise<void> {
+  const logger = createLogger({ name: 'conveyor-worker' });
+  installRuntime(config, { metrics: true, logger });
+  const integrations = buildIntegrations(config, process.env, logger);
+  const client = await connectClient(config);
+  const connection = await connectNative(config);
+  const worker = await createConveyorWorker({ config, connection, client, integrations, logger });
+  logger.info({ temporal: describeTarget(config), profile: config.profile, metrics: `http://127.0.0.1:${config.temporal.worker.metricsPort}/metrics` }, 'worker running');
+  void untilSignal().then((signal) => {
+    logger.info({ signal }, 'shutting down: in-flight activities get the grace time, agents are cancelled');
+    worker.shutdown();
+  });
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+    await client.connection.close();
+  }
+}
+
+export async function runGatewayProcess(config: Config, port = DEFAULT_GATEWAY_PORT): Promise<void> {
+  const logger = createLogger({ name: 'conveyor-gateway' });
+  const secrets = secretsFromEnv(process.env);
+  const client = await connectClient(config);
+  const signals = createTemporalSignals({ client, taskQueue: config.taskQueue, policy: linePolicyFromConfig(config) });
+  const gateway = await startGateway({ config, secrets, signals, logger, port, host: process.env.CONVEYOR_GATEWAY_HOST ?? '127.0.0.1' });
+  logger.info({ url: gateway.url }, 'gateway listening');
+  await untilSignal();
+  await gateway.close();
+  await client.connection.close();
+}

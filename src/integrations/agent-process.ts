@@ -1,0 +1,276 @@
+import { spawn } from 'node:child_process';
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { z } from 'zod';
+import type { AgentExit, AgentRunner, AgentRunRequest } from './agent.js';
+import { IntegrationError } from './errors.js';
+import { killMatching, signalGroup } from './process-tree.js';
+
+type LogFn = (fields: Record<string, unknown>, message: string) => void;
+
+// An agent CLI as a child process. It leads its own process group so the whole tree can be
+// killed; it sees only an allowlisted environment (never the factory's tracker, forge or
+// Temporal credentials); its output goes to a bounded log file, never into memory or into a
+// summary. What it reports back comes from a result file it may write, outside its worktree.
+//
+// Files under `root` (share it with the workspaces so `remove` finds the pid file):
+//   prompts/<key>-<n>.md   the prompt           results/<key>-<n>.json  what the agent reports
+//   logs/<key>-<n>.log     stdout and stderr    pids/<key>.pid          while the agent runs
+// `<key>` is the worktree's directory name; `<n>` counts attempts, so a re-dispatch keeps the
+// earlier logs.
+
+export interface AgentRunnerOptions {
+  root: string;
+  /** Variables copied from the worker's environment; default PATH, HOME, LANG, TERM, TMPDIR. */
+  passEnv?: string[];
+  /** pino's logger fits; fields never carry a credential. */
+  logger?: { info: LogFn; warn: LogFn };
+  /** Log bytes kept per run (default 10 MiB); output beyond is counted and dropped. */
+  maxLogBytes?: number;
+  /** Between SIGTERM and SIGKILL when the runner stops an agent (default 3 s). */
+  killGraceMs?: number;
+}
+
+const DEFAULT_PASS_ENV = ['PATH', 'HOME', 'LANG', 'TERM', 'TMPDIR'];
+const MAX_RESULT_BYTES = 1024 * 1024;
+const MAX_SUMMARY_CHARS = 20_000;
+/** How long to wait for pipes to close after the group is dead before giving up on them. */
+const PIPE_CLOSE_WAIT_MS = 2_000;
+
+const AgentResult = z.object({ summary: z.string(), costUsd: z.number().nonnegative().optional() });
+
+type StopReason = 'stalled' | 'timeout' | 'cancelled';
+
+function describeMs(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000} min` : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** The first attempt number whose log file does not exist yet, claimed atomically. */
+async function claimLog(logs: string, key: string): Promise<{ n: number; path: string; handle: FileHandle }> {
+  for (let n = 1; ; n += 1) {
+    const path = join(logs, `${key}-${n}.log`);
+    try {
+      return { n, path, handle: await open(path, 'wx', 0o600) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
+function endStream(stream: Writable): Promise<void> {
+  return new Promise((resolvePromise) => {
+    if (stream.destroyed) return resolvePromise();
+    stream.once('error', () => resolvePromise());
+    stream.end(() => resolvePromise());
+  });
+}
+
+export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
+  const root = resolve(options.root);
+  const passEnv = options.passEnv ?? DEFAULT_PASS_ENV;
+  const maxLogBytes = options.maxLogBytes ?? 10 * 1024 * 1024;
+  const killGraceMs = options.killGraceMs ?? 3_000;
+  const logger = options.logger;
+  const dirs = { logs: join(root, 'logs'), pids: join(root, 'pids'), prompts: join(root, 'prompts'), results: join(root, 'results') };
+
+  async function readResult(resultFile: string, logFile: string): Promise<{ summary: string; costUsd: number }> {
+    const empty = { summary: '', costUsd: 0 };
+    const size = await stat(resultFile).then(
+      (s) => s.size,
+      () => null,
+    );
+    if (size === null) return empty;
+    if (size > MAX_RESULT_BYTES) {
+      logger?.warn({ resultFile, size }, 'agent result file too large; ignored');
+      return empty;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(resultFile, 'utf8'));
+    } catch {
+      logger?.warn({ resultFile, logFile }, 'agent result file is not JSON; ignored');
+      return empty;
+    }
+    const result = AgentResult.safeParse(parsed);
+    if (!result.success) {
+      logger?.warn({ resultFile, logFile }, 'agent result file is not { summary: string, costUsd?: number }; ignored');
+      return empty;
+    }
+    return { summary: result.data.summary.trim().slice(0, MAX_SUMMARY_CHARS), costUsd: result.data.costUsd ?? 0 };
+  }
+
+  return {
+    async run(request: AgentRunRequest): Promise<AgentExit> {
+      const { spec, worktree, signal } = request;
+      const [program, ...rawArgs] = spec.command;
+      if (program === undefined || program === '') {
+        throw new IntegrationError('The agent has no command: set agents.providers.<name>.command in instance/factory.yaml.', 'logic', { service: 'agent' });
+      }
+      const worktreeReady = await stat(worktree.path).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+      if (!worktreeReady) {
+        throw new IntegrationError(`The worktree ${worktree.path} for ${worktree.branch} does not exist: prepare it before running the agent.`, 'logic', { service: 'agent' });
+      }
+
+      await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true, mode: 0o700 })));
+      const key = basename(worktree.path);
+      const { n, path: logFile, handle } = await claimLog(dirs.logs, key);
+      const log = handle.createWriteStream();
+      // A full disk must not crash the worker or stall the agent: stop logging and say so.
+      let logBroken = false;
+      log.on('error', (error) => {
+        logBroken = true;
+        logger?.warn({ logFile, error: error.message }, 'cannot write the agent log; dropping its output');
+      });
+      const promptFile = join(dirs.prompts, `${key}-${n}.md`);
+      const resultFile = join(dirs.results, `${key}-${n}.json`);
+      const pidFile = join(dirs.pids, `${key}.pid`);
+      await writeFile(promptFile, request.prompt, { mode: 0o600 });
+      await rm(resultFile, { force: true });
+
+      if (signal.aborted) {
+        log.write(`[conveyor] ${new Date().toISOString()} cancelled before the agent started\n`);
+        await endStream(log);
+        return { status: 'cancelled', logFile };
+      }
+
+      const substitute = (arg: string): string => arg.replaceAll('{promptFile}', promptFile).replaceAll('{worktree}', worktree.path).replaceAll('{resultFile}', resultFile);
+      const env: Record<string, string> = {};
+      for (const name of passEnv) {
+        const value = process.env[name];
+        if (value !== undefined) env[name] = value;
+      }
+      Object.assign(env, spec.env, { CONVEYOR_PROMPT_FILE: promptFile, CONVEYOR_RESULT_FILE: resultFile, CONVEYOR_WORKTREE: worktree.path });
+
+      const child = spawn(substitute(program), rawArgs.map(substitute), { cwd: worktree.path, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const closed = new Promise<void>((resolvePromise) => child.once('close', () => resolvePromise()));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) => child.once('exit', (code, exitSignal) => resolvePromise({ code, signal: exitSignal })));
+      try {
+        await new Promise<void>((resolvePromise, reject) => {
+          child.once('spawn', resolvePromise);
+          child.once('error', reject);
+        });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? 'error';
+        log.write(`[conveyor] ${new Date().toISOString()} could not start ${program}: ${code}\n`);
+        await endStream(log);
+        throw new IntegrationError(`Could not start the agent command "${program}" (${code}): check agents.providers.<name>.command in instance/factory.yaml and that the program is installed on the worker's PATH. Log: ${logFile}`, 'logic', { service: 'agent' });
+      }
+      const pid = child.pid as number;
+      await writeFile(pidFile, `${pid}\n`);
+      const startedAt = Date.now();
+      log.write(`[conveyor] ${new Date(startedAt).toISOString()} started pid ${pid} in ${worktree.path}\n`);
+      logger?.info({ key, attempt: n, pid, logFile }, 'agent started');
+
+      // Output: counted, written up to the cap, then dropped. Backpressure from the log file
+      // pauses the pipes, so a fast agent waits for the disk instead of filling our memory.
+      let outputBytes = 0;
+      let logged = 0;
+      let truncated = false;
+      let lastOutputAt = startedAt;
+      let waitingForDrain = false;
+      const pipes = [child.stdout, child.stderr];
+      const resume = (): void => {
+        waitingForDrain = false;
+        pipes.forEach((pipe) => pipe.resume());
+      };
+      log.on('error', resume);
+      const writeLog = (chunk: Buffer): void => {
+        logged += chunk.length;
+        if (logBroken) return;
+        if (!log.write(chunk) && !waitingForDrain) {
+          waitingForDrain = true;
+          pipes.forEach((pipe) => pipe.pause());
+          log.once('drain', resume);
+        }
+      };
+      const onOutput = (chunk: Buffer): void => {
+        outputBytes += chunk.length;
+        lastOutputAt = Date.now();
+        if (truncated) return;
+        const room = maxLogBytes - logged;
+        if (chunk.length <= room) return writeLog(chunk);
+        writeLog(chunk.subarray(0, room));
+        log.write(`\n[conveyor] log truncated at ${maxLogBytes} bytes; further output is counted and dropped\n`);
+        truncated = true;
+      };
+      pipes.forEach((pipe) => pipe.on('data', onOutput));
+
+      // Set from timer and abort callbacks; the cast keeps TS from narrowing it to null here.
+      let stopReason = null as StopReason | null;
+      let hasExited = false;
+      let graceTimer: NodeJS.Timeout | undefined;
+      const stop = (reason: StopReason): void => {
+        if (stopReason !== null || hasExited) return;
+        stopReason = reason;
+        log.write(`\n[conveyor] ${new Date().toISOString()} stopping the agent: ${reason}\n`);
+        signalGroup(pid, 'SIGTERM');
+        graceTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), killGraceMs);
+      };
+
+      const heartbeat = (): void => {
+        try {
+          request.onHeartbeat({ outputBytes, lastOutputAt });
+        } catch (error) {
+          logger?.warn({ key, error: String(error) }, 'agent heartbeat callback threw');
+        }
+      };
+      heartbeat();
+      const heartbeatTimer = setInterval(heartbeat, request.heartbeatMs);
+      let idleTimer: NodeJS.Timeout;
+      const checkIdle = (): void => {
+        const idle = Date.now() - lastOutputAt;
+        if (idle >= request.idleTimeoutMs) stop('stalled');
+        else idleTimer = setTimeout(checkIdle, request.idleTimeoutMs - idle);
+      };
+      idleTimer = setTimeout(checkIdle, request.idleTimeoutMs);
+      const totalTimer = setTimeout(() => stop('timeout'), request.totalTimeoutMs);
+      const onAbort = (): void => stop('cancelled');
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) onAbort(); // aborted while the process was starting
+
+      const exit = await exited;
+      hasExited = true;
+      clearInterval(heartbeatTimer);
+      clearTimeout(idleTimer);
+      clearTimeout(totalTimer);
+      clearTimeout(graceTimer);
+      signal.removeEventListener('abort', onAbort);
+
+      // Nothing of the agent may outlive it: its group, then anything that left the group but
+      // still carries this run's environment.
+      signalGroup(pid, 'SIGKILL');
+      const strays = await killMatching({ envMarkers: [`CONVEYOR_RESULT_FILE=${resultFile}`] });
+      if (strays.length > 0) logger?.warn({ key, pids: strays }, 'killed agent processes that had left its process group');
+      let pipeTimer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((resolvePromise) => (pipeTimer = setTimeout(resolvePromise, PIPE_CLOSE_WAIT_MS)))]);
+      clearTimeout(pipeTimer);
+      pipes.forEach((pipe) => pipe.destroy());
+
+      const ended = exit.code !== null ? `code ${exit.code}` : `signal ${exit.signal ?? 'unknown'}`;
+      log.write(`\n[conveyor] ${new Date().toISOString()} exited with ${ended} after ${describeMs(Date.now() - startedAt)}; ${outputBytes} bytes of output${truncated ? ` (${maxLogBytes} kept)` : ''}\n`);
+      await endStream(log);
+      await rm(pidFile, { force: true });
+
+      const outcome = await (async (): Promise<AgentExit> => {
+        switch (stopReason) {
+          case 'cancelled':
+            return { status: 'cancelled', logFile };
+          case 'stalled':
+            return { status: 'stalled', message: `The agent wrote no output for ${describeMs(request.idleTimeoutMs)} and was stopped; see ${logFile}.`, logFile };
+          case 'timeout':
+            return { status: 'timeout', message: `The agent ran past its ${describeMs(request.totalTimeoutMs)} limit and was stopped; see ${logFile}.`, logFile };
+          case null:
+            if (exit.code === 0) return { status: 'finished', ...(await readResult(resultFile, logFile)), logFile };
+            return { status: 'failed', exitCode: exit.code, signal: exit.signal, message: `The agent exited with ${ended}; see ${logFile}.`, logFile };
+        }
+      })();
+      logger?.info({ key, attempt: n, status: outcome.status, outputBytes }, 'agent ended');
+      return outcome;
+    },
+  };
+}

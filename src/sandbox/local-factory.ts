@@ -1,0 +1,84 @@
+// The whole factory in one process, on the sandbox: emulators, gateway, worker and the demo
+// reviewer around a Temporal server that is already running. `conveyor dev` puts a dev
+// server under it; the end-to-end tests put the test run's dev server under it.
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.js';
+import { linePolicyFromConfig } from '../config/line-policy.js';
+import { startGateway, type StartedGateway } from '../gateway/server.js';
+import { createTemporalSignals } from '../gateway/temporal-signals.js';
+import { connectClient, connectNative } from '../temporal/connection.js';
+import { buildIntegrations, type Integrations } from '../workers/integrations.js';
+import { createConveyorWorker, type ConveyorWorker } from '../workers/worker.js';
+import { seedDemo, startDemoReviewer } from './demo.js';
+import { SANDBOX_CREDENTIALS, startSandbox, type Sandbox } from './sandbox.js';
+
+export interface LocalFactory {
+  config: Config;
+  sandbox: Sandbox;
+  gateway: StartedGateway;
+  client: Client;
+  integrations: Integrations;
+  worker: ConveyorWorker;
+  /** Settles when the worker stops. */
+  running: Promise<void>;
+  seeded: boolean;
+  stop(): Promise<void>;
+}
+
+export async function startLocalFactory(options: {
+  config: Config;
+  logger: Logger;
+  dataDir?: string;
+  ports?: { gateway?: number; linear?: number; github?: number };
+  /** Seed the three demo issues (and start the demo reviewer). */
+  demo?: boolean;
+  ciDelayMs?: number;
+}): Promise<LocalFactory> {
+  const { logger } = options;
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const stopAll = async () => {
+    for (const step of cleanups.reverse()) await Promise.resolve(step()).catch(() => undefined);
+  };
+  try {
+    const gatewayPort = options.ports?.gateway ?? (await (await import('../temporal/dev-server.js')).freePort());
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const sandbox = await startSandbox({ config: options.config, dataDir: options.dataDir, linearPort: options.ports?.linear, githubPort: options.ports?.github, gatewayUrl, ciDelayMs: options.ciDelayMs, logger });
+    cleanups.push(() => sandbox.close());
+    const config = sandbox.config;
+    const env = { ...process.env, ...SANDBOX_CREDENTIALS };
+
+    const client = await connectClient(config, env);
+    cleanups.push(() => client.connection.close());
+    const gateway = await startGateway({
+      config,
+      secrets: { linear: [SANDBOX_CREDENTIALS.LINEAR_WEBHOOK_SECRETS], github: [SANDBOX_CREDENTIALS.GITHUB_WEBHOOK_SECRETS] },
+      signals: createTemporalSignals({ client, taskQueue: config.taskQueue, policy: linePolicyFromConfig(config) }),
+      logger,
+      port: gatewayPort,
+      host: '127.0.0.1',
+    });
+    cleanups.push(() => gateway.close());
+
+    const integrations = buildIntegrations(config, env, logger);
+    const connection = await connectNative(config, env);
+    cleanups.push(() => connection.close());
+    const worker = await createConveyorWorker({ config, connection, client, integrations, logger });
+    const running = worker.run();
+    cleanups.push(async () => {
+      worker.shutdown();
+      await running.catch(() => undefined);
+    });
+
+    let seeded = false;
+    if (options.demo !== false) {
+      const reviewer = startDemoReviewer({ sandbox, forge: integrations.forge, logger, intervalMs: 1_000 });
+      cleanups.push(() => reviewer.stop());
+      seeded = await seedDemo(sandbox, logger);
+    }
+    return { config, sandbox, gateway, client, integrations, worker, running, seeded, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,70 @@
+// The embedded default: both emulators started together, wired to send signed webhooks to the
+// gateway, with the config pointed at them. `conveyor dev` and the end-to-end tests use this.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.js';
+import { startGitHubEmulator, type GitHubEmulator } from './github/index.js';
+import { startLinearEmulator, type LinearEmulator } from './linear/index.js';
+
+/** Credentials of the local sandbox. They guard nothing outside this machine. */
+export const SANDBOX_CREDENTIALS = {
+  LINEAR_API_KEY: 'lin_sandbox_api_key',
+  GITHUB_TOKEN: 'sandbox_github_token',
+  LINEAR_WEBHOOK_SECRETS: 'sandbox-linear-webhook-secret',
+  GITHUB_WEBHOOK_SECRETS: 'sandbox-github-webhook-secret',
+} as const;
+
+export interface Sandbox {
+  linear: LinearEmulator;
+  github: GitHubEmulator;
+  /** The config, pointed at the emulators. */
+  config: Config;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startSandbox(options: {
+  config: Config;
+  dataDir?: string;
+  linearPort?: number;
+  githubPort?: number;
+  gatewayUrl: string;
+  ciDelayMs?: number;
+  logger?: Logger;
+}): Promise<Sandbox> {
+  const { dataDir } = options;
+  const linear = await startLinearEmulator({
+    port: options.linearPort ?? 0,
+    dataFile: dataDir ? join(dataDir, 'linear.json') : undefined,
+    apiKeys: [SANDBOX_CREDENTIALS.LINEAR_API_KEY],
+    webhooks: [{ url: `${options.gatewayUrl}/webhooks/linear`, secret: SANDBOX_CREDENTIALS.LINEAR_WEBHOOK_SECRETS }],
+    logger: options.logger?.child({ part: 'linear-sandbox' }),
+  });
+  let github: GitHubEmulator;
+  try {
+    github = await startGitHubEmulator({
+      port: options.githubPort ?? 0,
+      dataDir: dataDir ? join(dataDir, 'github') : join((await import('node:os')).tmpdir(), `conveyor-github-${process.pid}-${Date.now()}`),
+      tokens: [SANDBOX_CREDENTIALS.GITHUB_TOKEN],
+      webhooks: [{ url: `${options.gatewayUrl}/webhooks/github`, secret: SANDBOX_CREDENTIALS.GITHUB_WEBHOOK_SECRETS }],
+      ciDelayMs: options.ciDelayMs ?? 200,
+      logger: options.logger?.child({ part: 'github-sandbox' }),
+    });
+  } catch (err) {
+    await linear.close();
+    throw err;
+  }
+  const factory = structuredClone(options.config.factory);
+  factory.tracker.apiUrl = linear.url;
+  factory.forge.apiUrl = github.url;
+  factory.forge.gitUrl = github.webUrl;
+  return {
+    linear,
+    github,
+    config: { ...options.config, factory },
+    env: { ...SANDBOX_CREDENTIALS },
+    close: async () => {
+      await Promise.allSettled([linear.close(), github.close()]);
+    },
+  };
+}

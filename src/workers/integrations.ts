@@ -1,0 +1,56 @@
+// Builds the real integrations from config and the environment. Secrets come from the
+// environment only; a missing one stops start-up with the variable's name and what to do.
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { createRedactor, type Redactor } from '../activities/redact.js';
+import { ConfigError, type Config } from '../config/load.js';
+import { createAgentRunner } from '../integrations/agent-process.js';
+import type { AgentRunner, Workspaces } from '../integrations/agent.js';
+import type { Forge } from '../integrations/forge.js';
+import { createGitWorkspaces } from '../integrations/git-workspaces.js';
+import { createGitHubForge } from '../integrations/github-forge.js';
+import { createLinearTracker } from '../integrations/linear-tracker.js';
+import type { Tracker } from '../integrations/tracker.js';
+
+export interface Integrations {
+  tracker: Tracker;
+  forge: Forge;
+  workspaces: Workspaces;
+  agents: AgentRunner;
+  redact: Redactor;
+}
+
+type Env = Record<string, string | undefined>;
+
+function required(env: Env, name: string, what: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigError(`${name} is not set: ${what}`);
+  return value;
+}
+
+export function buildIntegrations(config: Config, env: Env, logger: Logger): Integrations {
+  const { factory } = config;
+  const tracker = createLinearTracker({
+    apiKey: required(env, 'LINEAR_API_KEY', 'set it to a Linear API key with access to the configured teams (Settings → API → Personal API keys).'),
+    apiUrl: factory.tracker.apiUrl,
+    logger: logger.child({ integration: 'linear' }),
+  });
+  const appId = env.GITHUB_APP_ID;
+  const forge = createGitHubForge({
+    ...(appId
+      ? { app: { appId, privateKey: required(env, 'GITHUB_APP_PRIVATE_KEY', 'set it to the GitHub App private key (PEM) when GITHUB_APP_ID is set.'), installationId: Number(required(env, 'GITHUB_APP_INSTALLATION_ID', 'set it to the numeric installation id of the GitHub App on your organisation.')) } }
+      : { token: required(env, 'GITHUB_TOKEN', 'set it to a GitHub token that can push branches and open, merge and close pull requests on the configured repos (or set GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID).') }),
+    baseUrl: factory.forge.apiUrl,
+    gitBaseUrl: factory.forge.gitUrl,
+    requiredChecks: Object.fromEntries(factory.repos.filter((r) => r.requiredChecks).map((r) => [r.name, r.requiredChecks!])),
+    logger: logger.child({ integration: 'github' }),
+  });
+  const root = resolve(config.root, factory.workspaceDir);
+  return {
+    tracker,
+    forge,
+    workspaces: createGitWorkspaces({ root, logger: logger.child({ integration: 'git' }) }),
+    agents: createAgentRunner({ root, logger: logger.child({ integration: 'agent' }) }),
+    redact: createRedactor(env),
+  };
+}

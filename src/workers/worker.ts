@@ -1,0 +1,89 @@
+// The worker process: one Temporal worker running both workflows and every activity, wired
+// to the real integrations. At start-up it makes sure the fleet runs with this config's caps.
+import { DefaultLogger, Runtime, Worker, type LogEntry, type NativeConnection } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { createFleetActivities } from '../activities/fleet-activities.js';
+import { createLineActivities } from '../activities/line-activities.js';
+import type { Config } from '../config/load.js';
+import { durationMs } from '../domain/duration.js';
+import { fleetWorkflowId } from '../domain/naming.js';
+import { configureFleetSignal, type FleetCapacity } from '../workflows/messages.js';
+import type { Integrations } from './integrations.js';
+import { loadWorkflowBundle } from './workflow-bundle.js';
+
+export function fleetCapacity(config: Config): FleetCapacity {
+  const { fleet, repos } = config.factory;
+  return {
+    globalSlots: fleet.slots,
+    repoSlots: Object.fromEntries(repos.filter((r) => r.slots !== undefined).map((r) => [r.name, r.slots!])),
+    agentNames: fleet.agentNames,
+    holderCheckInterval: fleet.holderCheckInterval,
+  };
+}
+
+/** Start the fleet if it is not running, and hand it this config's caps either way. */
+export async function ensureFleet(client: Client, config: Config): Promise<string> {
+  const capacity = fleetCapacity(config);
+  const workflowId = fleetWorkflowId(config.taskQueue);
+  await client.workflow.signalWithStart('fleetWorkflow', {
+    workflowId,
+    taskQueue: config.taskQueue,
+    args: [{ capacity }],
+    signal: configureFleetSignal,
+    signalArgs: [capacity],
+  });
+  return workflowId;
+}
+
+let runtimeInstalled = false;
+
+/** The SDK's own log lines go to our logger, one line each: a failed activity's message and
+ * class, not its stack (the stack is in the run's history, where engineers look). */
+function sdkLogger(logger: Logger): DefaultLogger {
+  return new DefaultLogger('WARN', (entry: LogEntry) => {
+    const { error, ...meta } = entry.meta ?? {};
+    const fields = { ...meta, ...(error instanceof Error ? { error: error.message, errorType: (error as { type?: string }).type } : {}) };
+    const level = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'info';
+    logger[level](fields, entry.message);
+  });
+}
+
+/** Installs the Temporal runtime once per process, with Prometheus metrics on the worker port. */
+export function installRuntime(config: Config, options: { metrics: boolean; logger: Logger }): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: sdkLogger(options.logger),
+    telemetryOptions: options.metrics ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${config.temporal.worker.metricsPort}` } } } : undefined,
+  });
+}
+
+export interface ConveyorWorker {
+  worker: Worker;
+  /** Runs until shutdown() or a fatal error. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+export async function createConveyorWorker(options: { config: Config; connection: NativeConnection; client: Client; integrations: Integrations; logger: Logger }): Promise<ConveyorWorker> {
+  const { config, connection, client, integrations, logger } = options;
+  const workflowBundle = await loadWorkflowBundle((line) => logger.info(line));
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.connection.namespace,
+    taskQueue: config.taskQueue,
+    workflowBundle,
+    activities: {
+      ...createLineActivities({ factory: config.factory, root: config.root, ...integrations, logger: logger.child({ part: 'activities' }) }),
+      ...createFleetActivities({ client }),
+    },
+    maxConcurrentActivityTaskExecutions: config.temporal.worker.maxConcurrentActivityTaskExecutions,
+    maxConcurrentWorkflowTaskExecutions: config.temporal.worker.maxConcurrentWorkflowTaskExecutions,
+    // In-flight activities get this long to finish (agents are cancelled and their trees killed).
+    shutdownGraceTime: durationMs(config.temporal.worker.shutdownGraceTime),
+  });
+  await ensureFleet(client, config);
+  logger.info({ taskQueue: config.taskQueue, fleet: fleetWorkflowId(config.taskQueue) }, 'worker ready');
+  return { worker, run: () => worker.run(), shutdown: () => worker.shutdown() };
+}

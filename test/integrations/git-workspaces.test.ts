@@ -1,0 +1,221 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Worktree } from '../../src/integrations/agent.js';
+import { IntegrationError } from '../../src/integrations/errors.js';
+import { createGitWorkspaces } from '../../src/integrations/git-workspaces.js';
+import { createTestRemote, eventually, git, isAlive, type TestRemote } from '../helpers/git-remote.js';
+
+// Worktrees over real git repositories in temp dirs. Guards the peers' reports of "tokens
+// readable by the agent" (the credential never lands in any config the agent can read) and
+// "sessions orphaned" (remove kills what still runs in the worktree and can be repeated).
+
+const REPO = 'acme/widgets';
+const BRANCH = 'conveyor/eng-12-abc123';
+const SECRET = 'X-Test: s3cr3t-header-value';
+
+let tmp: string;
+let root: string;
+let remote: TestRemote;
+const spawned: number[] = [];
+
+beforeEach(() => {
+  tmp = realpathSync(mkdtempSync(join(tmpdir(), 'conveyor-ws-')));
+  root = join(tmp, 'workspaces');
+  remote = createTestRemote(tmp);
+});
+
+afterEach(() => {
+  for (const pid of spawned.splice(0)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone, as the test expected.
+    }
+  }
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function input(overrides: Partial<Parameters<ReturnType<typeof createGitWorkspaces>['prepare']>[0]> = {}) {
+  return { repo: REPO, cloneUrl: remote.url, authEnv: {}, branch: BRANCH, baseBranch: 'main', key: 'ENG-12', ...overrides };
+}
+
+function head(worktree: Worktree): string {
+  return git(worktree.path, 'rev-parse', 'HEAD');
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('git workspaces', () => {
+  it('creates the branch from origin/main, and the credential reaches the fetch but no config or log', async () => {
+    const lines: string[] = [];
+    const record = (fields: Record<string, unknown>, message: string): void => void lines.push(JSON.stringify(fields) + message);
+    const workspaces = createGitWorkspaces({ root, logger: { info: record, warn: record } });
+    // The clone URL only resolves through the rewrite carried in authEnv: the fetch succeeding
+    // proves authEnv reached it.
+    const alias = 'file:///nonexistent-conveyor-remote/widgets.git';
+    const authEnv = {
+      GIT_CONFIG_COUNT: '2',
+      GIT_CONFIG_KEY_0: 'http.extraHeader',
+      GIT_CONFIG_VALUE_0: SECRET,
+      GIT_CONFIG_KEY_1: `url.${remote.url}.insteadOf`,
+      GIT_CONFIG_VALUE_1: alias,
+    };
+
+    const worktree = await workspaces.prepare(input({ cloneUrl: alias, authEnv }));
+
+    expect(worktree).toEqual({ path: join(root, 'worktrees', 'eng-12'), branch: BRANCH, baseRef: 'refs/remotes/origin/main' });
+    expect(git(worktree.path, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(BRANCH);
+    expect(head(worktree)).toBe(remote.head('main'));
+    expect(readFileSync(join(worktree.path, 'README.md'), 'utf8')).toBe('# widgets\n');
+
+    const mirror = join(root, 'mirrors', 'acme', 'widgets.git');
+    const everyConfig = git(worktree.path, 'config', '--list', '--show-origin');
+    for (const text of [readFileSync(join(mirror, 'config'), 'utf8'), everyConfig, lines.join('\n')].map((t) => t.toLowerCase())) {
+      expect(text).not.toContain('s3cr3t');
+      expect(text).not.toContain('insteadof');
+      expect(text).not.toContain('nonexistent-conveyor-remote');
+    }
+    expect(git(mirror, 'remote')).toBe('');
+    expect(process.env.GIT_CONFIG_COUNT).toBeUndefined();
+  });
+
+  it('names the repo and the branch when the base branch is missing, as a logic error', async () => {
+    const workspaces = createGitWorkspaces({ root });
+    const failure = await workspaces.prepare(input({ baseBranch: 'develop' })).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(IntegrationError);
+    expect((failure as IntegrationError).failureClass).toBe('logic');
+    expect((failure as IntegrationError).message).toContain(REPO);
+    expect((failure as IntegrationError).message).toContain('"develop"');
+  });
+
+  it('reports an unreachable host as transient without the credential', async () => {
+    const workspaces = createGitWorkspaces({ root });
+    const port = await closedPort();
+    const failure = await workspaces
+      .prepare(input({ cloneUrl: `http://conveyor:pw-secret-1@127.0.0.1:${port}/acme/widgets.git`, authEnv: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: 'Authorization: Bearer topsecret-token-123' } }))
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(IntegrationError);
+    expect((failure as IntegrationError).failureClass).toBe('transient');
+    expect((failure as IntegrationError).message).toContain(REPO);
+    expect((failure as IntegrationError).message).not.toContain('topsecret');
+    expect((failure as IntegrationError).message).not.toContain('pw-secret-1');
+  });
+
+  it('continues the remote branch on a re-dispatch', async () => {
+    const earlier = remote.push(BRANCH, { 'docs/first.md': 'first attempt\n' }, 'First attempt');
+    const workspaces = createGitWorkspaces({ root });
+
+    const worktree = await workspaces.prepare(input());
+
+    expect(head(worktree)).toBe(earlier);
+    expect(readFileSync(join(worktree.path, 'docs/first.md'), 'utf8')).toBe('first attempt\n');
+    await expect(workspaces.finalize(worktree, 'unused')).resolves.toEqual({ commitsAhead: 1, headSha: earlier, subjects: ['First attempt'] });
+  });
+
+  it('reuses the worktree after stopping an orphaned agent and resetting what the last attempt left', async () => {
+    const workspaces = createGitWorkspaces({ root });
+    const first = await workspaces.prepare(input());
+    writeFileSync(join(first.path, 'README.md'), 'scribbled\n');
+    writeFileSync(join(first.path, 'junk.txt'), 'junk\n');
+    git(first.path, 'commit', '--quiet', '-am', 'unpushed local commit');
+    writeFileSync(join(first.path, 'untracked.txt'), 'left over\n');
+    const pushed = remote.push(BRANCH, { 'docs/pushed.md': 'pushed\n' }, 'Pushed meanwhile');
+    // An agent orphaned by a crashed worker, still running in the checkout.
+    const orphan = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { cwd: first.path, detached: true, stdio: 'ignore' });
+    spawned.push(orphan.pid as number);
+    expect(await eventually(() => isAlive(orphan.pid as number))).toBe(true);
+
+    const second = await workspaces.prepare(input());
+
+    expect(await eventually(() => !isAlive(orphan.pid as number))).toBe(true);
+
+    expect(second.path).toBe(first.path);
+    expect(head(second)).toBe(pushed);
+    expect(readFileSync(join(second.path, 'README.md'), 'utf8')).toBe('# widgets\n');
+    expect(existsSync(join(second.path, 'junk.txt'))).toBe(false);
+    expect(existsSync(join(second.path, 'untracked.txt'))).toBe(false);
+    expect(git(second.path, 'status', '--porcelain')).toBe('');
+  });
+
+  it('commits what the agent left uncommitted, as Conveyor, and reports the commits ahead of base', async () => {
+    const workspaces = createGitWorkspaces({ root });
+    const worktree = await workspaces.prepare(input());
+    writeFileSync(join(worktree.path, 'agent.txt'), 'committed by the agent\n');
+    git(worktree.path, 'add', 'agent.txt');
+    git(worktree.path, 'commit', '--quiet', '-m', 'Agent commit');
+    writeFileSync(join(worktree.path, 'README.md'), '# widgets\n\nedited\n');
+    mkdirSync(join(worktree.path, 'src'));
+    writeFileSync(join(worktree.path, 'src', 'new.ts'), 'export {};\n');
+
+    const result = await workspaces.finalize(worktree, 'Conveyor: finish ENG-12');
+
+    expect(result).toEqual({ commitsAhead: 2, headSha: head(worktree), subjects: ['Agent commit', 'Conveyor: finish ENG-12'] });
+    expect(git(worktree.path, 'log', '-1', '--format=%an <%ae>')).toBe('Conveyor <conveyor@users.noreply.local>');
+    expect(git(worktree.path, 'show', '--name-only', '--format=', 'HEAD').split('\n').sort()).toEqual(['README.md', 'src/new.ts']);
+    expect(git(worktree.path, 'status', '--porcelain')).toBe('');
+    // Nothing left to commit: finalizing again changes nothing.
+    await expect(workspaces.finalize(worktree, 'again')).resolves.toEqual(result);
+  });
+
+  it('reports no commits when the agent changed nothing', async () => {
+    const workspaces = createGitWorkspaces({ root });
+    const worktree = await workspaces.prepare(input());
+    await expect(workspaces.finalize(worktree, 'nothing')).resolves.toEqual({ commitsAhead: 0, headSha: remote.head('main'), subjects: [] });
+  });
+
+  it('removes the worktree, kills what still runs in it, and can be repeated', async () => {
+    const workspaces = createGitWorkspaces({ root });
+    const worktree = await workspaces.prepare(input());
+    const mirror = join(root, 'mirrors', 'acme', 'widgets.git');
+    const forever = ['-e', 'setInterval(() => {}, 1000)'];
+    // One process known from the runner's pid file, one found only by its working directory.
+    const agent = spawn(process.execPath, forever, { cwd: worktree.path, detached: true, stdio: 'ignore', env: { ...process.env, CONVEYOR_WORKTREE: worktree.path } });
+    mkdirSync(join(worktree.path, 'sub'));
+    const wanderer = spawn(process.execPath, forever, { cwd: join(worktree.path, 'sub'), detached: true, stdio: 'ignore' });
+    const pids = [agent.pid as number, wanderer.pid as number];
+    spawned.push(...pids);
+    mkdirSync(join(root, 'pids'), { recursive: true });
+    writeFileSync(join(root, 'pids', 'eng-12.pid'), `${agent.pid}\n`);
+    expect(await eventually(() => pids.every(isAlive))).toBe(true);
+
+    await workspaces.remove({ repo: REPO, branch: BRANCH, key: 'ENG-12' });
+
+    expect(await eventually(() => !pids.some(isAlive))).toBe(true);
+    expect(existsSync(worktree.path)).toBe(false);
+    expect(existsSync(join(root, 'pids', 'eng-12.pid'))).toBe(false);
+    expect(git(mirror, 'worktree', 'list', '--porcelain')).not.toContain(worktree.path);
+    expect(git(mirror, 'branch', '--list', BRANCH)).toBe('');
+
+    await workspaces.remove({ repo: REPO, branch: BRANCH, key: 'ENG-12' });
+    await workspaces.remove({ repo: REPO, branch: 'conveyor/eng-99-never', key: 'ENG-99' });
+    await workspaces.remove({ repo: 'acme/never-fetched', branch: BRANCH, key: 'ENG-12' });
+    const again = await workspaces.prepare(input());
+    expect(head(again)).toBe(remote.head('main'));
+  });
+
+  it('serialises concurrent prepares on one mirror', async () => {
+    // The fetch goes through a transport script that records when it starts and ends, so
+    // overlapping fetches would show up as interleaved lines.
+    const trace = join(tmp, 'fetches.log');
+    const transport = join(tmp, 'slow-transport.sh');
+    writeFileSync(transport, `#!/bin/sh\necho start >> ${trace}\nsleep 0.2\necho end >> ${trace}\nexec "$1" "$2"\n`, { mode: 0o755 });
+    const authEnv = { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.ext.allow', GIT_CONFIG_VALUE_0: 'always' };
+    const workspaces = createGitWorkspaces({ root });
+    const keys = ['ENG-1', 'ENG-2', 'ENG-3'];
+
+    const worktrees = await Promise.all(keys.map((key) => workspaces.prepare(input({ key, branch: `conveyor/${key.toLowerCase()}-id`, cloneUrl: `ext::${transport} %S ${remote.bare}`, authEnv }))));
+
+    expect(worktrees.map((w) => git(w.path, 'rev-parse', '--abbrev-ref', 'HEAD'))).toEqual(keys.map((key) => `conveyor/${key.toLowerCase()}-id`));
+    expect(readFileSync(trace, 'utf8')).toBe('start\nend\n'.repeat(keys.length));
+  });
+});
