@@ -1,0 +1,94 @@
+// One config object, validated at start-up: a bad file names the file, the key and what was
+// expected, and the runtime profile never falls back to the example.
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { linePolicyFromConfig } from '../../src/config/line-policy.js';
+
+const repoRoot = join(import.meta.dirname, '..', '..');
+
+function installation(factoryYaml?: string, temporalYaml = readFileSync(join(repoRoot, 'temporal.yaml'), 'utf8')): string {
+  const root = mkdtempSync(join(tmpdir(), 'conveyor-config-'));
+  writeFileSync(join(root, 'temporal.yaml'), temporalYaml);
+  mkdirSync(join(root, 'instance.example'));
+  writeFileSync(join(root, 'instance.example', 'factory.yaml'), readFileSync(join(repoRoot, 'instance.example', 'factory.yaml'), 'utf8'));
+  if (factoryYaml !== undefined) {
+    mkdirSync(join(root, 'instance'));
+    writeFileSync(join(root, 'instance', 'factory.yaml'), factoryYaml);
+  }
+  return root;
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('loads the checked-in files with the defaults DESIGN.md names', () => {
+    const config = loadConfig({ root: repoRoot, profile: 'sandbox', env: {} });
+    expect(config.taskQueue).toBe('conveyor-sandbox');
+    expect(config.temporal.devServer).toMatchObject({ port: 7233, uiPort: 8233 });
+    expect(config.temporal.worker.metricsPort).toBe(9464);
+    expect(config.factory.policies.timeouts).toMatchObject({ agentIdle: '10m', agentTotal: '60m', prOpen: '5m', ci: '60m', review: '7d' });
+    expect(config.factory.policies).toMatchObject({ maxRedispatch: 3, budgetUsd: null, thinDescriptionChars: 140, syntheticLabel: 'conveyor-e2e', readyLabel: 'conveyor' });
+    expect(Object.keys(config.temporal.searchAttributes)).toEqual(['ConveyorIssueKey', 'ConveyorRepo', 'ConveyorPhase', 'ConveyorAgent', 'ConveyorPR', 'ConveyorFailureClass']);
+    expect(linePolicyFromConfig(config).fleetWorkflowId).toBe('conveyor-fleet-conveyor-sandbox');
+  });
+
+  it('gives each profile its own task queue', () => {
+    const queues = (['runtime', 'dev', 'sandbox'] as const).map((profile) => loadConfig({ root: installation(readFileSync(join(repoRoot, 'instance.example', 'factory.yaml'), 'utf8')), profile, env: {} }).taskQueue);
+    expect(new Set(queues).size).toBe(3);
+  });
+
+  it('refuses to start the runtime profile without instance/factory.yaml', () => {
+    const err = errorOf(() => loadConfig({ root: installation(), profile: 'runtime', env: {} }));
+    expect(err.message).toMatch(/instance\/factory\.yaml.*does not exist.*Copy instance\.example/s);
+  });
+
+  it('names the file, the key and what was expected for a bad value', () => {
+    const root = installation(readFileSync(join(repoRoot, 'instance.example', 'factory.yaml'), 'utf8').replace('agentIdle: 10m', 'agentIdle: soon').replace('mergePolicy: on-green-with-review', 'mergePolicy: yolo'));
+    const err = errorOf(() => loadConfig({ root, profile: 'sandbox', env: {} }));
+    expect(err.message).toContain(join(root, 'instance', 'factory.yaml'));
+    expect(err.message).toMatch(/policies\.timeouts\.agentIdle: expected a duration/);
+    expect(err.message).toMatch(/repos\.0\.mergePolicy: .*never.*on-green-with-review/);
+  });
+
+  it('catches unknown keys (a typo is not silently ignored) and dangling references', () => {
+    const root = installation(`
+tracker:
+  teams: [{ key: ENG, repo: acme/api }]
+repos: [{ name: acme/web }]
+agents: { default: claude, providers: { codex: { command: [codex] } } }
+policies: { maxRedispach: 2 }
+`);
+    const err = errorOf(() => loadConfig({ root, profile: 'sandbox', env: {} }));
+    expect(err.message).toMatch(/policies: Unrecognized key.*maxRedispach/);
+    const fixed = installation(`
+tracker:
+  teams: [{ key: ENG, repo: acme/api }]
+repos: [{ name: acme/web }]
+agents: { default: claude, providers: { codex: { command: [codex] } } }
+`);
+    const refs = errorOf(() => loadConfig({ root: fixed, profile: 'sandbox', env: {} }));
+    expect(refs.message).toMatch(/tracker\.teams\.0\.repo: "acme\/api" is not listed under repos/);
+    expect(refs.message).toMatch(/agents\.default: "claude" is not listed/);
+  });
+
+  it('reports broken YAML with the file', () => {
+    const err = errorOf(() => loadConfig({ root: installation('tracker: [unclosed'), profile: 'sandbox', env: {} }));
+    expect(err.message).toMatch(/factory\.yaml is not valid YAML/);
+  });
+
+  it('takes the Temporal address, namespace and mTLS files from the environment', () => {
+    const config = loadConfig({ root: repoRoot, profile: 'runtime', env: { CONVEYOR_FACTORY_CONFIG: 'instance.example/factory.yaml', TEMPORAL_ADDRESS: 'acme.a1b2c.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'acme.a1b2c', TEMPORAL_TLS_CERT: 'c.pem', TEMPORAL_TLS_KEY: 'k.pem' } });
+    expect(config.temporal.connection).toMatchObject({ address: 'acme.a1b2c.tmprl.cloud:7233', namespace: 'acme.a1b2c', tls: { certFile: 'c.pem', keyFile: 'k.pem' } });
+  });
+});
