@@ -58,7 +58,7 @@ export function sweepIssueDeliveryId(issue: Pick<TrackerIssue, 'id' | 'updatedAt
  * nudged once and a changed one again.
  */
 export function sweepPullRequestDeliveryId(pr: Pick<PullRequest, 'repo' | 'number' | 'headSha'>, checks: ChecksState, review: ReviewDecision): string {
-  void checks; void review; return `sweep:pr:${pr.repo}#${pr.number}:${pr.headSha}`;
+  return `sweep:pr:${pr.repo}#${pr.number}:${pr.headSha}:${checks}:${review}`;
 }
 
 export function createSweepActivities(deps: SweepDeps): SweepActivities {

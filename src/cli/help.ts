@@ -16,6 +16,8 @@ Operating
   abort ISSUE              stop a run; compensation returns its slot and puts the issue back
   pause | resume           hold or release new dispatches fleet-wide
   fleet                    slots, leases and the queue of waiting issues
+  sweep                    run the reconcile sweep now (it also runs on a schedule every 5m):
+                           starts ready issues that have no run, nudges runs of open factory PRs
 
 Sandbox
   sandbox reset            delete the sandbox's data (emulators' state and the dev server's history)

@@ -79,6 +79,13 @@ async function main(): Promise<void> {
         ].join('\n'),
       );
     }
+    case 'sweep': {
+      const cfg = config();
+      const { runSweepNow } = await import('../temporal/sweep-schedule.js');
+      const { linePolicyFromConfig } = await import('../config/line-policy.js');
+      const summary = await runSweepNow(await connectClient(cfg), { taskQueue: cfg.taskQueue, policy: linePolicyFromConfig(cfg) });
+      return print(summary, () => `sweep: ${summary.started} started, ${summary.alreadyRunning} already running, ${summary.prsSignalled} PRs nudged, ${summary.prsWithoutRun} PRs without a run`);
+    }
     case 'sandbox': {
       if (rest[0] !== 'reset') throw new ConfigError('Usage: conveyor sandbox reset');
       const { resetSandbox } = await import('./dev.js');

@@ -55,6 +55,8 @@ export const policiesSchema = z.strictObject({
     })
     .prefault({}),
   maxRedispatch: z.number().int().min(0).default(3),
+  /** How often the reconcile sweep looks for ready issues without a run and PRs whose events were lost. */
+  sweepInterval: duration.default('5m'),
   budgetUsd: z.number().positive().nullable().default(null),
   thinDescriptionChars: z.number().int().min(0).default(140),
   reservedLabels: z.array(z.string()).default(['needs-design', 'reserved']),

@@ -5,6 +5,9 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { createFleetActivities } from '../activities/fleet-activities.js';
 import { createLineActivities } from '../activities/line-activities.js';
+import { createSweepActivities } from '../activities/sweep-activities.js';
+import { linePolicyFromConfig } from '../config/line-policy.js';
+import { ensureSweepSchedule } from '../temporal/sweep-schedule.js';
 import type { Config } from '../config/load.js';
 import { durationMs } from '../domain/duration.js';
 import { fleetWorkflowId } from '../domain/naming.js';
@@ -77,6 +80,7 @@ export async function createConveyorWorker(options: { config: Config; connection
     activities: {
       ...createLineActivities({ factory: config.factory, root: config.root, ...integrations, logger: logger.child({ part: 'activities' }) }),
       ...createFleetActivities({ client }),
+      ...createSweepActivities({ client, tracker: integrations.tracker, forge: integrations.forge, config, taskQueue: config.taskQueue }),
     },
     maxConcurrentActivityTaskExecutions: config.temporal.worker.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: config.temporal.worker.maxConcurrentWorkflowTaskExecutions,
@@ -84,6 +88,9 @@ export async function createConveyorWorker(options: { config: Config; connection
     shutdownGraceTime: durationMs(config.temporal.worker.shutdownGraceTime),
   });
   await ensureFleet(client, config);
-  logger.info({ taskQueue: config.taskQueue, fleet: fleetWorkflowId(config.taskQueue) }, 'worker ready');
+  // The reconcile sweep makes a lost webhook harmless: every few minutes it starts ready issues
+  // that have no run and nudges the runs of open factory PRs.
+  const { scheduleId } = await ensureSweepSchedule(client, { taskQueue: config.taskQueue, policy: linePolicyFromConfig(config), every: config.factory.policies.sweepInterval });
+  logger.info({ taskQueue: config.taskQueue, fleet: fleetWorkflowId(config.taskQueue), sweepSchedule: scheduleId }, 'worker ready');
   return { worker, run: () => worker.run(), shutdown: () => worker.shutdown() };
 }

@@ -1,0 +1,289 @@
+// The reconcile sweep against the real dev server: a line with scripted activities, and the
+// sweep's real activities on the same worker over Tracker and Forge doubles of the line's world.
+// Peers poll instead of trusting webhooks, or trust webhooks and lose work when one is dropped;
+// here a dropped webhook costs at most one sweep interval, and a sweep never starts twice.
+import { ScheduleOverlapPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSweepActivities, sweepIssueDeliveryId, type SweepActivities } from '../../src/activities/sweep-activities.js';
+import type { Config } from '../../src/config/load.js';
+import { temporalSchema } from '../../src/config/temporal-schema.js';
+import type { PullRequest, TrackerIssue } from '../../src/domain/issue.js';
+import { branchForIssue, issueWorkflowId } from '../../src/domain/naming.js';
+import type { Forge } from '../../src/integrations/forge.js';
+import type { Tracker } from '../../src/integrations/tracker.js';
+import { ensureSweepSchedule, runSweepNow, sweepScheduleId, triggerSweep } from '../../src/temporal/sweep-schedule.js';
+import type { SweepSummary } from '../../src/workflows/sweep-workflow.js';
+import { createLine, withLine, type Line } from '../helpers/line-harness.js';
+import { ScriptedWorld, TEST_REPO, makeIssue } from '../helpers/scripted-line.js';
+import { closeTestConnections } from '../helpers/temporal.js';
+
+afterAll(closeTestConnections);
+
+const notUsed = (what: string) => async (): Promise<never> => {
+  throw new Error(`the sweep does not call ${what}`);
+};
+
+/** The tracker as the sweep sees it: Linear's coarse query (label, not completed), nothing more. */
+function trackerOver(world: ScriptedWorld): Tracker {
+  return {
+    async listIssues({ teamKeys, label }) {
+      return [...world.issues.values()].filter(
+        (i) => teamKeys.includes(i.team.key) && i.labels.includes(label) && i.state.type !== 'completed' && i.state.type !== 'canceled',
+      );
+    },
+    getIssue: notUsed('Tracker.getIssue'),
+    moveIssue: notUsed('Tracker.moveIssue'),
+    comment: notUsed('Tracker.comment'),
+    addLabel: notUsed('Tracker.addLabel'),
+    removeLabel: notUsed('Tracker.removeLabel'),
+  };
+}
+
+function forgeOver(world: ScriptedWorld): Forge {
+  const record = (repo: string, match: (pr: PullRequest) => boolean) => {
+    const found = [...world.prs.values()].find((r) => r.pr.repo === repo && match(r.pr));
+    if (!found) throw new Error(`no PR in ${repo} matches`);
+    return found;
+  };
+  return {
+    async listOpenPullRequests(repo, headPrefix) {
+      return [...world.prs.values()].map((r) => r.pr).filter((pr) => pr.repo === repo && pr.state === 'open' && pr.headRef.startsWith(headPrefix));
+    },
+    async getChecks(repo, sha) {
+      return record(repo, (pr) => pr.headSha === sha).checks;
+    },
+    async getReviews(repo, number) {
+      return record(repo, (pr) => pr.number === number).review;
+    },
+    cloneUrl: () => {
+      throw new Error('the sweep does not call Forge.cloneUrl');
+    },
+    gitAuthEnv: notUsed('Forge.gitAuthEnv'),
+    pushBranch: notUsed('Forge.pushBranch'),
+    openPullRequest: notUsed('Forge.openPullRequest'),
+    findPullRequest: notUsed('Forge.findPullRequest'),
+    getPullRequest: notUsed('Forge.getPullRequest'),
+    merge: notUsed('Forge.merge'),
+    closePullRequest: notUsed('Forge.closePullRequest'),
+    deleteBranch: notUsed('Forge.deleteBranch'),
+    comment: notUsed('Forge.comment'),
+  };
+}
+
+/** The line's world with the sweep's activities on the line's own worker. */
+class SweptWorld extends ScriptedWorld {
+  /** The line builds its worker from activities() before its task queue is known to the test. */
+  taskQueue: string | null = null;
+
+  override activities(client: Client) {
+    const sweep = (): SweepActivities => {
+      if (!this.taskQueue) throw new Error('SweptWorld.taskQueue is not set: set it right after createLine');
+      const config: Config = {
+        profile: 'sandbox',
+        root: '/nonexistent',
+        temporal: temporalSchema.parse({}),
+        factory: this.config,
+        taskQueue: this.taskQueue,
+        files: { temporal: 'temporal.yaml', factory: 'factory.yaml' },
+      };
+      return createSweepActivities({ client, tracker: trackerOver(this), forge: forgeOver(this), config, taskQueue: this.taskQueue });
+    };
+    return {
+      ...super.activities(client),
+      startReadyIssues: (input: Parameters<SweepActivities['startReadyIssues']>[0]) => sweep().startReadyIssues(input),
+      signalOpenPullRequests: () => sweep().signalOpenPullRequests(),
+    };
+  }
+}
+
+async function sweptLine(name: string, world = new SweptWorld()): Promise<Line> {
+  // Long CI and review deadlines: runs wait at the merge gate while the test sweeps.
+  const line = await createLine({ name, world, policy: { ci: '5m', review: '5m', escalation: '5m' } });
+  world.taskQueue = line.taskQueue;
+  return line;
+}
+
+const sweep = (line: Line): Promise<SweepSummary> => runSweepNow(line.client, { taskQueue: line.taskQueue, policy: line.policy });
+
+async function runsOf(line: Line, issue: Pick<TrackerIssue, 'id'>): Promise<string[]> {
+  const runs: string[] = [];
+  for await (const run of line.client.workflow.list({ query: `WorkflowId = '${issueWorkflowId(issue.id)}'` })) runs.push(run.runId);
+  return runs;
+}
+
+async function hasWorkflow(line: Line, issue: Pick<TrackerIssue, 'id'>): Promise<boolean> {
+  try {
+    await line.client.workflow.getHandle(issueWorkflowId(issue.id)).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+async function endRuns(line: Line, issues: TrackerIssue[]): Promise<void> {
+  await Promise.all(issues.map((i) => line.client.workflow.getHandle(issueWorkflowId(i.id)).terminate('test finished').catch(() => undefined)));
+}
+
+function openPr(number: number, headRef: string): { pr: PullRequest; checks: { sha: string; state: 'success'; failures: [] }; review: { decision: 'APPROVED'; requestedChanges: [] } } {
+  const headSha = `${number.toString(16).padStart(8, 'f')}${'e'.repeat(32)}`;
+  return {
+    pr: { number, url: `https://github.example/${TEST_REPO}/pull/${number}`, repo: TEST_REPO, headRef, headSha, baseRef: 'main', state: 'open', merged: false, draft: false, mergeable: true },
+    checks: { sha: headSha, state: 'success', failures: [] },
+    review: { decision: 'APPROVED', requestedChanges: [] },
+  };
+}
+
+describe('the reconcile sweep', () => {
+  it('starts a ready issue whose webhook was dropped, exactly once across two sweeps', { timeout: 120_000 }, async () => {
+    const line = await sweptLine('sweep-ready');
+    const issue = line.world.addIssue(makeIssue());
+    try {
+      await withLine(line, async () => {
+        // No webhook: nothing knows about the issue but the tracker.
+        expect(await hasWorkflow(line, issue)).toBe(false);
+
+        expect(await sweep(line)).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0 });
+        await line.until('the PR of the swept issue', () => line.world.prFor(branchForIssue(issue.key, issue.id)));
+        expect((await line.state(issue)).seenDeliveries).toContain(sweepIssueDeliveryId(issue));
+
+        // The run moved the issue on, so it is no longer ready; its open PR gets a nudge instead.
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0 });
+        expect(await runsOf(line, issue)).toHaveLength(1);
+        expect(line.world.agentRuns).toHaveLength(1);
+        expect((await line.fleet()).grantsTotal).toBe(1);
+      });
+    } finally {
+      await endRuns(line, [issue]);
+    }
+  });
+
+  it('does not start or signal an issue whose run is already open', { timeout: 120_000 }, async () => {
+    const line = await sweptLine('sweep-open');
+    // Thin: the run escalates and waits, and the issue stays ready in the tracker meanwhile.
+    const issue = line.world.addIssue(makeIssue({ description: 'Make it faster.' }));
+    try {
+      await withLine(line, async () => {
+        await line.start(issue, 'linear-webhook-1');
+        await line.until('the escalation', async () => (await line.state(issue)).phase === 'escalated');
+
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, prsSignalled: 0, prsWithoutRun: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, prsSignalled: 0, prsWithoutRun: 0 });
+
+        expect(await runsOf(line, issue)).toHaveLength(1);
+        const state = await line.state(issue);
+        expect(state.phase).toBe('escalated');
+        // Not even a signal: a sweep event would have woken the escalation into a second triage.
+        expect(state.seenDeliveries).toEqual(['linear-webhook-1']);
+        expect(line.world.commentsOn(issue.id)).toHaveLength(1);
+      });
+    } finally {
+      await endRuns(line, [issue]);
+    }
+  });
+
+  it('picks up a dropped PR event (checks went green, review approved, no signal) and the run merges', { timeout: 120_000 }, async () => {
+    const world = new SweptWorld();
+    world.ciFor = (sha) => ({ sha, state: 'pending', failures: [] });
+    const line = await sweptLine('sweep-pr', world);
+    const issue = line.world.addIssue(makeIssue());
+    // Counted when a read has returned, not when the run notes it is about to read: the world
+    // must not change under a read still in flight.
+    let reads = 0;
+    world.onRead = () => {
+      reads += 1;
+    };
+    try {
+      await withLine(line, async () => {
+        await line.start(issue);
+        const record = await line.until('the PR', () => line.world.prFor(branchForIssue(issue.key, issue.id)));
+        await line.until('the merge gate waiting for CI', async () => (await line.state(issue)).phase === 'merge-gate');
+
+        // A sweep while CI is pending nudges the run once; it re-reads and keeps waiting.
+        await line.until('the first read', () => reads === 1);
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0 });
+        await line.until('the re-read after the nudge', () => reads === 2);
+
+        // CI goes green and a reviewer approves on the same head SHA; both webhooks are lost.
+        record.checks = { sha: record.pr.headSha, state: 'success', failures: [] };
+        record.review = { decision: 'APPROVED', requestedChanges: [] };
+        expect(line.world.merges).toHaveLength(0);
+        expect((await line.state(issue)).phase).toBe('merge-gate');
+        expect(reads).toBe(2);
+
+        // Same SHA as the first nudge: only the changed verdicts make this a new delivery.
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0 });
+        await line.until('the merge after the second nudge', () => line.world.merges.length > 0, 30_000);
+        const final = await line.result(issue);
+        expect(final.outcome).toBe('merged');
+        expect(line.world.merges.map((m) => [m.number, m.sha, m.result.merged])).toEqual([[record.pr.number, record.pr.headSha, true]]);
+        expect(final.seenDeliveries.filter((d) => d.startsWith('sweep:pr:'))).toHaveLength(2);
+      });
+    } finally {
+      await endRuns(line, [issue]);
+    }
+  });
+
+  it('leaves non-ready issues and non-factory PRs alone, and starts nothing for a factory PR with no run', { timeout: 120_000 }, async () => {
+    const line = await sweptLine('sweep-alone');
+    const { world } = line;
+    // Each carries the ready label, so the tracker's query returns it; the factory's rule must not.
+    const backlog = world.addIssue(makeIssue({ state: { name: 'Backlog', type: 'backlog' } }));
+    const started = world.addIssue(makeIssue({ state: { name: 'In Progress', type: 'started' } }));
+    const unlabelled = world.addIssue(makeIssue({ labels: ['bug'] }));
+    const orphanIssueId = '00000000-0000-4000-8000-0000000000aa';
+    world.prs.set(901, openPr(901, 'feature/faster-widgets'));
+    world.prs.set(902, openPr(902, 'conveyor/readme-typo'));
+    world.prs.set(903, openPr(903, branchForIssue('ENG-903', orphanIssueId)));
+    await withLine(line, async () => {
+      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 1 });
+      for (const issue of [backlog, started, unlabelled, { id: orphanIssueId }]) expect(await hasWorkflow(line, issue)).toBe(false);
+      expect(world.agentRuns).toHaveLength(0);
+      expect(world.merges).toHaveLength(0);
+    });
+  });
+
+  it('keeps a schedule per task queue, and triggering it runs a sweep', { timeout: 120_000 }, async () => {
+    const line = await sweptLine('sweep-schedule');
+    const issue = line.world.addIssue(makeIssue());
+    const scheduleId = sweepScheduleId(line.taskQueue);
+    const schedule = line.client.schedule.getHandle(scheduleId);
+    const completedSweeps = async () => {
+      const runs: Array<{ workflowId: string; runId: string }> = [];
+      const query = `WorkflowType = 'sweepWorkflow' AND TaskQueue = '${line.taskQueue}' AND ExecutionStatus = 'Completed'`;
+      for await (const run of line.client.workflow.list({ query })) runs.push({ workflowId: run.workflowId, runId: run.runId });
+      return runs;
+    };
+    try {
+      await withLine(line, async () => {
+        // Long intervals: only the trigger below may start a sweep during the test.
+        expect(await ensureSweepSchedule(line.client, { taskQueue: line.taskQueue, policy: line.policy, every: '24h' })).toEqual({ scheduleId, created: true });
+        // Every worker start-up calls it again: the schedule is updated in place, not duplicated.
+        expect(await ensureSweepSchedule(line.client, { taskQueue: line.taskQueue, policy: line.policy, every: '12h' })).toEqual({ scheduleId, created: false });
+
+        const description = await schedule.describe();
+        expect(description.spec.intervals?.map((i) => i.every)).toEqual([12 * 3_600_000]);
+        expect(description.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+        expect(description.action).toMatchObject({ workflowType: 'sweepWorkflow', taskQueue: line.taskQueue });
+        expect(description.action.args).toEqual([{ taskQueue: line.taskQueue, policy: line.policy }]);
+        expect(await completedSweeps()).toEqual([]);
+        expect(await hasWorkflow(line, issue)).toBe(false);
+
+        await triggerSweep(line.client, line.taskQueue);
+        const [run] = await line.until('a completed sweep on this task queue', async () => {
+          const runs = await completedSweeps();
+          return runs.length > 0 && runs;
+        }, 60_000);
+        // Started by the schedule (its id carries the schedule's), not by runSweepNow.
+        expect(run!.workflowId.startsWith(`${scheduleId}-`)).toBe(true);
+        expect(run!.workflowId.endsWith('-now')).toBe(false);
+        const summary = (await line.client.workflow.getHandle(run!.workflowId, run!.runId).result()) as SweepSummary;
+        expect(summary).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0 });
+        expect(await runsOf(line, issue)).toHaveLength(1);
+      });
+    } finally {
+      await schedule.delete().catch(() => undefined);
+      await endRuns(line, [issue]);
+    }
+  });
+});
