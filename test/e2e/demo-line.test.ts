@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../../src/config/load.js';
 import { branchForIssue, issueWorkflowId } from '../../src/domain/naming.js';
 import { DEMO_REPO } from '../../src/sandbox/demo.js';
 import { startLocalFactory, type LocalFactory } from '../../src/sandbox/local-factory.js';
+import { SANDBOX_CREDENTIALS } from '../../src/sandbox/sandbox.js';
 import { issueStateQuery } from '../../src/workflows/messages.js';
 import { eventually, uniqueTaskQueue } from '../helpers/temporal.js';
 
@@ -77,7 +78,12 @@ describe('the demo, end to end on the sandbox', () => {
     expect(main.filter((c) => c.parents.length === 2)).toHaveLength(2);
     const open = await factory.integrations.forge.listOpenPullRequests(DEMO_REPO, 'conveyor/');
     expect(open).toEqual([]);
-    await expect(factory.integrations.forge.deleteBranch(DEMO_REPO, branchForIssue(greeting.key, greeting.id))).resolves.toBeUndefined();
+    for (const issue of [greeting, changelog]) {
+      const branch = await fetch(`${factory.sandbox.github.url}/repos/${DEMO_REPO}/branches/${encodeURIComponent(branchForIssue(issue.key, issue.id))}`, { headers: { authorization: `token ${SANDBOX_CREDENTIALS.GITHUB_TOKEN}` } });
+      expect(branch.status).toBe(404);
+    }
+    const kept = await fetch(`${factory.sandbox.github.url}/repos/${DEMO_REPO}/branches/main`, { headers: { authorization: `token ${SANDBOX_CREDENTIALS.GITHUB_TOKEN}` } });
+    expect(kept.status).toBe(200);
 
     // Nothing either client sent fell outside the real schemas.
     expect(factory.sandbox.linear.invalidDocuments).toEqual([]);
