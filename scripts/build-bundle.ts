@@ -3,10 +3,10 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../src/workers/workflow-bundle.js';
+import { QUIET_BUNDLER_LOGGER, WORKFLOWS_PATH } from '../src/workers/workflow-bundle.js';
 
 const root = join(import.meta.dirname, '..');
-const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } });
+const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: QUIET_BUNDLER_LOGGER });
 writeFileSync(join(root, 'dist', 'workflow-bundle.js'), code);
 mkdirSync(join(root, 'dist', 'sandbox', 'linear'), { recursive: true });
 copyFileSync(join(root, 'src', 'sandbox', 'linear', 'schema.graphql'), join(root, 'dist', 'sandbox', 'linear', 'schema.graphql'));

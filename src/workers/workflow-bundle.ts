@@ -15,12 +15,13 @@ export const PREBUILT_BUNDLE = fileURLToPath(new URL('../../dist/workflow-bundle
 export async function loadWorkflowBundle(log: (line: string) => void): Promise<{ codePath: string } | WorkflowBundleWithSourceMap> {
   if (existsSync(PREBUILT_BUNDLE) && !existsSync(sourceEntry)) return { codePath: PREBUILT_BUNDLE };
   const started = Date.now();
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: QUIET_BUNDLER_LOGGER });
   log(`bundled workflow code in ${Date.now() - started} ms`);
   return bundle;
 }
 
-const quiet = {
+/** The bundler's logger: webpack's progress is noise; warnings and errors are not. */
+export const QUIET_BUNDLER_LOGGER = {
   log: () => undefined,
   trace: () => undefined,
   debug: () => undefined,

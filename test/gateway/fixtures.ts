@@ -1,11 +1,10 @@
 // Shared pieces of the gateway tests: a config with known allowlists, a recording
 // `IssueSignals` double, signed Linear and GitHub deliveries, and a gateway on a free port.
 import { createHmac, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { createRequire } from 'node:module';
 import type { WebhookDefinition } from '@octokit/webhooks-examples';
 import { sign as signGithubHmac } from '@octokit/webhooks-methods';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
 import { factorySchema } from '../../src/config/factory-schema.js';
 import type { Config } from '../../src/config/load.js';
 import { temporalSchema } from '../../src/config/temporal-schema.js';
@@ -70,17 +69,7 @@ export class RecordingSignals implements IssueSignals {
   }
 }
 
-/** A pino logger whose every line (down to trace) is kept, to assert what logs never hold. */
-export function capturingLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(chunk.toString('utf8'));
-      callback();
-    },
-  });
-  return { logger: pino({ level: 'trace' }, stream), lines };
-}
+export { capturingLogger } from '../helpers/capture.js';
 
 export async function startTestGateway(options: Partial<GatewayOptions> & { signals: IssueSignals }): Promise<StartedGateway> {
   return startGateway({

@@ -8,7 +8,7 @@ import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../../src/config/load.js';
 import { ensureTemporalCli } from '../../src/temporal/cli-binary.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
-import { WORKFLOWS_PATH } from '../../src/workers/workflow-bundle.js';
+import { QUIET_BUNDLER_LOGGER, WORKFLOWS_PATH } from '../../src/workers/workflow-bundle.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,7 +28,7 @@ export async function setup(project: TestProject): Promise<void> {
   workDir = mkdtempSync(join(tmpdir(), 'conveyor-test-'));
   const [started, bundle] = await Promise.all([
     startDevServer({ cli, uiPort: null, searchAttributes: config.temporal.searchAttributes }),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: QUIET_BUNDLER_LOGGER }),
   ]);
   server = started;
   const bundlePath = join(workDir, 'workflow-bundle.js');
@@ -43,12 +43,3 @@ export async function teardown(): Promise<void> {
   await server?.stop();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 }
-
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string) => console.warn(message),
-  error: (message: string) => console.error(message),
-};

@@ -1,7 +1,7 @@
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TrackerIssue } from '../../src/domain/issue.js';
+import { capturingLogger, rejectionOf } from '../helpers/capture.js';
 import { IntegrationError } from '../../src/integrations/errors.js';
 import { createLinearTracker } from '../../src/integrations/linear-tracker.js';
 import type { Tracker } from '../../src/integrations/tracker.js';
@@ -14,26 +14,8 @@ import { startLinearEmulator, type LinearEmulator } from '../../src/sandbox/line
 
 const API_KEY = 'lin_api_tracker_test_SECRET_4f9a2c7e';
 
-/** A pino logger whose output the test can read, to prove the key never reaches a log. */
-function capturingLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
 
-async function failure(promise: Promise<unknown>): Promise<IntegrationError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(IntegrationError);
-  return error as IntegrationError;
-}
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, IntegrationError);
 
 describe('createLinearTracker against the Linear emulator', () => {
   let emulator: LinearEmulator;

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { rejectionOf } from '../helpers/capture.js';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -69,14 +70,6 @@ async function eventually(what: string, check: () => boolean, timeoutMs = 5_000)
   }
 }
 
-async function expectRejection<E extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(type);
-  return error as E;
-}
 
 describe('Linear emulator through @linear/sdk', () => {
   let emulator: LinearEmulator;
@@ -149,7 +142,7 @@ describe('Linear emulator through @linear/sdk', () => {
   });
 
   it('answers an unknown issue with Linear\'s "Entity not found" input error', async () => {
-    const error = await expectRejection(client.issue('ENG-404'), InvalidInputLinearError);
+    const error = await rejectionOf(client.issue('ENG-404'), InvalidInputLinearError);
     expect(error.message).toContain('Could not find referenced Issue');
   });
 
@@ -253,13 +246,13 @@ describe('Linear emulator through @linear/sdk', () => {
     emulator.createTeam({ key: 'OPS', name: 'Operations' });
     const issue = emulator.createIssue({ teamKey: 'ENG', title: 'Stay in ENG' });
     const opsTodo = (await (await client.team('OPS')).states()).nodes.find((s) => s.name === 'Todo');
-    await expectRejection(client.updateIssue(issue.id, { stateId: opsTodo?.id }), InvalidInputLinearError);
+    await rejectionOf(client.updateIssue(issue.id, { stateId: opsTodo?.id }), InvalidInputLinearError);
     expect(emulator.getIssue(issue.id)?.state.name).toBe('Backlog');
   });
 
   it('answers an unknown API key as Linear does, which the SDK maps to AuthenticationLinearError', async () => {
     const bad = new LinearClient({ apiKey: 'lin_api_not_a_real_key', apiUrl: emulator.url });
-    const error = await expectRejection(bad.viewer, AuthenticationLinearError);
+    const error = await rejectionOf(bad.viewer, AuthenticationLinearError);
     expect(error.status).toBe(400);
 
     const raw = await fetch(emulator.url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query: '{ viewer { id } }' }) });
@@ -285,23 +278,23 @@ describe('Linear emulator through @linear/sdk', () => {
 
   it('injects faults shaped like Linear\'s, per operation and for a number of times', async () => {
     emulator.injectFault({ operationName: 'viewer', status: 400, headers: { 'Retry-After': '12' } });
-    const limited = await expectRejection(client.viewer, RatelimitedLinearError);
+    const limited = await rejectionOf(client.viewer, RatelimitedLinearError);
     expect(limited.retryAfter).toBe(12);
     expect(limited.status).toBe(400);
     await expect(client.viewer).resolves.toMatchObject({ id: emulator.viewer().id }); // used up
 
     emulator.injectFault({ operationName: 'teams', status: 500, times: 2 });
     await client.viewer; // another operation is not affected
-    await expectRejection(client.teams(), InternalLinearError);
-    await expectRejection(client.teams(), InternalLinearError);
+    await rejectionOf(client.teams(), InternalLinearError);
+    await rejectionOf(client.teams(), InternalLinearError);
     expect((await client.teams()).nodes).toHaveLength(1);
 
     emulator.injectFault({ status: 403 });
-    await expectRejection(client.viewer, ForbiddenLinearError);
+    await rejectionOf(client.viewer, ForbiddenLinearError);
     emulator.injectFault({ status: 401 });
-    await expectRejection(client.viewer, AuthenticationLinearError);
+    await rejectionOf(client.viewer, AuthenticationLinearError);
     emulator.injectFault({ status: 429, body: '' });
-    await expectRejection(client.viewer, RatelimitedLinearError);
+    await rejectionOf(client.viewer, RatelimitedLinearError);
   });
 
   it('never sends a stack trace to a client, and caps bodies', async () => {
@@ -523,7 +516,7 @@ describe('Linear emulator persistence and admin API', () => {
 
       expect((await admin('POST', '/faults', { status: 500 })).status).toBe(201);
       const client = new LinearClient({ apiKey: API_KEY, apiUrl: emulator.url });
-      await expectRejection(client.viewer, InternalLinearError);
+      await rejectionOf(client.viewer, InternalLinearError);
 
       const state = (await (await admin('GET', '/state')).json()) as { data: { issues: Array<{ id: string }> } };
       expect(state.data.issues.map((i) => i.id)).toEqual([issue.id]);

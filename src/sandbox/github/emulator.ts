@@ -27,7 +27,7 @@ import {
   type SandboxLogger,
   type StatusRecord,
 } from './types.js';
-import { WebhookSender, type WebhookTarget } from './webhooks.js';
+import { abortableSleep, WebhookSender, type WebhookTarget } from './webhooks.js';
 
 // The emulated GitHub: what it remembers, what git says, and the events that follow. The
 // REST routes and the admin API are two thin doors into this one class, so seeding a repo
@@ -592,17 +592,3 @@ function validationFailed(documentationUrl: string, errors: unknown[]): GitHubHt
   return new GitHubHttpError(422, 'Validation Failed', { documentationUrl, errors });
 }
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

@@ -87,7 +87,7 @@ export class WebhookSender {
 
   private async deliver(delivery: Delivery): Promise<void> {
     for (let attempt = 0; attempt <= this.retryDelaysMs.length && !this.abort.signal.aborted; attempt += 1) {
-      if (attempt > 0) await sleep(this.retryDelaysMs[attempt - 1] ?? 1000, this.abort.signal);
+      if (attempt > 0) await abortableSleep(this.retryDelaysMs[attempt - 1] ?? 1000, this.abort.signal);
       if (this.abort.signal.aborted) break;
       delivery.attempts += 1;
       try {
@@ -122,8 +122,10 @@ export class WebhookSender {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Resolves after `ms`, or at once when `signal` aborts (a closing emulator stops waiting). */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
     const onAbort = (): void => {
       clearTimeout(timer);
       resolve();
