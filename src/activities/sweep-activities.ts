@@ -35,6 +35,9 @@ export interface PullRequestsSweep {
   prsSignalled: number;
   /** Open factory PRs with no open run (a human's now): left alone. */
   prsWithoutRun: number;
+  /** Runs waiting in the merge gate on a PR that is no longer open (merged or closed, and the
+   * webhook lost): nudged once so they read it and finish. */
+  gatesOnClosedPrs: number;
 }
 
 export interface SweepActivities {
@@ -99,9 +102,11 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
     },
 
     async signalOpenPullRequests() {
-      const result: PullRequestsSweep = { prsSignalled: 0, prsWithoutRun: 0 };
+      const result: PullRequestsSweep = { prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0 };
+      const openPrs = new Set<string>();
       for (const repo of factory.repos) {
         const pulls = await forge.listOpenPullRequests(repo.name, BRANCH_PREFIX);
+        for (const pr of pulls) openPrs.add(`${repo.name}#${pr.number}`);
         for (const [index, pr] of pulls.entries()) {
           Context.current().heartbeat({ phase: 'pull-requests', repo: repo.name, index, of: pulls.length });
           // The same rule as the gateway: the head branch alone names the issue, with no lookup.
@@ -122,6 +127,16 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
           if (delivered) result.prsSignalled += 1;
           else result.prsWithoutRun += 1;
         }
+      }
+      // A PR merged or closed by a human whose webhook was lost is not in the open list; its run
+      // would wait out its CI or review deadline. Runs are found by their search attributes.
+      const query = `WorkflowType = 'issueWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}' AND ConveyorPhase = 'merge-gate'`;
+      for await (const run of client.workflow.list({ query })) {
+        const pr = (run.searchAttributes as Record<string, unknown[] | undefined>).ConveyorPR?.[0];
+        if (typeof pr !== 'string' || openPrs.has(pr)) continue;
+        const issueId = run.workflowId.slice(issueWorkflowId('').length);
+        const delivered = await signalIssue(client, issueId, { name: 'forge', event: { deliveryId: `sweep:pr-gone:${pr}`, kind: 'pull-request' } });
+        if (delivered) result.gatesOnClosedPrs += 1;
       }
       return result;
     },

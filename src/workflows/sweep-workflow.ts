@@ -18,6 +18,7 @@ export interface SweepSummary {
   alreadyRunning: number;
   prsSignalled: number;
   prsWithoutRun: number;
+  gatesOnClosedPrs: number;
 }
 
 export async function sweepWorkflow(input: SweepInput): Promise<SweepSummary> {

@@ -143,12 +143,12 @@ describe('the reconcile sweep', () => {
         // No webhook: nothing knows about the issue but the tracker.
         expect(await hasWorkflow(line, issue)).toBe(false);
 
-        expect(await sweep(line)).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0 });
+        expect(await sweep(line)).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
         await line.until('the PR of the swept issue', () => line.world.prFor(branchForIssue(issue.key, issue.id)));
         expect((await line.state(issue)).seenDeliveries).toContain(sweepIssueDeliveryId(issue));
 
         // The run moved the issue on, so it is no longer ready; its open PR gets a nudge instead.
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
         expect(await runsOf(line, issue)).toHaveLength(1);
         expect(line.world.agentRuns).toHaveLength(1);
         expect((await line.fleet()).grantsTotal).toBe(1);
@@ -167,8 +167,8 @@ describe('the reconcile sweep', () => {
         await line.start(issue, 'linear-webhook-1');
         await line.until('the escalation', async () => (await line.state(issue)).phase === 'escalated');
 
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, prsSignalled: 0, prsWithoutRun: 0 });
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, prsSignalled: 0, prsWithoutRun: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
 
         expect(await runsOf(line, issue)).toHaveLength(1);
         const state = await line.state(issue);
@@ -201,7 +201,7 @@ describe('the reconcile sweep', () => {
 
         // A sweep while CI is pending nudges the run once; it re-reads and keeps waiting.
         await line.until('the first read', () => reads === 1);
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
         await line.until('the re-read after the nudge', () => reads === 2);
 
         // CI goes green and a reviewer approves on the same head SHA; both webhooks are lost.
@@ -212,12 +212,36 @@ describe('the reconcile sweep', () => {
         expect(reads).toBe(2);
 
         // Same SHA as the first nudge: only the changed verdicts make this a new delivery.
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
         await line.until('the merge after the second nudge', () => line.world.merges.length > 0, 30_000);
         const final = await line.result(issue);
         expect(final.outcome).toBe('merged');
         expect(line.world.merges.map((m) => [m.number, m.sha, m.result.merged])).toEqual([[record.pr.number, record.pr.headSha, true]]);
         expect(final.seenDeliveries.filter((d) => d.startsWith('sweep:pr:'))).toHaveLength(2);
+      });
+    } finally {
+      await endRuns(line, [issue]);
+    }
+  });
+
+  it('tells a run waiting in the merge gate that its PR was merged by a human when that webhook was lost', { timeout: 120_000 }, async () => {
+    const line = await sweptLine('sweep-gone');
+    const issue = line.world.addIssue(makeIssue());
+    try {
+      await withLine(line, async () => {
+        await line.start(issue);
+        const record = await line.until('the PR', () => line.world.prFor(branchForIssue(issue.key, issue.id)));
+        await line.until('the merge gate, visible to search', async () => {
+          for await (const run of line.client.workflow.list({ query: `WorkflowId = '${issueWorkflowId(issue.id)}' AND ConveyorPhase = 'merge-gate'` })) return run.workflowId;
+          return undefined;
+        });
+        // A human merges; the pull_request.closed webhook never arrives.
+        record.pr = { ...record.pr, state: 'closed', merged: true };
+        // Search is eventually consistent (on a real cluster too): a later sweep finds what one missed.
+        await line.until('a sweep that finds the waiting gate', async () => (await sweep(line)).gatesOnClosedPrs === 1);
+        const final = await line.result(issue);
+        expect(final.outcome).toBe('merged');
+        expect(line.world.merges).toHaveLength(0);
       });
     } finally {
       await endRuns(line, [issue]);
@@ -236,7 +260,7 @@ describe('the reconcile sweep', () => {
     world.prs.set(902, openPr(902, 'conveyor/readme-typo'));
     world.prs.set(903, openPr(903, branchForIssue('ENG-903', orphanIssueId)));
     await withLine(line, async () => {
-      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 1 });
+      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0 });
       for (const issue of [backlog, started, unlabelled, { id: orphanIssueId }]) expect(await hasWorkflow(line, issue)).toBe(false);
       expect(world.agentRuns).toHaveLength(0);
       expect(world.merges).toHaveLength(0);
@@ -278,7 +302,7 @@ describe('the reconcile sweep', () => {
         expect(run!.workflowId.startsWith(`${scheduleId}-`)).toBe(true);
         expect(run!.workflowId.endsWith('-now')).toBe(false);
         const summary = (await line.client.workflow.getHandle(run!.workflowId, run!.runId).result()) as SweepSummary;
-        expect(summary).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0 });
+        expect(summary).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
         expect(await runsOf(line, issue)).toHaveLength(1);
       });
     } finally {
