@@ -56,7 +56,7 @@ export async function runDev(options: { config: Config }): Promise<void> {
   const server = await startDevServer({ cli, ip: devServer.ip, port: ports.temporal, uiPort: ports.ui, dbFile, namespace: devServer.namespace, searchAttributes: base.temporal.searchAttributes });
   const cleanups: Array<() => Promise<unknown> | unknown> = [() => server.stop()];
   const cleanup = async () => {
-    for (const step of cleanups.reverse()) await Promise.resolve(step()).catch(() => undefined);
+    for (const step of cleanups.reverse()) await (async () => step())().catch(() => undefined);
   };
   try {
     const temporal = { ...base.temporal, connection: { ...base.temporal.connection, address: server.address, namespace: devServer.namespace }, worker: { ...base.temporal.worker, metricsPort: ports.metrics } };

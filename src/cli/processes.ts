@@ -9,13 +9,22 @@ import { connectClient, connectNative, describeTarget } from '../temporal/connec
 import { buildIntegrations } from '../workers/integrations.js';
 import { createConveyorWorker, installRuntime } from '../workers/worker.js';
 
-/** Resolves on the first SIGINT or SIGTERM. */
+/**
+ * Resolves on the first SIGINT or SIGTERM. Later signals do not kill the process while it
+ * drains (a Ctrl-C reaches npm, tsx and node at once, and npm passes it on again); a signal
+ * more than 3 s after the first one forces the exit, for an operator who really means it.
+ */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
+    let first: number | null = null;
     const on = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
+      if (first === null) {
+        first = Date.now();
+        resolve(signal);
+      } else if (Date.now() - first > 3_000) {
+        console.error(`[conveyor] ${signal} again: exiting without waiting for the drain`);
+        process.exit(130);
+      }
     };
     process.on('SIGINT', on);
     process.on('SIGTERM', on);

@@ -38,7 +38,7 @@ export async function startLocalFactory(options: {
   const { logger } = options;
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const stopAll = async () => {
-    for (const step of cleanups.reverse()) await Promise.resolve(step()).catch(() => undefined);
+    for (const step of cleanups.reverse()) await (async () => step())().catch(() => undefined);
   };
   try {
     const gatewayPort = options.ports?.gateway ?? (await (await import('../temporal/dev-server.js')).freePort());

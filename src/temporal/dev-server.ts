@@ -59,7 +59,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   for (const [name, type] of Object.entries(options.searchAttributes ?? {})) args.push('--search-attribute', `${name}=${type}`);
   for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
-  const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+  // Its own process group: a Ctrl-C in the terminal reaches us, and we stop the server only
+  // after the worker has drained, instead of the server vanishing under a running worker.
+  const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const output: string[] = [];
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
@@ -74,6 +78,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   let exited: number | null | undefined;
   child.on('exit', (code) => {
     exited = code;
+    process.off('exit', killOnExit);
   });
 
   const address = `${ip}:${port}`;

@@ -92,5 +92,12 @@ export async function createConveyorWorker(options: { config: Config; connection
   // that have no run and nudges the runs of open factory PRs.
   const { scheduleId } = await ensureSweepSchedule(client, { taskQueue: config.taskQueue, policy: linePolicyFromConfig(config), every: config.factory.policies.sweepInterval });
   logger.info({ taskQueue: config.taskQueue, fleet: fleetWorkflowId(config.taskQueue), sweepSchedule: scheduleId }, 'worker ready');
-  return { worker, run: () => worker.run(), shutdown: () => worker.shutdown() };
+  return {
+    worker,
+    run: () => worker.run(),
+    // Idempotent: a second Ctrl-C, or a cleanup after a signal, must not throw mid-drain.
+    shutdown: () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+  };
 }
