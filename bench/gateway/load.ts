@@ -14,6 +14,11 @@ export interface RoundResult {
   /** Answers by status; a direct call that resolved counts as 200, one that threw as 0. */
   statuses: Record<number, number>;
   firstError: string | null;
+  /**
+   * CPU time (user + system, µs) the serving side spent per completed call: the target process
+   * for a server, the driver for the direct Temporal loop. Set by the caller once measured.
+   */
+  cpuUsPerCall?: number;
 }
 
 export interface LoopOptions {
@@ -96,6 +101,11 @@ export function httpPoster(concurrency: number) {
 }
 
 /** Per-scenario figures: medians over the rounds of one side. */
-export function summarize(rounds: readonly RoundResult[]): { rps: number; p50Ms: number; p99Ms: number } {
-  return { rps: median(rounds.map((r) => r.rps)), p50Ms: median(rounds.map((r) => r.p50Ms)), p99Ms: median(rounds.map((r) => r.p99Ms)) };
+export function summarize(rounds: readonly RoundResult[]): { rps: number; p50Ms: number; p99Ms: number; cpuUsPerCall: number } {
+  return {
+    rps: median(rounds.map((r) => r.rps)),
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
+    p99Ms: median(rounds.map((r) => r.p99Ms)),
+    cpuUsPerCall: median(rounds.flatMap((r) => (r.cpuUsPerCall === undefined ? [] : [r.cpuUsPerCall]))),
+  };
 }

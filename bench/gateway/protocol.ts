@@ -13,6 +13,10 @@ export type TargetCommand =
 export type TargetReply =
   | { op: 'ready' }
   | { op: 'started'; url: string }
-  /** `signalCalls`: calls that reached the refusing `IssueSignals` of the no-signal gateway. */
-  | { op: 'stopped'; signalCalls: number }
+  /**
+   * `signalCalls`: calls that reached the refusing `IssueSignals` of the no-signal gateway.
+   * `cpuMicros`: CPU time (user + system) the target process spent between start and stop,
+   * which on a shared machine is steadier than requests per second.
+   */
+  | { op: 'stopped'; signalCalls: number; cpuMicros: number }
   | { op: 'error'; message: string };

@@ -4,7 +4,7 @@
 // answers are wrong (a refused delivery, a signal on the no-signal path, a start that did not
 // land) stops the bench, since its figures would be about something else.
 //
-//   npx tsx bench/gateway/run.ts [--rounds 5] [--seconds 3] [--starts 800] [--only no-signal|starts]
+//   npx tsx bench/gateway/run.ts [--rounds 5] [--seconds 3] [--warmup-seconds 3] [--starts 800] [--only no-signal|starts]
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
@@ -25,6 +25,13 @@ const { values: args } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '3' },
+    /**
+     * Unmeasured warm-up per side before the no-signal rounds. As long as a round by default: the
+     * gateway has far more code than the bare server for the JIT to settle, and with a 1 s
+     * warm-up its first rounds measured the JIT (its CPU per request fell by a fifth from round
+     * 1 to round 5 while the bare server's stayed flat).
+     */
+    'warmup-seconds': { type: 'string', default: '3' },
     starts: { type: 'string', default: '800' },
     'http-concurrency': { type: 'string', default: '32' },
     'start-concurrency': { type: 'string', default: '16' },
@@ -34,6 +41,7 @@ const { values: args } = parseArgs({
 });
 const ROUNDS = Number(args.rounds);
 const ROUND_MS = Number(args.seconds) * 1000;
+const WARMUP_MS = Number(args['warmup-seconds']) * 1000;
 const STARTS = Number(args.starts);
 const HTTP_CONCURRENCY = Number(args['http-concurrency']);
 const START_CONCURRENCY = Number(args['start-concurrency']);
@@ -89,10 +97,10 @@ class Target {
     return reply.url;
   }
 
-  async stop(): Promise<number> {
+  async stop(): Promise<{ signalCalls: number; cpuMicros: number }> {
     const reply = await this.send({ op: 'stop' });
     if (reply.op !== 'stopped') throw new Error(`target said ${reply.op} instead of stopped`);
-    return reply.signalCalls;
+    return { signalCalls: reply.signalCalls, cpuMicros: reply.cpuMicros };
   }
 
   async exit(): Promise<void> {
@@ -111,7 +119,12 @@ function expectOnly(status: number, round: RoundResult, what: string): void {
 }
 
 function describeRound(name: string, r: RoundResult): string {
-  return `${name.padEnd(28)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  (${r.completed} in ${(r.elapsedMs / 1000).toFixed(1)} s)`;
+  const cpu = r.cpuUsPerCall === undefined ? '' : `  cpu ${r.cpuUsPerCall.toFixed(0)} µs/call`;
+  return `${name.padEnd(28)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  (${r.completed} in ${(r.elapsedMs / 1000).toFixed(1)} s)${cpu}`;
+}
+
+function withCpu(round: RoundResult, cpuMicros: number): RoundResult {
+  return { ...round, cpuUsPerCall: round.completed > 0 ? cpuMicros / round.completed : Number.NaN };
 }
 
 // ── scenario 1: verified deliveries on the no-signal path ─────────────────────────────────
@@ -119,13 +132,15 @@ async function noSignalRound(target: Target, kind: 'gateway-no-signal' | 'bare',
   const url = new URL('/webhooks/github', await target.start({ op: 'start', target: kind }));
   const poster = httpPoster(HTTP_CONCURRENCY);
   let round: RoundResult;
-  let signalCalls: number;
+  let stopped: { signalCalls: number; cpuMicros: number };
   try {
     round = await closedLoop({ concurrency: HTTP_CONCURRENCY, durationMs, call: (i) => poster.post(url, deliveries(i)) });
   } finally {
     poster.close();
-    signalCalls = await target.stop();
+    stopped = await target.stop();
   }
+  const { signalCalls } = stopped;
+  round = withCpu(round, stopped.cpuMicros);
   if (signalCalls > 0) throw new Error(`the no-signal gateway asked for ${signalCalls} signals: the bench is not measuring the no-signal path`);
   expectOnly(202, round, kind);
   return round;
@@ -156,12 +171,14 @@ async function gatewayStartRound(ctx: StartContext, target: Target, starts: numb
   const url = new URL('/webhooks/linear', await target.start({ op: 'start', target: 'gateway-temporal', temporal: { address: ctx.server.address, namespace: ctx.server.namespace }, taskQueue }));
   const poster = httpPoster(START_CONCURRENCY);
   let round: RoundResult;
+  let cpuMicros: number;
   try {
     round = await closedLoop({ concurrency: START_CONCURRENCY, total: starts, call: (i) => poster.post(url, deliveries[i]!) });
   } finally {
     poster.close();
-    await target.stop();
+    ({ cpuMicros } = await target.stop());
   }
+  round = withCpu(round, cpuMicros);
   expectOnly(200, round, 'gateway → signal-with-start');
   await expectRuns(ctx, taskQueue, starts);
   return round;
@@ -172,7 +189,9 @@ async function directStartRound(ctx: StartContext, starts: number): Promise<Roun
   // The same issues and delivery ids the gateway would have been sent, minus HTTP.
   const deliveries = readyIssueDeliveries(ctx.config.factory, ctx.linearSecret, starts);
   const runTarget = { client: ctx.client, taskQueue, policy: linePolicyFromConfig(ctx.config) };
-  const round = await closedLoop({
+  // The driver is the serving side here: its CPU per call is what the Temporal client costs.
+  const cpuBefore = process.cpuUsage();
+  const measured = await closedLoop({
     concurrency: START_CONCURRENCY,
     total: starts,
     call: async (i) => {
@@ -181,6 +200,8 @@ async function directStartRound(ctx: StartContext, starts: number): Promise<Roun
       return 200;
     },
   });
+  const cpu = process.cpuUsage(cpuBefore);
+  const round = withCpu(measured, cpu.user + cpu.system);
   expectOnly(200, round, 'direct signal-with-start');
   await expectRuns(ctx, taskQueue, starts);
   return round;
@@ -202,7 +223,7 @@ function pairRatio(row: Row): string {
 function table(rows: Row[]): string {
   const ms = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
   return formatTable(
-    ['scenario', 'gateway rps', 'baseline rps', 'ratio', 'target', 'gateway p50/p99 ms', 'baseline p50/p99 ms'],
+    ['scenario', 'gateway rps', 'baseline rps', 'ratio', 'target', 'gateway p50/p99 ms', 'baseline p50/p99 ms', 'CPU µs/call gateway / baseline'],
     rows.map((row) => {
       const g = summarize(row.gateway);
       const b = summarize(row.baseline);
@@ -215,6 +236,7 @@ function table(rows: Row[]): string {
         `≥ ${row.target} ${ratio >= row.target ? 'met' : 'MISSED'}`,
         `${ms(g.p50Ms)} / ${ms(g.p99Ms)}`,
         `${ms(b.p50Ms)} / ${ms(b.p99Ms)}`,
+        `${g.cpuUsPerCall.toFixed(0)} / ${b.cpuUsPerCall.toFixed(0)}`,
       ];
     }),
   );
@@ -236,8 +258,8 @@ async function main(): Promise<void> {
     if (RUN_NO_SIGNAL) {
       const pullRequest = notAllowlistedPullRequest(config.factory, githubSecret);
       log(`\nno-signal path: ${ROUND_MS / 1000} s per round, ${HTTP_CONCURRENCY} in flight`);
-      await noSignalRound(target, 'gateway-no-signal', pullRequest, 1_000);
-      await noSignalRound(target, 'bare', pullRequest, 1_000);
+      await noSignalRound(target, 'gateway-no-signal', pullRequest, WARMUP_MS);
+      await noSignalRound(target, 'bare', pullRequest, WARMUP_MS);
       const noSignal: Row = { scenario: `GitHub PR, repo not allowlisted → 202 (${HTTP_CONCURRENCY} in flight)`, gateway: [], baseline: [], target: 0.5 };
       for (let i = 1; i <= ROUNDS; i++) {
         noSignal.gateway.push(await noSignalRound(target, 'gateway-no-signal', pullRequest, ROUND_MS));
@@ -276,7 +298,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nmachine: ${cores.length} cores (${cores[0]?.model.trim() ?? 'unknown'}), node ${process.version}, ${process.platform}/${process.arch}; ` +
       `load average ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after\n` +
-      `medians over ${ROUNDS} alternating rounds per side; ratio = gateway rps / baseline rps; the load generator runs in its own process\n`,
+      `medians over ${ROUNDS} alternating rounds per side; ratio = gateway rps / baseline rps; the load generator runs in its own process\n` +
+      `CPU µs/call: CPU time of the serving process per answered call (the target process for servers, the driver for the direct signalWithStart loop)\n`,
   );
 }
 

@@ -35,6 +35,8 @@ const refusingSignals: IssueSignals = {
 
 let temporal: { client: Client; connection: Connection; address: string } | null = null;
 let close: (() => Promise<void>) | null = null;
+/** CPU usage when the running server started, for the `cpuMicros` of its `stopped` reply. */
+let cpuAtStart: NodeJS.CpuUsage | null = null;
 
 function reply(message: TargetReply): void {
   process.send?.(message);
@@ -76,19 +78,27 @@ async function handle(command: TargetCommand): Promise<void> {
     case 'start': {
       if (close) throw new Error('a server is already running; stop it first');
       signalCalls = 0;
-      if (command.target === 'bare') return reply({ op: 'started', url: await startBare() });
+      if (command.target === 'bare') {
+        const url = await startBare();
+        cpuAtStart = process.cpuUsage();
+        return reply({ op: 'started', url });
+      }
       const signals: IssueSignals =
         command.target === 'gateway-temporal'
           ? createTemporalSignals({ client: await temporalClient(command.temporal.address, command.temporal.namespace), taskQueue: command.taskQueue, policy: linePolicyFromConfig(config) })
           : refusingSignals;
       const gateway = await startGateway({ config, secrets, signals, logger, port: 0 });
       close = () => gateway.close();
+      cpuAtStart = process.cpuUsage();
       return reply({ op: 'started', url: gateway.url });
     }
-    case 'stop':
+    case 'stop': {
+      const cpu = process.cpuUsage(cpuAtStart ?? undefined);
+      cpuAtStart = null;
       await close?.();
       close = null;
-      return reply({ op: 'stopped', signalCalls });
+      return reply({ op: 'stopped', signalCalls, cpuMicros: cpu.user + cpu.system });
+    }
     case 'exit':
       await close?.();
       await temporal?.connection.close();

@@ -280,6 +280,34 @@ describe('the service around the webhooks', () => {
   });
 });
 
+describe('what the gateway logs about a delivery', () => {
+  it('a delivery that is not allowlisted: one info line with source, delivery id, event and reason; routine ones only at debug', async () => {
+    await gateway.close();
+    const { logger, lines } = capturingLogger();
+    gateway = await startTestGateway({ signals, logger });
+    await post(githubUrl(), await githubDelivery('pull_request', githubExample('pull_request', 'opened', { repo: 'someone/else' }), { deliveryId: 'gh-log-1' }));
+    await post(githubUrl(), await githubDelivery('push', githubExample('push', null), { deliveryId: 'gh-log-2' }));
+    await post(linearUrl(), linearDelivery(linearIssuePayload(), { deliveryId: 'lin-log-1' }));
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries.filter((e) => e.deliveryId === 'gh-log-1')).toEqual([
+      expect.objectContaining({
+        level: 30,
+        source: 'github',
+        deliveryId: 'gh-log-1',
+        event: 'pull_request.opened',
+        reason: 'repository someone/else is not listed under repos',
+        msg: 'delivery ignored: not allowlisted',
+      }),
+    ]);
+    expect(entries.filter((e) => e.deliveryId === 'gh-log-2')).toEqual([expect.objectContaining({ level: 20, source: 'github', event: 'push', msg: 'delivery ignored' })]);
+    expect(entries.filter((e) => e.deliveryId === 'lin-log-1')).toEqual([
+      expect.objectContaining({ level: 30, source: 'linear', event: 'Issue.update', issueId: ISSUE_ID, issueKey: 'ENG-42', msg: 'issue ready: run started or signalled' }),
+    ]);
+    // Each field once per line: nothing is bound twice.
+    for (const line of lines.filter((l) => l.includes('"deliveryId"'))) expect(line.match(/"deliveryId"/g)).toHaveLength(1);
+  });
+});
+
 /** POST with node:http, which copes with the server answering before the upload is done. */
 function postRaw(url: string, delivery: { body: string; headers: Record<string, string> }): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {

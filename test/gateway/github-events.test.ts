@@ -101,4 +101,27 @@ describe('GitHub events that concern no factory issue', () => {
     delete (payload.pull_request as Record<string, unknown>).head;
     expect(mapGithubEvent('pull_request', payload, ctx)).toMatchObject({ kind: 'invalid', reason: expect.stringContaining('pull_request.head') });
   });
+
+  it('an envelope without a usable repository is invalid, with the schema\'s own message', () => {
+    const cases: Array<[unknown, string]> = [
+      [{ action: 'opened' }, 'repository: '],
+      [{ repository: null }, 'repository: '],
+      [{ repository: [] }, 'repository: '],
+      [{ repository: { id: '1', full_name: 'acme/widgets' } }, 'repository.id: '],
+      [{ repository: { id: Number.POSITIVE_INFINITY, full_name: 'acme/widgets' } }, 'repository.id: '],
+      [{ repository: { id: 1, full_name: 7 } }, 'repository.full_name: '],
+      [{ repository: { id: 1 } }, 'repository.full_name: '],
+      [[{ repository: { id: 1, full_name: 'acme/widgets' } }], '(top level): '],
+    ];
+    for (const [payload, where] of cases) {
+      expect(mapGithubEvent('pull_request', payload, ctx)).toMatchObject({ kind: 'invalid', reason: expect.stringContaining(`GitHub pull_request payload: ${where}`) });
+    }
+  });
+
+  it('reads the repository of a large payload without copying it, and still checks the allowlist case-insensitively', () => {
+    const payload = githubExample('pull_request', 'opened', { repo: 'Acme/Widgets' });
+    expect(mapGithubEvent('pull_request', payload, ctx)).toMatchObject({ kind: 'signal', issueId: ISSUE_ID });
+    const elsewhere = githubExample('pull_request', 'opened', { repo: 'acme/widgets-fork' });
+    expect(mapGithubEvent('pull_request', elsewhere, ctx)).toEqual({ kind: 'ignore', why: 'not-allowlisted', reason: 'repository acme/widgets-fork is not listed under repos' });
+  });
 });
