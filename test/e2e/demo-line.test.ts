@@ -52,7 +52,8 @@ describe('the demo, end to end on the sandbox', () => {
     );
     const thinRun = await eventually('the thin issue escalated', async () => {
       const state = await run(thin.id).query(issueStateQuery);
-      return state.phase === 'escalated' && state;
+      // The phase is recorded before the escalation comment lands: wait for both.
+      return state.phase === 'escalated' && factory.sandbox.linear.listComments(thin.id).length > 0 && state;
     });
 
     // The tracker, as Linear would show it.

@@ -52,7 +52,9 @@ describe('the issue line', () => {
     const issue = line.world.addIssue(makeIssue({ description: 'make it faster' }));
     await withLine(line, async () => {
       await line.start(issue);
-      await line.until('the escalation', async () => (await line.state(issue)).phase === 'escalated');
+      // The phase is recorded before the escalation comment lands: wait for the comment itself.
+      await line.until('the escalation comment', () => line.world.commentsOn(issue.id).length > 0);
+      expect((await line.state(issue)).phase).toBe('escalated');
       expect(line.world.commentsOn(issue.id)[0]).toMatch(/too thin/);
       expect(line.world.agentRuns).toHaveLength(0);
 

@@ -227,18 +227,24 @@ describe('the reconcile sweep', () => {
   it('tells a run waiting in the merge gate that its PR was merged by a human when that webhook was lost', { timeout: 120_000 }, async () => {
     const line = await sweptLine('sweep-gone');
     const issue = line.world.addIssue(makeIssue());
+    // The phase is published before the gate's read: count reads that have returned, so the
+    // PR is merged only after the run has seen it open and settled down to wait.
+    let reads = 0;
+    line.world.onRead = () => {
+      reads += 1;
+    };
     try {
       await withLine(line, async () => {
         await line.start(issue);
         const record = await line.until('the PR', () => line.world.prFor(branchForIssue(issue.key, issue.id)));
+        await line.until('the first read of the PR', () => reads === 1);
         await line.until('the merge gate, visible to search', async () => {
           for await (const run of line.client.workflow.list({ query: `WorkflowId = '${issueWorkflowId(issue.id)}' AND ConveyorPhase = 'merge-gate'` })) return run.workflowId;
           return undefined;
         });
         // A human merges; the pull_request.closed webhook never arrives.
         record.pr = { ...record.pr, state: 'closed', merged: true };
-        // Search is eventually consistent (on a real cluster too): a later sweep finds what one missed.
-        await line.until('a sweep that finds the waiting gate', async () => (await sweep(line)).gatesOnClosedPrs === 1);
+        expect((await sweep(line)).gatesOnClosedPrs).toBe(1);
         const final = await line.result(issue);
         expect(final.outcome).toBe('merged');
         expect(line.world.merges).toHaveLength(0);
