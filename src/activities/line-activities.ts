@@ -76,8 +76,6 @@ export function createLineActivities(deps: LineDeps): LineActivities {
 
     commentOnIssue: classed('commentOnIssue', ({ issueId, body }) => tracker.comment(issueId, redact(body))),
 
-    setIssueLabel: classed('setIssueLabel', ({ issueId, label, present }) => (present ? tracker.addLabel(issueId, label) : tracker.removeLabel(issueId, label))),
-
     runAgent: classed('runAgent', async (input) => {
       const ctx = Context.current();
       const spec = factory.agents.providers[input.routing.agent];

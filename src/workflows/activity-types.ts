@@ -36,7 +36,6 @@ export interface LineActivities {
   triageIssue(input: { issueId: string; workflowId: string }): Promise<TriageResult>;
   moveIssue(input: { issueId: string; stateName: string }): Promise<void>;
   commentOnIssue(input: { issueId: string; body: string }): Promise<void>;
-  setIssueLabel(input: { issueId: string; label: string; present: boolean }): Promise<void>;
   runAgent(input: AgentRunInput): Promise<AgentRunResult>;
   publishPullRequest(input: { issue: TrackerIssue; routing: Routing; branch: string; summary: string }): Promise<PullRequest>;
   readPullRequest(input: { repo: string; number: number; baseRef: string }): Promise<PullRequestStatus>;

@@ -155,12 +155,6 @@ export class ScriptedWorld {
       async commentOnIssue({ issueId, body }) {
         world.comments.push({ issueId, body });
       },
-      async setIssueLabel({ issueId, label, present }) {
-        const issue = world.issues.get(issueId);
-        if (!issue) return;
-        const labels = issue.labels.filter((l) => l !== label);
-        world.issues.set(issueId, { ...issue, labels: present ? [...labels, label] : labels });
-      },
       async runAgent(input) {
         world.agentRuns.push(input);
         world.runningAgents += 1;
