@@ -12,7 +12,8 @@ import { ensureTemporalCli } from '../src/temporal/cli-binary.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { signalWithStartIssue } from '../src/temporal/issue-runs.js';
 import { WORKFLOWS_PATH } from '../src/workers/workflow-bundle.js';
-import { configureFleetSignal, forgeEventSignal, operatorCommandSignal, pauseFleetSignal, type FleetCapacity } from '../src/workflows/messages.js';
+import { startFleet } from '../src/temporal/runs.js';
+import { forgeEventSignal, operatorCommandSignal, pauseFleetSignal, type FleetCapacity } from '../src/workflows/messages.js';
 import { hangingAgent, makeIssue, ScriptedWorld, testPolicy } from '../test/helpers/scripted-line.js';
 
 const OUT = join(import.meta.dirname, '..', 'test', 'histories');
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
     };
     await worker.runUntil(async () => {
       const capacity: FleetCapacity = { globalSlots: 2, repoSlots: {}, agentNames: ['ada', 'grace'], holderCheckInterval: '1s' };
-      await client.workflow.signalWithStart('fleetWorkflow', { workflowId: fleetId, taskQueue, args: [{ capacity }], signal: configureFleetSignal, signalArgs: [capacity] });
+      await startFleet(client, taskQueue, capacity);
 
       // 1. merged after a CI failure and a re-dispatch
       const merged = world.addIssue(makeIssue({ id: 'history-merged' }));

@@ -3,7 +3,7 @@
 // reached a run already closing) is made harmless here: a ready issue with no open run is
 // started, and every open factory PR nudges its run to re-read checks and reviews.
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Config } from '../config/load.js';
 import type { ChecksState, PullRequest, ReviewDecision, TrackerIssue } from '../domain/issue.js';
 import { BRANCH_PREFIX, issueIdFromBranch, issueWorkflowId } from '../domain/naming.js';
@@ -11,6 +11,7 @@ import { isReadyForFactory } from '../domain/triage.js';
 import type { Forge } from '../integrations/forge.js';
 import type { Tracker } from '../integrations/tracker.js';
 import { signalIssue, signalWithStartIssue } from '../temporal/issue-runs.js';
+import { isRunOpen } from '../temporal/runs.js';
 import type { LinePolicy } from '../workflows/input.js';
 import type { TrackerEvent } from '../workflows/messages.js';
 
@@ -69,15 +70,7 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
   const factory = config.factory;
 
   /** Whether the issue's latest run is open. Describing first keeps open runs' histories free of sweep signals. */
-  async function hasOpenRun(issueId: string): Promise<boolean> {
-    try {
-      const description = await client.workflow.getHandle(issueWorkflowId(issueId)).describe();
-      return description.status.name === 'RUNNING';
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return false;
-      throw err;
-    }
-  }
+  const hasOpenRun = (issueId: string) => isRunOpen(client, issueWorkflowId(issueId));
 
   return {
     async startReadyIssues({ policy }) {

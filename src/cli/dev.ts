@@ -8,11 +8,14 @@ import { ConfigError, type Config } from '../config/load.js';
 import { DEFAULT_GATEWAY_PORT } from '../gateway/server.js';
 import { createLogger } from '../logging.js';
 import { DEMO_REPO } from '../sandbox/demo.js';
-import { startLocalFactory } from '../sandbox/local-factory.js';
+import { startLocalFactory, type LocalFactory } from '../sandbox/local-factory.js';
 import { ensureTemporalCli } from '../temporal/cli-binary.js';
 import { freePort, startDevServer } from '../temporal/dev-server.js';
 import { installRuntime } from '../workers/worker.js';
 import { untilSignal } from './processes.js';
+
+/** The emulators' state, beside the dev server's history under the gitignored .data/. */
+const SANDBOX_DATA_DIR = '.data/sandbox';
 
 const say = (line: string) => console.log(`[conveyor] ${line}`);
 
@@ -54,21 +57,17 @@ export async function runDev(options: { config: Config }): Promise<void> {
   const dbFile = resolve(base.root, devServer.dbFile);
   say(`starting the Temporal dev server (history kept in ${dbFile})`);
   const server = await startDevServer({ cli, ip: devServer.ip, port: ports.temporal, uiPort: ports.ui, dbFile, namespace: devServer.namespace, searchAttributes: base.temporal.searchAttributes });
-  const cleanups: Array<() => Promise<unknown> | unknown> = [() => server.stop()];
-  const cleanup = async () => {
-    for (const step of cleanups.reverse()) await (async () => step())().catch(() => undefined);
-  };
+  let factory: LocalFactory | undefined;
   try {
     const temporal = { ...base.temporal, connection: { ...base.temporal.connection, address: server.address, namespace: devServer.namespace }, worker: { ...base.temporal.worker, metricsPort: ports.metrics } };
     installRuntime({ ...base, temporal }, { metrics: true, logger });
     say('bundling the workflow code and starting the worker, the gateway and the sandbox');
-    const factory = await startLocalFactory({
+    factory = await startLocalFactory({
       config: { ...base, temporal },
       logger,
-      dataDir: resolve(base.root, '.data/sandbox'),
+      dataDir: resolve(base.root, SANDBOX_DATA_DIR),
       ports: { gateway: ports.gateway, linear: ports.linear, github: ports.github },
     });
-    cleanups.push(() => factory.stop());
     const { sandbox, config, running, worker } = factory;
     const gatewayUrl = factory.gateway.url;
     if (factory.seeded) say(`seeded the demo: repo ${DEMO_REPO} and three issues in team DEMO`);
@@ -79,10 +78,8 @@ export async function runDev(options: { config: Config }): Promise<void> {
     say(`Temporal Web UI   ${ui}`);
     say(`Temporal          ${server.address} (task queue ${config.taskQueue})`);
     say(`gateway           ${gatewayUrl}/webhooks/linear, ${gatewayUrl}/webhooks/github, /healthz, /readyz, /metrics`);
-    {
-      say(`Linear emulator   ${sandbox.linear.url} (admin: ${sandbox.linear.baseUrl}/_sandbox/state)`);
-      say(`GitHub emulator   ${sandbox.github.url} (git: ${sandbox.github.webUrl}/${DEMO_REPO}.git)`);
-    }
+    say(`Linear emulator   ${sandbox.linear.url} (admin: ${sandbox.linear.baseUrl}/_sandbox/state)`);
+    say(`GitHub emulator   ${sandbox.github.url} (git: ${sandbox.github.webUrl}/${DEMO_REPO}.git)`);
     say(`worker metrics    http://127.0.0.1:${ports.metrics}/metrics`);
     say('');
     say('Find an issue in the Web UI with a query such as: ConveyorIssueKey = "DEMO-1"');
@@ -93,13 +90,15 @@ export async function runDev(options: { config: Config }): Promise<void> {
     worker.shutdown();
     await running.catch((err: unknown) => logger.error({ err: (err as Error).message }, 'worker ended with an error'));
   } finally {
-    await cleanup();
+    // The factory first (the worker drains against a live server), then the server.
+    await factory?.stop();
+    await server.stop();
     say('stopped');
   }
 }
 
 export async function resetSandbox(config: Config): Promise<void> {
-  const paths = [resolve(config.root, '.data/sandbox'), resolve(config.root, config.temporal.devServer.dbFile), resolve(config.root, config.factory.workspaceDir)];
+  const paths = [resolve(config.root, SANDBOX_DATA_DIR), resolve(config.root, config.temporal.devServer.dbFile), resolve(config.root, config.factory.workspaceDir)];
   try {
     await ensureFree('Temporal', config.temporal.devServer.port, 'CONVEYOR_TEMPORAL_PORT');
   } catch {

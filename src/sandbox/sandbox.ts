@@ -1,5 +1,7 @@
 // The embedded default: both emulators started together, wired to send signed webhooks to the
 // gateway, with the config pointed at them. `conveyor dev` and the end-to-end tests use this.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
@@ -33,6 +35,10 @@ export async function startSandbox(options: {
   logger?: Logger;
 }): Promise<Sandbox> {
   const { dataDir } = options;
+  // Without a data folder the sandbox is throwaway: the GitHub emulator still needs a disk for
+  // its bare repos, so it gets a temporary one that goes when the sandbox closes.
+  const scratch = dataDir ? null : mkdtempSync(join(tmpdir(), 'conveyor-github-'));
+  const githubDir = scratch ?? join(dataDir!, 'github');
   const linear = await startLinearEmulator({
     port: options.linearPort ?? 0,
     dataFile: dataDir ? join(dataDir, 'linear.json') : undefined,
@@ -44,7 +50,7 @@ export async function startSandbox(options: {
   try {
     github = await startGitHubEmulator({
       port: options.githubPort ?? 0,
-      dataDir: dataDir ? join(dataDir, 'github') : join((await import('node:os')).tmpdir(), `conveyor-github-${process.pid}-${Date.now()}`),
+      dataDir: githubDir,
       tokens: [SANDBOX_CREDENTIALS.GITHUB_TOKEN],
       webhooks: [{ url: `${options.gatewayUrl}/webhooks/github`, secret: SANDBOX_CREDENTIALS.GITHUB_WEBHOOK_SECRETS }],
       ciDelayMs: options.ciDelayMs ?? 200,
@@ -52,6 +58,7 @@ export async function startSandbox(options: {
     });
   } catch (err) {
     await linear.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
     throw err;
   }
   const factory = structuredClone(options.config.factory);
@@ -65,6 +72,7 @@ export async function startSandbox(options: {
     env: { ...SANDBOX_CREDENTIALS },
     close: async () => {
       await Promise.allSettled([linear.close(), github.close()]);
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
     },
   };
 }

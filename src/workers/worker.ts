@@ -11,7 +11,8 @@ import { ensureSweepSchedule } from '../temporal/sweep-schedule.js';
 import type { Config } from '../config/load.js';
 import { durationMs } from '../domain/duration.js';
 import { fleetWorkflowId } from '../domain/naming.js';
-import { configureFleetSignal, type FleetCapacity } from '../workflows/messages.js';
+import { startFleet } from '../temporal/runs.js';
+import type { FleetCapacity } from '../workflows/messages.js';
 import type { Integrations } from './integrations.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
 
@@ -27,16 +28,7 @@ export function fleetCapacity(config: Config): FleetCapacity {
 
 /** Start the fleet if it is not running, and hand it this config's caps either way. */
 export async function ensureFleet(client: Client, config: Config): Promise<string> {
-  const capacity = fleetCapacity(config);
-  const workflowId = fleetWorkflowId(config.taskQueue);
-  await client.workflow.signalWithStart('fleetWorkflow', {
-    workflowId,
-    taskQueue: config.taskQueue,
-    args: [{ capacity }],
-    signal: configureFleetSignal,
-    signalArgs: [capacity],
-  });
-  return workflowId;
+  return startFleet(client, config.taskQueue, fleetCapacity(config));
 }
 
 let runtimeInstalled = false;

@@ -76,7 +76,8 @@ export async function issueWorkflow(input: IssueRunInput): Promise<IssueRunState
   const operatorQueue: OperatorCommand[] = [];
   let abortBy: string | null = null;
   let grant: LeaseGrant | null = null;
-  let lineScope: CancellationScope | null = null;
+  // Made before the handlers, so an abort that arrives with the start signal cancels it too.
+  const lineScope = new CancellationScope();
 
   /** A delivery id seen before is dropped: both services redeliver. */
   const firstTime = (deliveryId: string): boolean => {
@@ -97,7 +98,7 @@ export async function issueWorkflow(input: IssueRunInput): Promise<IssueRunState
     if (!firstTime(command.deliveryId)) return;
     if (command.command === 'abort') {
       abortBy = command.by;
-      lineScope?.cancel();
+      lineScope.cancel();
     } else {
       operatorQueue.push(command);
     }
@@ -127,10 +128,14 @@ export async function issueWorkflow(input: IssueRunInput): Promise<IssueRunState
   });
   const publisher = proxyActivities<LineActivities>({ scheduleToCloseTimeout: policy.timeouts.prOpen, startToCloseTimeout: '2m', retry });
 
-  const note = (phase: Phase, text: string) => {
-    state.phase = phase;
+  /** Keeps the last notes for the state query; the full story is the run's history. */
+  const remember = (phase: Phase, text: string) => {
     state.history.push({ at: new Date(Date.now()).toISOString(), phase, note: text });
     if (state.history.length > HISTORY_NOTES_KEPT) state.history.splice(0, state.history.length - HISTORY_NOTES_KEPT);
+  };
+  const note = (phase: Phase, text: string) => {
+    state.phase = phase;
+    remember(phase, text);
     publishSearchAttributes(state);
   };
 
@@ -407,16 +412,13 @@ export async function issueWorkflow(input: IssueRunInput): Promise<IssueRunState
     } else if (state.pr && (outcome === 'review-timeout' || outcome === 'ci-timeout' || outcome === 'redispatch-limit' || outcome === 'budget-exceeded')) {
       await attempt('comment on the issue', () => tracker.commentOnIssue({ issueId: state.issueId, body: `Conveyor stopped (${outcome}): ${state.reason}. ${state.pr!.url} is kept for a human.` }));
     }
-    if (failures.length > 0) state.history.push({ at: new Date(Date.now()).toISOString(), phase: 'releasing', note: `release steps failed: ${failures.join('; ')}` });
+    if (failures.length > 0) remember('releasing', `release steps failed: ${failures.join('; ')}`);
   }
 
   // ── run ──────────────────────────────────────────────────────────────────
   let result: { outcome: Outcome; reason: string };
   let cancelledByTemporal: unknown = null;
   try {
-    lineScope = new CancellationScope();
-    // An abort that arrived with the start signal, before the scope existed.
-    if (abortBy !== null) lineScope.cancel();
     result = await lineScope.run(async () => {
       const ended = await line();
       await close(ended.outcome, ended.reason);

@@ -2,12 +2,12 @@
 // workflows over a scripted world. Scenarios then read top to bottom.
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { fleetWorkflowId } from '../../src/domain/naming.js';
 import { signalWithStartIssue } from '../../src/temporal/issue-runs.js';
 import type { LinePolicy } from '../../src/workflows/input.js';
-import { configureFleetSignal, fleetStateQuery, issueStateQuery, type FleetCapacity } from '../../src/workflows/messages.js';
+import { fleetStateQuery, issueStateQuery, type FleetCapacity } from '../../src/workflows/messages.js';
 import type { FleetState, IssueRunState } from '../../src/workflows/state.js';
-import { issueWorkflowId } from '../../src/domain/naming.js';
+import { fleetWorkflowId, issueWorkflowId } from '../../src/domain/naming.js';
+import { startFleet } from '../../src/temporal/runs.js';
 import type { TrackerIssue } from '../../src/domain/issue.js';
 import { ScriptedWorld, testPolicy } from './scripted-line.js';
 import { createTestWorker, eventually, testClient, uniqueId, uniqueTaskQueue } from './temporal.js';
@@ -34,13 +34,7 @@ export async function createLine(options: { name: string; world?: ScriptedWorld;
   const policy = testPolicy(fleetId, options.policy ?? {});
   const worker = await createTestWorker({ taskQueue, activities: world.activities(client) });
   const capacity: FleetCapacity = { globalSlots: 3, repoSlots: {}, agentNames: ['ada', 'grace', 'linus', 'barbara'], holderCheckInterval: '1s', ...options.capacity };
-  await client.workflow.signalWithStart('fleetWorkflow', {
-    workflowId: fleetId,
-    taskQueue,
-    args: [{ capacity }],
-    signal: configureFleetSignal,
-    signalArgs: [capacity],
-  });
+  await startFleet(client, taskQueue, capacity);
   const line: Line = {
     client,
     taskQueue,

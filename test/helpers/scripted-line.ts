@@ -165,7 +165,7 @@ export class ScriptedWorld {
           world.runningAgents -= 1;
         }
       },
-      async publishPullRequest({ issue, routing, branch, summary }) {
+      async publishPullRequest({ routing, branch }) {
         const existing = world.prFor(branch);
         if (existing && existing.pr.state === 'open') return existing.pr;
         world.prCounter += 1;
@@ -182,8 +182,6 @@ export class ScriptedWorld {
           draft: false,
           mergeable: true,
         };
-        void summary;
-        void issue;
         world.prs.set(pr.number, { pr, checks: world.ciFor(headSha, world.agentRuns.length), review: { decision: 'REVIEW_REQUIRED', requestedChanges: [] } });
         return pr;
       },

@@ -74,6 +74,20 @@ describe('compensation', () => {
     });
   });
 
+  it('honours an abort that is already waiting when the run first executes: no dispatch at all', async () => {
+    const line = await createLine({ name: 'abort-early' });
+    const issue = line.world.addIssue(makeIssue());
+    // Start and abort before any worker runs, so both signals reach the run's first activation.
+    await line.start(issue);
+    await line.client.workflow.getHandle(issueWorkflowId(issue.id)).signal(operatorCommandSignal, { deliveryId: 'abort-early', command: 'abort', by: 'op@example.com' });
+    await withLine(line, async () => {
+      const final = await line.result(issue);
+      expect(final.outcome).toBe('aborted');
+      expect(line.world.agentRuns).toHaveLength(0);
+      expect(line.world.moves).toHaveLength(0);
+    });
+  });
+
   it('runs compensation when the run is cancelled from Temporal, and reports it cancelled', async () => {
     const line = await createLine({ name: 'cancel' });
     line.world.agent = hangingAgent;

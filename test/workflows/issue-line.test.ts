@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { branchForIssue, issueWorkflowId } from '../../src/domain/naming.js';
 import { forgeEventSignal, operatorCommandSignal, trackerEventSignal } from '../../src/workflows/messages.js';
 import { createLine, withLine, type Line } from '../helpers/line-harness.js';
-import { makeIssue } from '../helpers/scripted-line.js';
+import { makeIssue, ScriptedWorld, testFactoryConfig } from '../helpers/scripted-line.js';
 import { closeTestConnections } from '../helpers/temporal.js';
 import type { TrackerIssue } from '../../src/domain/issue.js';
 
@@ -205,7 +205,6 @@ describe('the issue line', () => {
   });
 
   it('waits for a human merge under the default policy "never"', async () => {
-    const { ScriptedWorld, testFactoryConfig } = await import('../helpers/scripted-line.js');
     const line = await createLine({ name: 'never', world: new ScriptedWorld(testFactoryConfig({ mergePolicy: 'never' })) });
     const issue = line.world.addIssue(makeIssue());
     await withLine(line, async () => {

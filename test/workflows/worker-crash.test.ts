@@ -7,7 +7,8 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { branchForIssue, fleetWorkflowId, issueWorkflowId } from '../../src/domain/naming.js';
 import { signalWithStartIssue } from '../../src/temporal/issue-runs.js';
-import { configureFleetSignal, forgeEventSignal, issueStateQuery } from '../../src/workflows/messages.js';
+import { startFleet } from '../../src/temporal/runs.js';
+import { forgeEventSignal, issueStateQuery } from '../../src/workflows/messages.js';
 import { makeIssue, ScriptedWorld, testPolicy } from '../helpers/scripted-line.js';
 import { closeTestConnections, eventually, nativeConnection, testClient, uniqueTaskQueue } from '../helpers/temporal.js';
 
@@ -52,7 +53,7 @@ describe('a worker killed with SIGKILL', () => {
     try {
       await activityWorker.runUntil(async () => {
         const capacity = { globalSlots: 2, repoSlots: {}, agentNames: ['ada', 'grace'], holderCheckInterval: '1s' };
-        await client.workflow.signalWithStart('fleetWorkflow', { workflowId: fleetId, taskQueue, args: [{ capacity }], signal: configureFleetSignal, signalArgs: [capacity] });
+        await startFleet(client, taskQueue, capacity);
         await signalWithStartIssue({ client, taskQueue, policy }, issue, { deliveryId: 'start', kind: 'issue-ready' });
         await eventually('the agent running', () => agentStarted);
 
