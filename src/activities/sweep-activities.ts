@@ -14,6 +14,7 @@ import { signalIssue, signalWithStartIssue } from '../temporal/issue-runs.js';
 import { isRunOpen } from '../temporal/runs.js';
 import type { LinePolicy } from '../workflows/input.js';
 import type { TrackerEvent } from '../workflows/messages.js';
+import { ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
 
 export interface SweepDeps {
   client: Client;
@@ -123,7 +124,7 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
       }
       // A PR merged or closed by a human whose webhook was lost is not in the open list; its run
       // would wait out its CI or review deadline. Runs are found by their search attributes.
-      const query = `WorkflowType = 'issueWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}' AND ConveyorPhase = 'merge-gate'`;
+      const query = `WorkflowType = '${ISSUE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}' AND ConveyorPhase = 'merge-gate'`;
       for await (const run of client.workflow.list({ query })) {
         const pr = (run.searchAttributes as Record<string, unknown[] | undefined>).ConveyorPR?.[0];
         if (typeof pr !== 'string' || openPrs.has(pr)) continue;

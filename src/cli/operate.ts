@@ -6,6 +6,7 @@ import { fleetWorkflowId, issueWorkflowId } from '../domain/naming.js';
 import { signalIssue } from '../temporal/issue-runs.js';
 import { fleetStateQuery, issueStateQuery, pauseFleetSignal, type OperatorCommandName } from '../workflows/messages.js';
 import type { FleetState, IssueRunState } from '../workflows/state.js';
+import { ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
 
 const operator = () => process.env.CONVEYOR_OPERATOR ?? process.env.USER ?? 'cli';
 
@@ -40,7 +41,7 @@ export interface RunRow {
 
 export async function listRuns(client: Client, config: Config, limit = 50): Promise<RunRow[]> {
   const rows: RunRow[] = [];
-  const query = `WorkflowType = 'issueWorkflow' AND TaskQueue = '${config.taskQueue}'`;
+  const query = `WorkflowType = '${ISSUE_WORKFLOW_TYPE}' AND TaskQueue = '${config.taskQueue}'`;
   for await (const run of client.workflow.list({ query, pageSize: limit })) {
     const attrs = run.searchAttributes as Record<string, unknown[] | undefined>;
     const first = (name: string) => String(attrs[name]?.[0] ?? '');

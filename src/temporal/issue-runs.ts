@@ -4,6 +4,7 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { issueWorkflowId } from '../domain/naming.js';
 import type { LinePolicy, IssueRunInput } from '../workflows/input.js';
+import { ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
 import {
   forgeEventSignal,
   operatorCommandSignal,
@@ -13,7 +14,6 @@ import {
   type TrackerEvent,
 } from '../workflows/messages.js';
 
-export const ISSUE_WORKFLOW_TYPE = 'issueWorkflow';
 
 export interface IssueRunTarget {
   client: Client;

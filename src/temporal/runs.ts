@@ -3,6 +3,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { fleetWorkflowId } from '../domain/naming.js';
 import { configureFleetSignal, type FleetCapacity } from '../workflows/messages.js';
+import { FLEET_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
 
 /** Whether the latest run of `workflowId` is open; a workflow that never existed is not. */
 export async function isRunOpen(client: Client, workflowId: string): Promise<boolean> {
@@ -17,6 +18,6 @@ export async function isRunOpen(client: Client, workflowId: string): Promise<boo
 /** Start the task queue's fleet if it is not running, and hand it these caps either way. */
 export async function startFleet(client: Client, taskQueue: string, capacity: FleetCapacity): Promise<string> {
   const workflowId = fleetWorkflowId(taskQueue);
-  await client.workflow.signalWithStart('fleetWorkflow', { workflowId, taskQueue, args: [{ capacity }], signal: configureFleetSignal, signalArgs: [capacity] });
+  await client.workflow.signalWithStart(FLEET_WORKFLOW_TYPE, { workflowId, taskQueue, args: [{ capacity }], signal: configureFleetSignal, signalArgs: [capacity] });
   return workflowId;
 }

@@ -12,8 +12,8 @@ import {
 import { durationMs, type DurationString } from '../domain/duration.js';
 import type { LinePolicy } from '../workflows/input.js';
 import type { SweepInput, SweepSummary, sweepWorkflow } from '../workflows/sweep-workflow.js';
+import { SWEEP_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
 
-export const SWEEP_WORKFLOW_TYPE = 'sweepWorkflow';
 export const DEFAULT_SWEEP_INTERVAL: DurationString = '5m';
 
 export interface SweepScheduleOptions {

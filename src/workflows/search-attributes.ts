@@ -10,6 +10,9 @@ export const PhaseKey = defineSearchAttributeKey('ConveyorPhase', SearchAttribut
 export const Agent = defineSearchAttributeKey('ConveyorAgent', SearchAttributeType.KEYWORD);
 export const PR = defineSearchAttributeKey('ConveyorPR', SearchAttributeType.KEYWORD);
 export const FailureClassKey = defineSearchAttributeKey('ConveyorFailureClass', SearchAttributeType.KEYWORD);
+/** The lease request a run holds while its agent runs, absent otherwise: a revived fleet
+ * rebuilds its ledger from the runs that carry it. */
+export const LeaseKey = defineSearchAttributeKey('ConveyorLease', SearchAttributeType.KEYWORD);
 
 export function publishSearchAttributes(state: IssueRunState): void {
   upsertSearchAttributes([

@@ -39,7 +39,7 @@ describe('configuration', () => {
     expect(config.temporal.worker.metricsPort).toBe(9464);
     expect(config.factory.policies.timeouts).toMatchObject({ agentIdle: '10m', agentTotal: '60m', prOpen: '5m', ci: '60m', review: '7d' });
     expect(config.factory.policies).toMatchObject({ maxRedispatch: 3, budgetUsd: null, thinDescriptionChars: 140, syntheticLabel: 'conveyor-e2e', readyLabel: 'conveyor' });
-    expect(Object.keys(config.temporal.searchAttributes)).toEqual(['ConveyorIssueKey', 'ConveyorRepo', 'ConveyorPhase', 'ConveyorAgent', 'ConveyorPR', 'ConveyorFailureClass']);
+    expect(Object.keys(config.temporal.searchAttributes)).toEqual(['ConveyorIssueKey', 'ConveyorRepo', 'ConveyorPhase', 'ConveyorAgent', 'ConveyorPR', 'ConveyorFailureClass', 'ConveyorLease']);
     expect(linePolicyFromConfig(config).fleetWorkflowId).toBe('conveyor-fleet-conveyor-sandbox');
   });
 
