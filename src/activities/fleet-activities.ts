@@ -13,5 +13,8 @@ export function createFleetActivities(deps: { client: Client }): FleetActivities
       }
       return closed;
     },
+    async reviveFleet() {
+      throw new Error('reviveFleet: not wired yet');
+    },
   };
 }

@@ -113,7 +113,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);
       if (done.commitsAhead > 0) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });
       const summary = exit.summary.trim() || done.subjects.map((s) => `- ${s}`).join('\n');
-      return { commits: done.commitsAhead, headSha: done.headSha, summary: redact(summary), costUsd: exit.costUsd };
+      return { commits: done.commitsAhead, summary: redact(summary), costUsd: exit.costUsd };
     }),
 
     publishPullRequest: classed('publishPullRequest', async ({ issue, routing, branch, summary }) =>

@@ -10,6 +10,7 @@ export interface LinePolicy {
     ci: DurationString;
     review: DurationString;
     escalation: DurationString;
+    queue: DurationString;
     heartbeat: DurationString;
   };
   maxRedispatch: number;
@@ -17,6 +18,8 @@ export interface LinePolicy {
   fleetWorkflowId: string;
   /** Continue-as-new once history passes this many events (or when Temporal suggests it). */
   continueAsNewAfterEvents: number;
+  /** Feedback and summaries are cut to this many bytes before they enter the run's state. */
+  payloadLimitBytes: number;
   /** Activity retry tuning; tests shrink it. */
   retry: { initialInterval: DurationString; maximumAttempts: number };
 }

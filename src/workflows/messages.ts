@@ -39,6 +39,8 @@ export interface LeaseRequest {
   /** Idempotency key: a request id the fleet has seen is never queued or granted twice. */
   requestId: string;
   holderId: string;
+  /** The run that asked (sent by the issue run; the fleet's side lands separately). */
+  holderRunId: string;
   repo: string;
   priority: number;
   queuedAt: number;

@@ -23,11 +23,12 @@ export function testFactoryConfig(overrides: { mergePolicy?: 'never' | 'on-green
 export function testPolicy(fleetWorkflowId: string, overrides: Partial<LinePolicy['timeouts']> & { maxRedispatch?: number; continueAsNewAfterEvents?: number } = {}): LinePolicy {
   const { maxRedispatch, continueAsNewAfterEvents, ...timeouts } = overrides;
   return {
-    timeouts: { agentIdle: '5s', agentTotal: '30s', prOpen: '10s', ci: '20s', review: '20s', escalation: '30s', heartbeat: '300ms', ...timeouts },
+    timeouts: { agentIdle: '5s', agentTotal: '30s', prOpen: '10s', ci: '20s', review: '20s', escalation: '30s', queue: '60s', heartbeat: '300ms', ...timeouts },
     maxRedispatch: maxRedispatch ?? 3,
     budgetUsd: null,
     fleetWorkflowId,
     continueAsNewAfterEvents: continueAsNewAfterEvents ?? 2_000,
+    payloadLimitBytes: 16 * 1024,
     retry: { initialInterval: '100ms', maximumAttempts: 3 },
   };
 }
@@ -71,7 +72,7 @@ type AgentScript = (input: AgentRunInput, world: ScriptedWorld) => Promise<Agent
 /** The default agent: commits one change and reports a summary. */
 export const committingAgent: AgentScript = async (input, world) => {
   world.pushHead(input.branch);
-  return { commits: 1, headSha: world.heads.get(input.branch) ?? null, summary: `did ${input.issue.key}`, costUsd: 0.5 };
+  return { commits: 1, summary: `did ${input.issue.key}`, costUsd: 0.5 };
 };
 
 export class ScriptedWorld {

@@ -43,7 +43,7 @@ describe('a worker killed with SIGKILL', () => {
         await Context.current().sleep(100);
       }
       w.pushHead(input.branch);
-      return { commits: 1, headSha: null, summary: 'done', costUsd: 0 };
+      return { commits: 1, summary: 'done', costUsd: 0 };
     };
     // Activities live in this process; the workflows in the child that gets killed.
     const activityWorker = await Worker.create({ connection: await nativeConnection(), namespace: inject('temporalNamespace'), taskQueue, activities: world.activities(client) });
