@@ -1,6 +1,7 @@
 // Dispatch and await PR: a slot from the fleet, the agent in its worktree, then the factory
 // (not the agent) pushes and opens the pull request.
-import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
+import { PATCHES } from '../patches.js';
 import type { AgentRunResult } from '../activity-types.js';
 import { publishSearchAttributes } from '../search-attributes.js';
 import { agentOutcome, messageOf } from './failures.js';
@@ -18,7 +19,19 @@ export async function dispatch(run: Run): Promise<Ending | null> {
   const routing = state.routing!;
   state.attempts += 1;
   run.note('dispatched', `agent ${state.agentName} on ${routing.repo}, attempt ${state.attempts}`);
-  if (state.attempts === 1) await acts.tracker.moveIssue({ issueId: state.issueId, stateName: routing.states.inProgress });
+  let movedToInProgress: Promise<void> | null = null;
+  if (state.attempts === 1) {
+    if (patched(PATCHES.moveWhileAgentStarts)) {
+      // Off the dispatch's critical path: the agent starts while the tracker is told. A tracker
+      // that cannot be told is noted, not fatal: the agent's work is worth more than the label.
+      movedToInProgress = acts.tracker.moveIssue({ issueId: state.issueId, stateName: routing.states.inProgress }).catch((err: unknown) => {
+        if (isCancellation(err)) throw err;
+        run.remember('dispatched', `could not move the issue to ${routing.states.inProgress}: ${messageOf(err)}`);
+      });
+    } else {
+      await acts.tracker.moveIssue({ issueId: state.issueId, stateName: routing.states.inProgress });
+    }
+  }
 
   let result: AgentRunResult;
   try {
@@ -40,6 +53,7 @@ export async function dispatch(run: Run): Promise<Ending | null> {
   } finally {
     // The slot is for a running agent; CI and review can take days without holding one.
     await CancellationScope.nonCancellable(() => returnLease(run));
+    await movedToInProgress;
   }
   state.costUsd += result.costUsd;
   if (result.commits === 0 && !state.pr) return { outcome: 'no-pr', reason: `the agent finished without committing anything: ${result.summary}` };
