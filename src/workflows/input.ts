@@ -19,6 +19,12 @@ export interface LinePolicy {
   continueAsNewAfterEvents: number;
   /** Activity retry tuning; tests shrink it. */
   retry: { initialInterval: DurationString; maximumAttempts: number };
+  /**
+   * `policies.payloadLimit` in bytes: the bound for text the run builds from several texts
+   * (feedback from CI failures or review comments) with `boundText` from domain/bounded-text.
+   * Absent in runs started before it existed: use DEFAULT_PAYLOAD_LIMIT.
+   */
+  payloadLimit?: number;
 }
 
 export interface IssueRunInput {
