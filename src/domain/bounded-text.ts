@@ -35,9 +35,10 @@ function utf8Prefix(text: string, maxBytes: number): { prefix: string; bytes: nu
   return { prefix: text.slice(0, end), bytes };
 }
 
-/** `1 KiB` and up in KiB (rounded up, so "0 KiB more" is never said), bytes below. */
+/** `1 KiB` and up in KiB (rounded up, so "0 KiB more" is never said), bytes below. Thousands
+ * are grouped by hand: workflow code must not depend on the host's Intl data. */
 export function formatBytes(bytes: number): string {
-  return bytes < 1024 ? `${bytes} bytes` : `${Math.ceil(bytes / 1024).toLocaleString('en-US')} KiB`;
+  return bytes < 1024 ? `${bytes} bytes` : `${String(Math.ceil(bytes / 1024)).replace(/\B(?=(\d{3})+(?!\d))/g, ',')} KiB`;
 }
 
 /** The note appended to a cut text. */
