@@ -12,7 +12,7 @@ export function linePolicyFromConfig(config: Config): LinePolicy {
     budgetUsd: policies.budgetUsd,
     fleetWorkflowId: fleetWorkflowId(config.taskQueue),
     continueAsNewAfterEvents: 5_000,
-    payloadLimitBytes: 16 * 1024,
     retry: { initialInterval: '1s', maximumAttempts: 8 },
+    payloadLimit: policies.payloadLimit,
   };
 }

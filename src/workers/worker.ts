@@ -72,7 +72,7 @@ export async function createConveyorWorker(options: { config: Config; connection
     activities: {
       ...createLineActivities({ factory: config.factory, root: config.root, ...integrations, logger: logger.child({ part: 'activities' }) }),
       ...createFleetActivities({ client }),
-      ...createSweepActivities({ client, tracker: integrations.tracker, forge: integrations.forge, config, taskQueue: config.taskQueue }),
+      ...createSweepActivities({ client, ...integrations, config, taskQueue: config.taskQueue, logger: logger.child({ part: 'sweep' }) }),
     },
     maxConcurrentActivityTaskExecutions: config.temporal.worker.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: config.temporal.worker.maxConcurrentWorkflowTaskExecutions,
@@ -81,7 +81,8 @@ export async function createConveyorWorker(options: { config: Config; connection
   });
   await ensureFleet(client, config);
   // The reconcile sweep makes a lost webhook harmless: every few minutes it starts ready issues
-  // that have no run and nudges the runs of open factory PRs.
+  // that have no run and nudges the runs of open factory PRs. It also compensates runs that were
+  // terminated or timed out before their release station.
   const { scheduleId } = await ensureSweepSchedule(client, { taskQueue: config.taskQueue, policy: linePolicyFromConfig(config), every: config.factory.policies.sweepInterval });
   logger.info({ taskQueue: config.taskQueue, fleet: fleetWorkflowId(config.taskQueue), sweepSchedule: scheduleId }, 'worker ready');
   return {

@@ -18,10 +18,14 @@ export interface LinePolicy {
   fleetWorkflowId: string;
   /** Continue-as-new once history passes this many events (or when Temporal suggests it). */
   continueAsNewAfterEvents: number;
-  /** Feedback and summaries are cut to this many bytes before they enter the run's state. */
-  payloadLimitBytes: number;
   /** Activity retry tuning; tests shrink it. */
   retry: { initialInterval: DurationString; maximumAttempts: number };
+  /**
+   * `policies.payloadLimit` in bytes: the bound for text the run builds from several texts
+   * (feedback from CI failures or review comments) with `boundText` from domain/bounded-text.
+   * Absent in runs started before it existed: use DEFAULT_PAYLOAD_LIMIT.
+   */
+  payloadLimit?: number;
 }
 
 export interface IssueRunInput {

@@ -19,7 +19,6 @@ const policy: LinePolicy = {
   budgetUsd: null,
   fleetWorkflowId: 'conveyor-fleet-test',
   continueAsNewAfterEvents: 5_000,
-  payloadLimitBytes: 16 * 1024,
   retry: { initialInterval: '1s', maximumAttempts: 3 },
 };
 

@@ -28,7 +28,6 @@ export function testPolicy(fleetWorkflowId: string, overrides: Partial<LinePolic
     budgetUsd: null,
     fleetWorkflowId,
     continueAsNewAfterEvents: continueAsNewAfterEvents ?? 2_000,
-    payloadLimitBytes: 16 * 1024,
     retry: { initialInterval: '100ms', maximumAttempts: 3 },
   };
 }
@@ -132,6 +131,13 @@ export class ScriptedWorld {
     return this.comments.filter((c) => c.issueId === issueId).map((c) => c.body);
   }
 
+  /** The tracker's move, as both the line's activities and the sweep's tracker double make it. */
+  moveIssue(issueId: string, stateName: string): void {
+    this.moves.push({ issueId, stateName });
+    const issue = this.issues.get(issueId);
+    if (issue) this.issues.set(issueId, { ...issue, state: { name: stateName, type: stateName === 'Todo' ? 'unstarted' : stateName === 'Done' ? 'completed' : 'started' } });
+  }
+
   movesOf(issueId: string): string[] {
     return this.moves.filter((m) => m.issueId === issueId).map((m) => m.stateName);
   }
@@ -149,9 +155,7 @@ export class ScriptedWorld {
         return triage(issue, world.config, branchPr);
       },
       async moveIssue({ issueId, stateName }) {
-        world.moves.push({ issueId, stateName });
-        const issue = world.issues.get(issueId);
-        if (issue) world.issues.set(issueId, { ...issue, state: { name: stateName, type: stateName === 'Todo' ? 'unstarted' : stateName === 'Done' ? 'completed' : 'started' } });
+        world.moveIssue(issueId, stateName);
       },
       async commentOnIssue({ issueId, body }) {
         world.comments.push({ issueId, body });

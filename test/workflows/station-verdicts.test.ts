@@ -2,6 +2,7 @@
 // triage does with a read, what the merge gate does with one look at the PR, what release
 // must undo after each ending.
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PAYLOAD_LIMIT } from '../../src/domain/bounded-text.js';
 import { triage } from '../../src/domain/triage.js';
 import type { ChecksSummary, PullRequest, PullRequestStatus, ReviewSummary } from '../../src/domain/issue.js';
 import { gateVerdict } from '../../src/workflows/issue/gate.js';
@@ -63,7 +64,7 @@ describe('gate verdict', () => {
     const huge = 'x'.repeat(5 * 1024 * 1024);
     const red = gate(status({ state: 'failure', failures: [{ name: 'unit', summary: huge }] })).verdict;
     expect(red.kind).toBe('redispatch');
-    expect(red.kind === 'redispatch' && Buffer.byteLength(red.feedback)).toBeLessThanOrEqual(policy.payloadLimitBytes);
+    expect(red.kind === 'redispatch' && Buffer.byteLength(red.feedback)).toBeLessThanOrEqual(DEFAULT_PAYLOAD_LIMIT);
     expect(gate(status({}, { decision: 'CHANGES_REQUESTED', requestedChanges: ['rename it'] })).verdict).toEqual({ kind: 'redispatch', feedback: 'Changes requested in review:\n- rename it' });
   });
 

@@ -1,6 +1,6 @@
 // The merge gate: read the PR, decide from CI and review on its current head, merge pinned to
 // that head, or wait (with a deadline) for the forge to say something changed.
-import { boundText } from '../../domain/bounded-text.js';
+import { boundText, DEFAULT_PAYLOAD_LIMIT } from '../../domain/bounded-text.js';
 import { durationMs } from '../../domain/duration.js';
 import type { PullRequestStatus } from '../../domain/issue.js';
 import type { LinePolicy } from '../input.js';
@@ -30,7 +30,7 @@ export function gateVerdict(status: PullRequestStatus, waits: GateWaits, ctx: { 
 
   if (checks.state === 'failure') {
     const failures = checks.failures.map((f) => `- ${f.name}: ${f.summary}`).join('\n');
-    return { verdict: { kind: 'redispatch', feedback: boundText(`CI failed on ${checks.sha.slice(0, 7)}:\n${failures}`, policy.payloadLimitBytes) }, waits: next };
+    return { verdict: { kind: 'redispatch', feedback: boundText(`CI failed on ${checks.sha.slice(0, 7)}:\n${failures}`, policy.payloadLimit ?? DEFAULT_PAYLOAD_LIMIT) }, waits: next };
   }
   if (checks.state === 'pending') {
     if (next.ciSha !== checks.sha) {
@@ -43,7 +43,7 @@ export function gateVerdict(status: PullRequestStatus, waits: GateWaits, ctx: { 
   if (routing.synthetic) return { verdict: { kind: 'close-synthetic' }, waits: next };
   if (review.decision === 'CHANGES_REQUESTED') {
     const asked = review.requestedChanges.map((c) => `- ${c}`).join('\n');
-    return { verdict: { kind: 'redispatch', feedback: boundText(`Changes requested in review:\n${asked}`, policy.payloadLimitBytes) }, waits: next };
+    return { verdict: { kind: 'redispatch', feedback: boundText(`Changes requested in review:\n${asked}`, policy.payloadLimit ?? DEFAULT_PAYLOAD_LIMIT) }, waits: next };
   }
   next.reviewDeadlineAt ??= now + durationMs(policy.timeouts.review);
   if (routing.mergePolicy === 'on-green-with-review' && review.decision === 'APPROVED' && next.refusedSha !== pr.headSha) {
