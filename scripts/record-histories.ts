@@ -13,8 +13,8 @@ import { startDevServer } from '../src/temporal/dev-server.js';
 import { signalWithStartIssue } from '../src/temporal/issue-runs.js';
 import { WORKFLOWS_PATH } from '../src/workers/workflow-bundle.js';
 import { startFleet } from '../src/temporal/runs.js';
-import { forgeEventSignal, operatorCommandSignal, pauseFleetSignal, type FleetCapacity } from '../src/workflows/messages.js';
-import { hangingAgent, makeIssue, ScriptedWorld, testPolicy } from '../test/helpers/scripted-line.js';
+import { forgeEventSignal, operatorCommandSignal, pauseFleetSignal } from '../src/workflows/messages.js';
+import { hangingAgent, makeIssue, ScriptedWorld, testCapacity, testPolicy } from '../test/helpers/scripted-line.js';
 
 const OUT = join(import.meta.dirname, '..', 'test', 'histories');
 
@@ -28,6 +28,8 @@ async function main(): Promise<void> {
     const fleetId = fleetWorkflowId(taskQueue);
     const policy = testPolicy(fleetId);
     const world = new ScriptedWorld();
+    const capacity = testCapacity({ globalSlots: 2, agentNames: ['ada', 'grace'] });
+    world.fleet = { taskQueue, capacity };
     const worker = await Worker.create({
       connection: await NativeConnection.connect({ address: server.address }),
       taskQueue,
@@ -38,7 +40,6 @@ async function main(): Promise<void> {
       for (let i = 0; i < 300 && !(await check()); i++) await new Promise((r) => setTimeout(r, 100));
     };
     await worker.runUntil(async () => {
-      const capacity: FleetCapacity = { globalSlots: 2, repoSlots: {}, agentNames: ['ada', 'grace'], holderCheckInterval: '1s' };
       await startFleet(client, taskQueue, capacity);
 
       // 1. merged after a CI failure and a re-dispatch
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
       const thinHandle = client.workflow.getHandle(issueWorkflowId(thin.id));
       await thinHandle.signal(operatorCommandSignal, { deliveryId: 'op-1', command: 'approve', by: 'op@example.com' });
       await until(() => world.runningAgents === 1);
+      // Long enough for the fleet's holder check (every 1s, of leases at least 1s old) to run.
+      await new Promise((r) => setTimeout(r, 3_000));
       await thinHandle.signal(operatorCommandSignal, { deliveryId: 'op-2', command: 'abort', by: 'op@example.com' });
       await thinHandle.result();
 

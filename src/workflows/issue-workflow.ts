@@ -202,7 +202,7 @@ export async function issueWorkflow(input: IssueRunInput): Promise<IssueRunState
     grant = null;
     note('queued', `waiting for an agent slot on ${routing().repo}`);
     const fleet = getExternalWorkflowHandle(policy.fleetWorkflowId);
-    const request = { requestId: state.leaseRequestId, holderId: workflowId, repo: routing().repo, priority: issue.priority, queuedAt: Date.now() };
+    const request = { requestId: state.leaseRequestId, holderId: workflowId, holderRunId: workflowInfo().runId, repo: routing().repo, priority: issue.priority, queuedAt: Date.now() };
     // The request is idempotent, so asking again is safe: it survives a fleet that was restarted.
     for (;;) {
       try {
