@@ -117,6 +117,9 @@ export const factorySchema = z.strictObject({
       slots: z.number().int().positive().default(3),
       agentNames: z.array(z.string()).min(1).default(['ada', 'grace', 'linus', 'barbara', 'ken', 'margaret']),
       holderCheckInterval: duration.default('1m'),
+      /** A lease older than this is reclaimed even if its run looks open (a wedged run).
+       * Absent: 2 × policies.timeouts.agentTotal + 10m (see fleetCapacity). */
+      maxLeaseAge: duration.optional(),
     })
     .prefault({}),
   agents: z

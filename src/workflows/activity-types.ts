@@ -1,6 +1,6 @@
 // The activities as the workflows see them: types only, so no I/O code enters the bundle.
 import type { MergeResult, PullRequest, PullRequestStatus, TrackerIssue } from '../domain/issue.js';
-import type { Routing } from './state.js';
+import type { Lease, Routing } from './state.js';
 
 export interface TriageResult {
   decision: 'dispatch' | 'escalate' | 'ignore';
@@ -59,8 +59,12 @@ export interface AgentActivities {
 export type LineActivities = TrackerActivities & ForgeActivities & WorkspaceActivities & AgentActivities;
 
 export interface FleetActivities {
-  /** Of these workflow ids, the ones whose latest run is closed (or that do not exist). */
-  findClosedWorkflows(input: { workflowIds: string[] }): Promise<string[]>;
-  /** Start the fleet with this worker's configuration if it is not running. */
+  /** Of these holder runs, the run ids that are not open: one visibility query (chunked). */
+  findClosedHolders(input: { holders: Array<{ workflowId: string; runId: string }> }): Promise<string[]>;
+  /** The leases the open issue runs of this task queue hold (their ConveyorLease search
+   * attribute): what a fresh or revived fleet rebuilds its ledger from. */
+  listLeaseHolders(): Promise<Lease[]>;
+  /** Start the fleet with this worker's configuration if it is not running; never reconfigures
+   * a running one. Called by an issue run that could not signal the fleet. */
   reviveFleet(): Promise<void>;
 }

@@ -39,6 +39,9 @@ export interface IssueRunInput {
 
 export interface FleetInput {
   capacity: import('./messages.js').FleetCapacity;
-  /** Carried across continue-as-new. */
+  /** The fingerprint of `capacity` (see FleetConfiguration). */
+  fingerprint: string;
+  /** Carried across continue-as-new. Absent (a fresh or revived fleet): the ledger is rebuilt
+   * from the dispatched runs before anything is granted. */
   state?: import('./state.js').FleetState;
 }

@@ -118,21 +118,39 @@ export interface IssueRunState {
 export interface Lease {
   requestId: string;
   holderId: string;
+  /** The run that holds it: a closed run's lease is reclaimed even when its workflow id runs again. */
+  holderRunId: string;
   repo: string;
   agentName: string;
+  /** When the fleet granted it, moved it to a continued run, or rebuilt it from visibility. */
   grantedAt: number;
 }
 
 export interface FleetState {
   capacity: FleetCapacity;
+  /** The fingerprint of `capacity`, as its configurer computed it. */
+  fingerprint: string;
+  /** Who set the current configuration (null: as the fleet was started), and when. */
+  configuredBy: string | null;
+  configuredAt: number | null;
   paused: boolean;
   leases: Lease[];
   /** Waiting requests, kept sorted: priority 1..4 first, 0 last, then by queue time. */
   waiting: LeaseRequest[];
   /** Request ids already granted or released, so a replayed signal has no effect. Bounded. */
   doneRequestIds: string[];
+  /** When the ledger was rebuilt from the dispatched runs; null: not yet, so nothing is granted. */
+  rebuiltAt: number | null;
+  /** The last holder check (or rebuild) that succeeded. */
+  lastHolderCheckAt: number | null;
+  /** Why the last holder check (or rebuild) failed, until one succeeds; the fleet retries each interval. */
+  lastHolderCheckError: string | null;
+  lastHolderCheckErrorAt: number | null;
+  /** Input the fleet ignored (malformed signals) and leases it reclaimed by age. Newest last, bounded. */
+  notes: Array<{ at: number; note: string }>;
   /** Highest number of leases ever held at once: the proof that caps held. */
   maxConcurrentLeases: number;
   grantsTotal: number;
+  /** Leases taken back from holders that never returned them (closed runs, too old). */
   reclaimedTotal: number;
 }

@@ -10,7 +10,7 @@ import { fleetWorkflowId, issueWorkflowId } from '../../src/domain/naming.js';
 import { startFleet } from '../../src/temporal/runs.js';
 import type { TrackerIssue } from '../../src/domain/issue.js';
 import { recordScenarioHistories, recording } from './history-corpus.js';
-import { ScriptedWorld, testPolicy } from './scripted-line.js';
+import { ScriptedWorld, testCapacity, testPolicy } from './scripted-line.js';
 import { createTestWorker, eventually, testClient, uniqueId, uniqueTaskQueue } from './temporal.js';
 
 export interface Line {
@@ -33,8 +33,9 @@ export async function createLine(options: { name: string; world?: ScriptedWorld;
   const fleetId = fleetWorkflowId(taskQueue);
   const world = options.world ?? new ScriptedWorld();
   const policy = testPolicy(fleetId, options.policy ?? {});
+  const capacity = testCapacity(options.capacity);
+  world.fleet = { taskQueue, capacity };
   const worker = await createTestWorker({ taskQueue, activities: world.activities(client) });
-  const capacity: FleetCapacity = { globalSlots: 3, repoSlots: {}, agentNames: ['ada', 'grace', 'linus', 'barbara'], holderCheckInterval: '1s', ...options.capacity };
   await startFleet(client, taskQueue, capacity);
   const line: Line = {
     client,

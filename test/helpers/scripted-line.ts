@@ -7,8 +7,9 @@ import { factorySchema, type FactoryConfig } from '../../src/config/factory-sche
 import type { ChecksSummary, MergeResult, PullRequest, ReviewSummary, TrackerIssue } from '../../src/domain/issue.js';
 import { triage } from '../../src/domain/triage.js';
 import { createFleetActivities } from '../../src/activities/fleet-activities.js';
-import type { AgentRunInput, AgentRunResult, LineActivities } from '../../src/workflows/activity-types.js';
+import type { AgentRunInput, AgentRunResult, FleetActivities, LineActivities } from '../../src/workflows/activity-types.js';
 import type { LinePolicy } from '../../src/workflows/input.js';
+import type { FleetCapacity } from '../../src/workflows/messages.js';
 
 export const TEST_REPO = 'acme/widgets';
 
@@ -30,6 +31,11 @@ export function testPolicy(fleetWorkflowId: string, overrides: Partial<LinePolic
     continueAsNewAfterEvents: continueAsNewAfterEvents ?? 2_000,
     retry: { initialInterval: '100ms', maximumAttempts: 3 },
   };
+}
+
+/** Caps for a test's fleet: a holder check every second, so a reclaim shows within seconds. */
+export function testCapacity(overrides: Partial<FleetCapacity> = {}): FleetCapacity {
+  return { globalSlots: 3, repoSlots: {}, agentNames: ['ada', 'grace', 'linus', 'barbara'], holderCheckInterval: '1s', maxLeaseAge: '10m', ...overrides };
 }
 
 const WELL_SPECIFIED = `Add a /healthz endpoint that answers 200 with {"ok":true} so the load balancer can probe the service.
@@ -87,6 +93,12 @@ export class ScriptedWorld {
   runningAgents = 0;
   maxRunningAgents = 0;
   agent: AgentScript = committingAgent;
+  /** The fleet this world's worker serves (the line harness sets it): what the fleet activities
+   * query and what reviveFleet starts. */
+  fleet: { taskQueue: string; capacity: FleetCapacity } | null = null;
+  /** Stand-ins for fleet activities, read at each call: a holder check that fails for a while,
+   * or a rebuild that looks at another task queue. */
+  fleetActivities: Partial<FleetActivities> = {};
   /** Called after each merge gate read, so a test can move the world between reads. */
   onRead: ((record: PrRecord, world: ScriptedWorld) => void) | null = null;
   /** Called before a merge, so a test can push between green and merge. */
@@ -142,12 +154,24 @@ export class ScriptedWorld {
     return this.moves.filter((m) => m.issueId === issueId).map((m) => m.stateName);
   }
 
-  activities(client: Client): LineActivities & ReturnType<typeof createFleetActivities> {
+  activities(client: Client): LineActivities & FleetActivities {
     // The activities close over the world; arrow functions would lose their names in errors.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const world = this;
+    const fleet = (): FleetActivities => {
+      if (!world.fleet) throw new Error('ScriptedWorld.fleet is not set: set it before the worker runs (createLine does)');
+      return { ...createFleetActivities({ client, ...world.fleet }), ...world.fleetActivities };
+    };
     return {
-      ...createFleetActivities({ client }),
+      async findClosedHolders(input) {
+        return fleet().findClosedHolders(input);
+      },
+      async listLeaseHolders() {
+        return fleet().listLeaseHolders();
+      },
+      async reviveFleet() {
+        return fleet().reviveFleet();
+      },
       async triageIssue({ issueId }) {
         const issue = world.issues.get(issueId);
         if (!issue) throw ApplicationFailure.create({ type: 'logic', message: `issue ${issueId} not found`, nonRetryable: true });
