@@ -47,6 +47,8 @@ describe('leases belong to runs', () => {
       await line.until('the first agent running', () => line.world.runningAgents === 1);
       await line.client.workflow.getHandle(issueWorkflowId(issue.id)).terminate('simulating a lost run');
       line.world.agent = committingAgent;
+      // Put back to ready (as the sweep's compensation or a human would) and started again.
+      line.world.editIssue(issue.id, { state: { name: 'Todo', type: 'unstarted' } });
       await line.start(issue);
       // One slot only: the new run gets an agent only once the old run's lease is reclaimed.
       await line.until('the new run\'s agent', () => line.world.agentRuns.length === 2, 30_000);
