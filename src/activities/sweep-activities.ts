@@ -10,7 +10,8 @@ import type { Redactor } from './redact.js';
 import type { Config } from '../config/load.js';
 import type { TeamConfig } from '../config/factory-schema.js';
 import type { ChecksState, PullRequest, ReviewDecision, TrackerIssue } from '../domain/issue.js';
-import { BRANCH_PREFIX, branchForIssue, issueIdFromBranch, issueKeyFromBranch, issueWorkflowId } from '../domain/naming.js';
+import { BRANCH_PREFIX, branchForIssue, issueIdFromBranch, issueIdFromWorkflowId, issueKeyFromBranch, issueWorkflowId } from '../domain/naming.js';
+import { PhaseKey, PR } from '../workflows/search-attributes.js';
 import { isReadyForFactory, routeIssue } from '../domain/triage.js';
 import type { Workspaces } from '../integrations/agent.js';
 import type { Forge } from '../integrations/forge.js';
@@ -131,7 +132,7 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
     let changed = false;
     if (!(await tracker.hasComment(issue.id, run.runId))) {
       // Lease and worktree before the comment: once the mark is posted, nothing is redone.
-      const returned = await returnLeasesOf(client, taskQueue, run.workflowId);
+      const returned = await returnLeasesOf(client, taskQueue, run);
       if (returned === null) logger?.warn({ workflowId: run.workflowId }, 'could not ask the fleet for the leases of a closed run; its holder check reclaims them');
       const key = issueKeyFromBranch(branch);
       if (repo && key) await workspaces.remove({ repo, branch, key });
@@ -203,11 +204,11 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
       }
       // A PR merged or closed by a human whose webhook was lost is not in the open list; its run
       // would wait out its CI or review deadline. Runs are found by their search attributes.
-      const query = `WorkflowType = '${ISSUE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}' AND ConveyorPhase = 'merge-gate'`;
+      const query = `WorkflowType = '${ISSUE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}' AND ${PhaseKey.name} = 'merge-gate'`;
       for await (const run of client.workflow.list({ query })) {
-        const pr = (run.searchAttributes as Record<string, unknown[] | undefined>).ConveyorPR?.[0];
-        if (typeof pr !== 'string' || openPrs.has(pr)) continue;
-        const issueId = run.workflowId.slice(issueWorkflowId('').length);
+        const pr = run.typedSearchAttributes.get(PR);
+        const issueId = issueIdFromWorkflowId(run.workflowId);
+        if (!pr || !issueId || openPrs.has(pr)) continue;
         const delivered = await signalIssue(client, issueId, { name: 'forge', event: { deliveryId: `sweep:pr-gone:${pr}`, kind: 'pull-request' } });
         if (delivered) result.gatesOnClosedPrs += 1;
       }

@@ -10,13 +10,14 @@ import { readFleetMemo, startFleet, type FleetStart } from '../temporal/runs.js'
 import { fleetStateQuery, issueStateQuery, pauseFleetSignal, type OperatorCommandName } from '../workflows/messages.js';
 import type { FleetState, IssueRunState } from '../workflows/state.js';
 import { ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
+import { IssueKey, PhaseKey, PR, Repo } from '../workflows/search-attributes.js';
 
 const operator = () => process.env.CONVEYOR_OPERATOR ?? process.env.USER ?? 'cli';
 
 /** An issue given as a key (ENG-12) is found by search attribute; anything else is an id. */
 export async function resolveIssueId(client: Client, issue: string): Promise<string> {
   if (!/^[A-Za-z0-9]+-\d+$/.test(issue)) return issue;
-  for await (const run of client.workflow.list({ query: `ConveyorIssueKey = '${issue.toUpperCase()}'`, pageSize: 1 })) {
+  for await (const run of client.workflow.list({ query: `${IssueKey.name} = '${issue.toUpperCase()}'`, pageSize: 1 })) {
     return run.workflowId.replace(/^conveyor-issue-/, '');
   }
   throw new ConfigError(`No run found for issue ${issue}. Check the key, or pass the issue's id.`);
@@ -46,9 +47,16 @@ export async function listRuns(client: Client, config: Config, limit = 50): Prom
   const rows: RunRow[] = [];
   const query = `WorkflowType = '${ISSUE_WORKFLOW_TYPE}' AND TaskQueue = '${config.taskQueue}'`;
   for await (const run of client.workflow.list({ query, pageSize: limit })) {
-    const attrs = run.searchAttributes as Record<string, unknown[] | undefined>;
-    const first = (name: string) => String(attrs[name]?.[0] ?? '');
-    rows.push({ workflowId: run.workflowId, issueKey: first('ConveyorIssueKey'), phase: first('ConveyorPhase'), repo: first('ConveyorRepo'), pr: first('ConveyorPR'), status: run.status.name, startTime: run.startTime.toISOString() });
+    const attrs = run.typedSearchAttributes;
+    rows.push({
+      workflowId: run.workflowId,
+      issueKey: attrs.get(IssueKey) ?? '',
+      phase: attrs.get(PhaseKey) ?? '',
+      repo: attrs.get(Repo) ?? '',
+      pr: attrs.get(PR) ?? '',
+      status: run.status.name,
+      startTime: run.startTime.toISOString(),
+    });
     if (rows.length >= limit) break;
   }
   return rows;

@@ -64,19 +64,17 @@ export async function howRunEnded(client: Client, run: Pick<UnreleasedRun, 'work
 }
 
 /**
- * Returns to the task queue's fleet every lease and waiting request it books to `holderId`, and
- * how many; null when the fleet could not be asked (then its periodic holder check reclaims them
- * once it sees the holder closed). Only for a holder whose latest run is closed: the fleet books
- * leases to the workflow id, so asking later, once a new run of the issue holds one, would take
- * the new run's lease away. Asking before the issue is put back to ready also frees the lease of a
- * holder id that is about to be open again, which the holder check would no longer reclaim.
+ * Returns to the task queue's fleet every lease and waiting request booked to this closed run,
+ * and how many; null when the fleet could not be asked (its periodic holder check reclaims them
+ * anyway, since they belong to a run that is closed). Matched by run id, so a newer run of the
+ * same issue keeps its own lease.
  */
-export async function returnLeasesOf(client: Client, taskQueue: string, holderId: string): Promise<number | null> {
+export async function returnLeasesOf(client: Client, taskQueue: string, run: Pick<UnreleasedRun, 'workflowId' | 'runId'>): Promise<number | null> {
   const fleet = client.workflow.getHandle(fleetWorkflowId(taskQueue));
   try {
     const state = await fleet.query(fleetStateQuery);
-    const booked = [...state.leases, ...state.waiting].filter((entry) => entry.holderId === holderId);
-    for (const { requestId } of booked) await fleet.signal(releaseLeaseSignal, { requestId, holderId });
+    const booked = [...state.leases, ...state.waiting].filter((entry) => entry.holderRunId === run.runId);
+    for (const { requestId } of booked) await fleet.signal(releaseLeaseSignal, { requestId, holderId: run.workflowId });
     return booked.length;
   } catch {
     return null;
