@@ -4,8 +4,9 @@ import { CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { FactoryConfig } from '../config/factory-schema.js';
+import { boundText, boundTexts, utf8Length } from '../domain/bounded-text.js';
 import { durationMs } from '../domain/duration.js';
-import type { TrackerIssue } from '../domain/issue.js';
+import type { ChecksSummary, ReviewSummary, TrackerIssue } from '../domain/issue.js';
 import { BRANCH_PREFIX, branchForIssue, issueKeyFromBranch } from '../domain/naming.js';
 import { triage } from '../domain/triage.js';
 import type { AgentRunner, Workspaces } from '../integrations/agent.js';
@@ -43,12 +44,18 @@ export function buildPrompt(input: AgentRunInput): string {
   return `${sections.join('\n\n')}\n`;
 }
 
+/** A failed check's name is a label, not a log: long ones are cut hard. */
+const MAX_NAME_BYTES = 256;
+/** The smallest share of the limit worth giving one text of a list; texts past it are counted, not listed. */
+const MIN_SHARE_BYTES = 1024;
+
 function prBody(issue: TrackerIssue, summary: string): string {
   return [`Resolves [${issue.key}](${issue.url}): ${issue.title}`, '', '## Summary', summary || '(no summary)', '', '---', '_Opened by Conveyor. The agent wrote the commits; Conveyor pushed the branch._'].join('\n');
 }
 
 export function createLineActivities(deps: LineDeps): LineActivities {
   const { tracker, forge, workspaces, agents, redact, factory } = deps;
+  const limit = factory.policies.payloadLimit;
 
   /** Failures leave as classed ApplicationFailures, with secrets scrubbed from the message. */
   const classed =
@@ -64,6 +71,56 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       }
     };
 
+  /** Logs the whole text (redacted) when a bound cut it, so the note's "worker log" is true. */
+  const logCut = (what: string, full: string, bounded: string, fields: Record<string, unknown> = {}): void => {
+    if (bounded === full) return;
+    deps.logger.info({ ...fields, what, bytes: utf8Length(full), limit, fullText: redact(full) }, `${what} was cut to policies.payloadLimit; the whole text follows`);
+  };
+
+  /** One text bound to the limit; the whole of it logged when cut. */
+  const bound = (what: string, text: string, fullTextAt = 'the worker log', fields: Record<string, unknown> = {}): string => {
+    const bounded = boundText(text, limit, fullTextAt);
+    logCut(what, text, bounded, fields);
+    return bounded;
+  };
+
+  /** How many texts of a list are kept: as many as can each have a useful share of the limit. */
+  const listed = Math.max(1, Math.floor(limit / MIN_SHARE_BYTES));
+  /** Room for the line that counts what was not listed. */
+  const omittedLineBytes = 256;
+
+  /**
+   * Texts that travel in one payload, bound to `budget` bytes together (each cut to its share,
+   * see boundTexts); the whole of each cut or unlisted text is logged.
+   */
+  const boundList = (what: string, texts: string[], budget: number, fullTextAt: string, fields: Record<string, unknown>): string[] => {
+    const kept = boundTexts(texts.slice(0, listed), budget, fullTextAt);
+    texts.forEach((text, index) => logCut(`${what} ${index + 1} of ${texts.length}`, text, kept[index] ?? '', fields));
+    return kept;
+  };
+
+  /** CI failures: each summary and all of them together (names included) within the limit. */
+  const boundChecks = (checks: ChecksSummary, fullTextAt: string, fields: Record<string, unknown>): ChecksSummary => {
+    if (checks.failures.length === 0) return checks;
+    const shown = checks.failures.slice(0, listed);
+    const omitted = checks.failures.length - shown.length;
+    const names = shown.map((f) => boundText(f.name, MAX_NAME_BYTES));
+    // At most a quarter of the limit each (see MIN_SHARE_BYTES): the summaries keep half or more.
+    const budget = limit - names.reduce((sum, name) => sum + utf8Length(name), 0) - (omitted > 0 ? omittedLineBytes : 0);
+    const summaries = boundList('CI failure summary', checks.failures.map((f) => f.summary), budget, fullTextAt, fields);
+    const failures = shown.map((_, index) => ({ name: names[index]!, summary: summaries[index]! }));
+    if (omitted > 0) failures.push({ name: `${omitted} more failed checks`, summary: `not listed here; see ${fullTextAt}` });
+    return { ...checks, failures };
+  };
+
+  /** Change requests are people's words, and as unbounded as a CI log: the same rule. */
+  const boundReview = (review: ReviewSummary, fullTextAt: string, fields: Record<string, unknown>): ReviewSummary => {
+    if (review.requestedChanges.length === 0) return review;
+    const omitted = Math.max(0, review.requestedChanges.length - listed);
+    const kept = boundList('change request', review.requestedChanges, limit - (omitted > 0 ? omittedLineBytes : 0), fullTextAt, fields);
+    return { ...review, requestedChanges: omitted > 0 ? [...kept, `… ${omitted} more change requests; see ${fullTextAt}`] : kept };
+  };
+
   return {
     triageIssue: classed('triageIssue', async ({ issueId }) => {
       const issue = await tracker.getIssue(issueId);
@@ -74,7 +131,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
 
     moveIssue: classed('moveIssue', ({ issueId, stateName }) => tracker.moveIssue(issueId, stateName)),
 
-    commentOnIssue: classed('commentOnIssue', ({ issueId, body }) => tracker.comment(issueId, redact(body))),
+    commentOnIssue: classed('commentOnIssue', ({ issueId, body }) => tracker.comment(issueId, bound('issue comment', redact(body), 'the worker log', { issueId }))),
 
     runAgent: classed('runAgent', async (input) => {
       const ctx = Context.current();
@@ -113,23 +170,27 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);
       if (done.commitsAhead > 0) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });
       const summary = exit.summary.trim() || done.subjects.map((s) => `- ${s}`).join('\n');
-      return { commits: done.commitsAhead, headSha: done.headSha, summary: redact(summary), costUsd: exit.costUsd };
+      return { commits: done.commitsAhead, summary: bound("the agent's summary", redact(summary), 'the worker log', { issue: input.issue.key, agentLog: exit.logFile }), costUsd: exit.costUsd };
     }),
 
     publishPullRequest: classed('publishPullRequest', async ({ issue, routing, branch, summary }) =>
-      forge.openPullRequest({ repo: routing.repo, head: branch, base: routing.baseBranch, title: `${issue.key}: ${issue.title}`, body: redact(prBody(issue, summary)) }),
+      forge.openPullRequest({ repo: routing.repo, head: branch, base: routing.baseBranch, title: `${issue.key}: ${issue.title}`, body: bound('PR body', redact(prBody(issue, summary)), 'the worker log', { issue: issue.key }) }),
     ),
 
     readPullRequest: classed('readPullRequest', async ({ repo, number, baseRef }) => {
       const pr = await forge.getPullRequest(repo, number);
       const [checks, review] = await Promise.all([forge.getChecks(repo, pr.headSha, baseRef), forge.getReviews(repo, number)]);
-      return { pr, checks, review };
+      // Failure summaries and review bodies have no natural bound, and this result travels into
+      // the run's state, the agent's input and the continue-as-new input: past Temporal's blob
+      // limit the server would fail the run before its release station ran.
+      const fields = { repo, number, sha: checks.sha };
+      return { pr, checks: boundChecks(checks, `the worker log and the checks of ${repo}#${number}`, fields), review: boundReview(review, `the worker log and the reviews of ${repo}#${number}`, fields) };
     }),
 
     mergePullRequest: classed('mergePullRequest', ({ repo, number, sha }) => forge.merge(repo, number, sha)),
 
     closePullRequest: classed('closePullRequest', async ({ repo, number, comment }) => {
-      await forge.comment(repo, number, redact(comment));
+      await forge.comment(repo, number, bound('PR comment', redact(comment), 'the worker log', { repo, number }));
       await forge.closePullRequest(repo, number);
     }),
 

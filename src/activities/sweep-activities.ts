@@ -1,17 +1,24 @@
 // The reconcile sweep's side effects: what the tracker and the forge say now, compared with the
 // runs Temporal has open. A webhook that was lost (sender outage, gateway down, a signal that
 // reached a run already closing) is made harmless here: a ready issue with no open run is
-// started, and every open factory PR nudges its run to re-read checks and reviews.
+// started, and every open factory PR nudges its run to re-read checks and reviews. A run that
+// closed without reaching its release station (terminated, timed out) is compensated here too.
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Redactor } from './redact.js';
 import type { Config } from '../config/load.js';
+import type { TeamConfig } from '../config/factory-schema.js';
 import type { ChecksState, PullRequest, ReviewDecision, TrackerIssue } from '../domain/issue.js';
-import { BRANCH_PREFIX, issueIdFromBranch, issueWorkflowId } from '../domain/naming.js';
-import { isReadyForFactory } from '../domain/triage.js';
+import { BRANCH_PREFIX, branchForIssue, issueIdFromBranch, issueIdFromWorkflowId, issueKeyFromBranch, issueWorkflowId } from '../domain/naming.js';
+import { PhaseKey, PR } from '../workflows/search-attributes.js';
+import { isReadyForFactory, routeIssue } from '../domain/triage.js';
+import type { Workspaces } from '../integrations/agent.js';
 import type { Forge } from '../integrations/forge.js';
 import type { Tracker } from '../integrations/tracker.js';
 import { signalIssue, signalWithStartIssue } from '../temporal/issue-runs.js';
 import { isRunOpen } from '../temporal/runs.js';
+import { describeUnreleasedRun, howRunEnded, returnLeasesOf, type UnreleasedRun } from '../temporal/unreleased-runs.js';
 import type { LinePolicy } from '../workflows/input.js';
 import type { TrackerEvent } from '../workflows/messages.js';
 import { ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
@@ -20,9 +27,14 @@ export interface SweepDeps {
   client: Client;
   tracker: Tracker;
   forge: Forge;
+  /** Worktrees of runs that never reached their release station are removed through it. */
+  workspaces: Workspaces;
+  /** What the sweep posts passes it, like everything else the factory posts. */
+  redact: Redactor;
   config: Config;
   /** The line's task queue: runs the sweep starts go there. */
   taskQueue: string;
+  logger?: Logger;
 }
 
 export interface ReadyIssuesSweep {
@@ -42,9 +54,44 @@ export interface PullRequestsSweep {
   gatesOnClosedPrs: number;
 }
 
+export interface ClosedRunsSweep {
+  /** Issues the factory had moved on (in progress, in review) whose latest run was terminated or
+   * timed out before its release station: compensated by this sweep (commented once, and put
+   * back to ready unless a PR is kept for a human). */
+  compensated: number;
+}
+
 export interface SweepActivities {
   startReadyIssues(input: { policy: LinePolicy }): Promise<ReadyIssuesSweep>;
   signalOpenPullRequests(): Promise<PullRequestsSweep>;
+  compensateClosedRuns(): Promise<ClosedRunsSweep>;
+}
+
+/** Longest operator's terminate reason quoted in a comment; the rest stays in the run's history. */
+const MAX_REASON_BYTES = 500;
+
+/** The team's state the factory moved the issue to, if it is one the line moves issues to. */
+function claimedState(issue: TrackerIssue, team: TeamConfig): 'in-progress' | 'in-review' | null {
+  const state = issue.state.name.toLowerCase();
+  if (state === team.inProgressState.toLowerCase()) return 'in-progress';
+  if (state === team.inReviewState.toLowerCase()) return 'in-review';
+  return null;
+}
+
+/**
+ * The one comment a compensated issue gets. It names the closed run by its run id: that is the
+ * mark a later sweep looks for (Tracker.hasComment), and what an engineer opens in the Web UI.
+ */
+export function compensationComment(input: { run: Pick<UnreleasedRun, 'workflowId' | 'runId'>; ending: string; branch: string; pr: PullRequest | null; stateName: string }): string {
+  const { run, ending, branch, pr } = input;
+  const what = `Conveyor's run for this issue was ${ending} before it could clean up`;
+  const next =
+    pr && pr.merged
+      ? `. ${pr.url} was merged; the issue stays in "${input.stateName}" for a human to close.`
+      : pr && pr.state === 'open'
+        ? `. ${pr.url} and the branch \`${branch}\` are kept for a human; the issue is left in review.`
+        : `; the issue is back to ready.${pr ? ` The branch \`${branch}\` of the closed ${pr.url} is kept for a human.` : ''}`;
+  return `${what}${next}\n\nRun: \`${run.workflowId}\` / \`${run.runId}\``;
 }
 
 /**
@@ -67,8 +114,41 @@ export function sweepPullRequestDeliveryId(pr: Pick<PullRequest, 'repo' | 'numbe
 }
 
 export function createSweepActivities(deps: SweepDeps): SweepActivities {
-  const { client, tracker, forge, config, taskQueue } = deps;
+  const { client, tracker, forge, workspaces, redact, config, taskQueue, logger } = deps;
   const factory = config.factory;
+
+  /**
+   * Does what the run's release station would have done. Each step is idempotent, and the comment
+   * is posted once per closed run (marked by its run id), so a retried or later sweep repeats
+   * nothing: an issue put back to ready is no longer a candidate, and one whose PR is kept for a
+   * human is found marked and left alone. Returns whether the sweep changed anything.
+   */
+  async function compensate(issue: TrackerIssue, team: TeamConfig, claimed: 'in-progress' | 'in-review', run: UnreleasedRun): Promise<boolean> {
+    // The run's own names win: the issue may have moved team (new key) since its branch was made.
+    const repo = run.repo ?? routeIssue(issue, factory)?.repo ?? null;
+    const branch = branchForIssue(run.issueKey ?? issue.key, issue.id);
+    const pr = repo ? await forge.findPullRequest(repo, branch) : null;
+    const prKept = pr !== null && (pr.state === 'open' || pr.merged);
+    let changed = false;
+    if (!(await tracker.hasComment(issue.id, run.runId))) {
+      // Lease and worktree before the comment: once the mark is posted, nothing is redone.
+      const returned = await returnLeasesOf(client, taskQueue, run);
+      if (returned === null) logger?.warn({ workflowId: run.workflowId }, 'could not ask the fleet for the leases of a closed run; its holder check reclaims them');
+      const key = issueKeyFromBranch(branch);
+      if (repo && key) await workspaces.remove({ repo, branch, key });
+      const body = compensationComment({ run, ending: await howRunEnded(client, run, MAX_REASON_BYTES), branch, pr, stateName: issue.state.name });
+      await tracker.comment(issue.id, redact(body));
+      logger?.info({ issue: issue.key, workflowId: run.workflowId, runId: run.runId, status: run.status, leasesReturned: returned, prKept }, 'compensated a run that closed without its release station');
+      changed = true;
+    }
+    // Not "in progress" with no live agent: back to ready, or on to review when its PR is open.
+    const target = !prKept ? team.readyState : pr.state === 'open' && claimed === 'in-progress' ? team.inReviewState : null;
+    if (target) {
+      await tracker.moveIssue(issue.id, target);
+      changed = true;
+    }
+    return changed;
+  }
 
   /** Whether the issue's latest run is open. Describing first keeps open runs' histories free of sweep signals. */
   const hasOpenRun = (issueId: string) => isRunOpen(client, issueWorkflowId(issueId));
@@ -124,13 +204,34 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
       }
       // A PR merged or closed by a human whose webhook was lost is not in the open list; its run
       // would wait out its CI or review deadline. Runs are found by their search attributes.
-      const query = `WorkflowType = '${ISSUE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}' AND ConveyorPhase = 'merge-gate'`;
+      const query = `WorkflowType = '${ISSUE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}' AND ${PhaseKey.name} = 'merge-gate'`;
       for await (const run of client.workflow.list({ query })) {
-        const pr = (run.searchAttributes as Record<string, unknown[] | undefined>).ConveyorPR?.[0];
-        if (typeof pr !== 'string' || openPrs.has(pr)) continue;
-        const issueId = run.workflowId.slice(issueWorkflowId('').length);
+        const pr = run.typedSearchAttributes.get(PR);
+        const issueId = issueIdFromWorkflowId(run.workflowId);
+        if (!pr || !issueId || openPrs.has(pr)) continue;
         const delivered = await signalIssue(client, issueId, { name: 'forge', event: { deliveryId: `sweep:pr-gone:${pr}`, kind: 'pull-request' } });
         if (delivered) result.gatesOnClosedPrs += 1;
+      }
+      return result;
+    },
+
+    async compensateClosedRuns() {
+      const listed = await tracker.listIssues({ teamKeys: factory.tracker.teams.map((t) => t.key), label: factory.policies.readyLabel });
+      const candidates = listed.flatMap((issue) => {
+        const team = factory.tracker.teams.find((t) => t.key === issue.team.key);
+        const claimed = team ? claimedState(issue, team) : null;
+        return team && claimed ? [{ issue, team, claimed }] : [];
+      });
+      const result: ClosedRunsSweep = { compensated: 0 };
+      // One describe per candidate rather than one visibility query: the candidates are the
+      // issues in flight (a handful), describe answers for the latest run of the id at once, and
+      // visibility lags. A lagging index could show an old terminated run while a new one is
+      // already live, and compensating a live run would move its issue from under its agent.
+      for (const [index, { issue, team, claimed }] of candidates.entries()) {
+        Context.current().heartbeat({ phase: 'closed-runs', index, of: candidates.length });
+        const run = await describeUnreleasedRun(client, issueWorkflowId(issue.id), taskQueue);
+        if (!run) continue;
+        if (await compensate(issue, team, claimed, run)) result.compensated += 1;
       }
       return result;
     },

@@ -67,11 +67,17 @@ export async function runDev(options: { config: Config }): Promise<void> {
       logger,
       dataDir: resolve(base.root, SANDBOX_DATA_DIR),
       ports: { gateway: ports.gateway, linear: ports.linear, github: ports.github },
+      // The only worker of its sandbox: a changed fleet section in factory.yaml is applied, not refused.
+      applyFleetConfig: { by: 'conveyor dev' },
     });
     const { sandbox, config, running, worker } = factory;
     const gatewayUrl = factory.gateway.url;
     if (factory.seeded) say(`seeded the demo: repo ${DEMO_REPO} and three issues in team DEMO`);
     else say('the sandbox already has its demo (conveyor sandbox reset starts it over)');
+    if (worker.fleet.outcome === 'applied') {
+      say('the fleet ran another configuration; applied this one:');
+      for (const change of worker.fleet.changes) say(`  ${change.key}: ${change.from} → ${change.to}`);
+    }
 
     const ui = `${server.uiUrl}/namespaces/${devServer.namespace}/workflows`;
     say('');

@@ -15,7 +15,10 @@ Operating
   approve ISSUE            dispatch an escalated (thin) issue as it is
   abort ISSUE              stop a run; compensation returns its slot and puts the issue back
   pause | resume           hold or release new dispatches fleet-wide
-  fleet                    slots, leases and the queue of waiting issues
+  fleet [show]             the fleet's caps and configuration fingerprint, its leases, the queue
+                           of waiting issues, and whether its check of lease holders is failing
+  fleet apply              make the fleet run this installation's fleet configuration (fleet and
+                           repos[].slots in factory.yaml); workers with another one refuse to start
   sweep                    run the reconcile sweep now (it also runs on a schedule every 5m):
                            starts ready issues that have no run, nudges runs of open factory PRs
 
@@ -26,7 +29,7 @@ Options
   --profile NAME           runtime | dev | sandbox (default: $CONVEYOR_PROFILE or sandbox)
   --root DIR               where temporal.yaml and instance/ live (default: current directory)
   --port N                 gateway port (gateway; default 8787)
-  --json                   machine-readable output (status, fleet)
+  --json                   machine-readable output (status, fleet, fleet apply)
   -h, --help               this text
 
 Environment

@@ -3,9 +3,10 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, PROFILES, type Config, type Profile } from '../config/load.js';
 import { TemporalCliMissingError } from '../temporal/cli-binary.js';
+import { FleetConfigMismatchError, formatChanges } from '../temporal/fleet-config.js';
 import { connectClient } from '../temporal/connection.js';
 import { HELP } from './help.js';
-import { commandIssue, fleetState, formatTable, issueStatus, listRuns, setPaused } from './operate.js';
+import { applyFleet, commandIssue, fleetState, formatFleet, formatTable, issueStatus, listRuns, setPaused } from './operate.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -71,20 +72,30 @@ async function main(): Promise<void> {
     }
     case 'fleet': {
       const cfg = config();
-      const state = await fleetState(await connectClient(cfg), cfg);
-      return print(state, () =>
-        [
-          `paused: ${state.paused}   slots: ${state.leases.length}/${state.capacity.globalSlots}   waiting: ${state.waiting.length}   granted so far: ${state.grantsTotal}   reclaimed: ${state.reclaimedTotal}`,
-          formatTable(state.leases.map((l) => ({ agent: l.agentName, repo: l.repo, holder: l.holderId, since: new Date(l.grantedAt).toISOString() }))),
-        ].join('\n'),
-      );
+      const client = await connectClient(cfg);
+      const sub = rest[0] ?? 'show';
+      if (sub === 'show') {
+        const state = await fleetState(client, cfg);
+        return print(state, () => formatFleet(state));
+      }
+      if (sub === 'apply') {
+        const applied = await applyFleet(client, cfg);
+        return print(applied, () => {
+          if (applied.outcome === 'running') return `The fleet of ${cfg.taskQueue} runs this configuration (${applied.fingerprint.slice(0, 12)}).`;
+          const changes = formatChanges(applied.changes);
+          return applied.taken
+            ? `Applied to the fleet of ${cfg.taskQueue} (${applied.fingerprint.slice(0, 12)}):\n${changes}\nWorkers with the old configuration now refuse to start: give them this one.`
+            : `Sent to the fleet of ${cfg.taskQueue} (${applied.fingerprint.slice(0, 12)}):\n${changes}\nNo worker has run the fleet since, so it takes effect when one does; a worker with this configuration may start now.`;
+        });
+      }
+      throw new ConfigError(`Usage: conveyor fleet [show | apply] (not "${sub}").`);
     }
     case 'sweep': {
       const cfg = config();
       const { runSweepNow } = await import('../temporal/sweep-schedule.js');
       const { linePolicyFromConfig } = await import('../config/line-policy.js');
       const summary = await runSweepNow(await connectClient(cfg), { taskQueue: cfg.taskQueue, policy: linePolicyFromConfig(cfg) });
-      return print(summary, () => `sweep: ${summary.started} started, ${summary.alreadyRunning} already running, ${summary.prsSignalled} PRs nudged, ${summary.prsWithoutRun} PRs without a run, ${summary.gatesOnClosedPrs} runs told their PR closed`);
+      return print(summary, () => `sweep: ${summary.started} started, ${summary.alreadyRunning} already running, ${summary.prsSignalled} PRs nudged, ${summary.prsWithoutRun} PRs without a run, ${summary.gatesOnClosedPrs} runs told their PR closed, ${summary.compensated} terminated runs compensated`);
     }
     case 'sandbox': {
       if (rest[0] !== 'reset') throw new ConfigError('Usage: conveyor sandbox reset');
@@ -97,7 +108,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof TemporalCliMissingError) {
+  if (err instanceof ConfigError || err instanceof TemporalCliMissingError || err instanceof FleetConfigMismatchError) {
     console.error(`conveyor: ${err.message}`);
   } else {
     console.error(`conveyor: unexpected error: ${err instanceof Error ? err.message : String(err)}`);

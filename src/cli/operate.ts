@@ -1,19 +1,23 @@
-// Operator commands against running workflows: status, retry/approve/abort, pause/resume.
+// Operator commands against running workflows: status, retry/approve/abort, pause/resume, and
+// the fleet: show it, or apply this installation's fleet configuration to it deliberately.
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { fleetCapacity } from '../config/fleet-capacity.js';
 import { ConfigError, type Config } from '../config/load.js';
 import { fleetWorkflowId, issueWorkflowId } from '../domain/naming.js';
 import { signalIssue } from '../temporal/issue-runs.js';
+import { readFleetMemo, startFleet, type FleetStart } from '../temporal/runs.js';
 import { fleetStateQuery, issueStateQuery, pauseFleetSignal, type OperatorCommandName } from '../workflows/messages.js';
 import type { FleetState, IssueRunState } from '../workflows/state.js';
 import { ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
+import { IssueKey, PhaseKey, PR, Repo } from '../workflows/search-attributes.js';
 
 const operator = () => process.env.CONVEYOR_OPERATOR ?? process.env.USER ?? 'cli';
 
 /** An issue given as a key (ENG-12) is found by search attribute; anything else is an id. */
 export async function resolveIssueId(client: Client, issue: string): Promise<string> {
   if (!/^[A-Za-z0-9]+-\d+$/.test(issue)) return issue;
-  for await (const run of client.workflow.list({ query: `ConveyorIssueKey = '${issue.toUpperCase()}'`, pageSize: 1 })) {
+  for await (const run of client.workflow.list({ query: `${IssueKey.name} = '${issue.toUpperCase()}'`, pageSize: 1 })) {
     return run.workflowId.replace(/^conveyor-issue-/, '');
   }
   throw new ConfigError(`No run found for issue ${issue}. Check the key, or pass the issue's id.`);
@@ -43,9 +47,16 @@ export async function listRuns(client: Client, config: Config, limit = 50): Prom
   const rows: RunRow[] = [];
   const query = `WorkflowType = '${ISSUE_WORKFLOW_TYPE}' AND TaskQueue = '${config.taskQueue}'`;
   for await (const run of client.workflow.list({ query, pageSize: limit })) {
-    const attrs = run.searchAttributes as Record<string, unknown[] | undefined>;
-    const first = (name: string) => String(attrs[name]?.[0] ?? '');
-    rows.push({ workflowId: run.workflowId, issueKey: first('ConveyorIssueKey'), phase: first('ConveyorPhase'), repo: first('ConveyorRepo'), pr: first('ConveyorPR'), status: run.status.name, startTime: run.startTime.toISOString() });
+    const attrs = run.typedSearchAttributes;
+    rows.push({
+      workflowId: run.workflowId,
+      issueKey: attrs.get(IssueKey) ?? '',
+      phase: attrs.get(PhaseKey) ?? '',
+      repo: attrs.get(Repo) ?? '',
+      pr: attrs.get(PR) ?? '',
+      status: run.status.name,
+      startTime: run.startTime.toISOString(),
+    });
     if (rows.length >= limit) break;
   }
   return rows;
@@ -68,6 +79,43 @@ export async function fleetState(client: Client, config: Config): Promise<FleetS
     if (err instanceof WorkflowNotFoundError) throw new ConfigError(`The fleet of task queue ${config.taskQueue} is not running: start a worker (conveyor worker) first.`);
     throw err;
   }
+}
+
+/**
+ * `conveyor fleet apply`: make the fleet run this installation's configuration (starting it if
+ * it is not running), and wait a little for it to take it. `taken` is false when no worker has
+ * run the fleet since: it takes the configuration as soon as one does.
+ */
+export async function applyFleet(client: Client, config: Config, waitMs = 10_000): Promise<FleetStart & { taken: boolean }> {
+  const applied = await startFleet(client, config.taskQueue, fleetCapacity(config), { apply: true, by: operator() });
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const taken = (await readFleetMemo(client, applied.workflowId))?.fingerprint === applied.fingerprint;
+    if (taken || Date.now() >= deadline) return { ...applied, taken };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** `conveyor fleet show`: caps, fingerprint, leases, the queue and the health of the holder check. */
+export function formatFleet(state: FleetState): string {
+  const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+  const { capacity } = state;
+  const repoSlots = Object.entries(capacity.repoSlots).map(([repo, slots]) => `${repo}=${slots}`).join(', ') || '(none)';
+  return [
+    `configuration  ${state.fingerprint.slice(0, 12)}  set ${state.configuredBy ? `by ${state.configuredBy} at ${time(state.configuredAt)}` : 'when the fleet started'}`,
+    `caps           slots ${capacity.globalSlots}, per repo ${repoSlots}, agents ${capacity.agentNames.join(' ')}`,
+    `               holder check every ${capacity.holderCheckInterval}, max lease age ${capacity.maxLeaseAge}`,
+    `now            paused: ${state.paused}   slots: ${state.leases.length}/${capacity.globalSlots}   waiting: ${state.waiting.length}   granted so far: ${state.grantsTotal}   reclaimed: ${state.reclaimedTotal}`,
+    `holder check   ${state.rebuiltAt === null ? 'ledger not rebuilt yet (nothing is granted until it is)' : `last ok ${time(state.lastHolderCheckAt)}`}`,
+    ...(state.lastHolderCheckError ? [`               FAILING since ${time(state.lastHolderCheckErrorAt)}: ${state.lastHolderCheckError}`] : []),
+    '',
+    'leases',
+    formatTable(state.leases.map((l) => ({ agent: l.agentName, repo: l.repo, holder: l.holderId, run: l.holderRunId, since: time(l.grantedAt) }))),
+    '',
+    'waiting',
+    formatTable(state.waiting.map((w) => ({ priority: String(w.priority), repo: w.repo, holder: w.holderId, queued: time(w.queuedAt) }))),
+    ...(state.notes.length > 0 ? ['', 'notes', ...state.notes.slice(-5).map((n) => `  ${time(n.at)}  ${n.note}`)] : []),
+  ].join('\n');
 }
 
 export function formatTable(rows: Array<Record<string, string>>): string {

@@ -1,9 +1,30 @@
 // The schema of `instance/factory.yaml`: this installation's teams, repos, routing, policies
 // and agents. Every default named in DESIGN.md's "Domain and defaults" lives here.
 import { z } from 'zod';
+import { DEFAULT_PAYLOAD_LIMIT } from '../domain/bounded-text.js';
+import { BYTE_SIZE_HINT, parseByteSize } from '../domain/byte-size.js';
 import { isDuration } from '../domain/duration.js';
 
 const duration = z.string().refine(isDuration, { message: 'expected a duration such as 30s, 10m, 2h or 7d' });
+/** Bounds of `policies.payloadLimit`: below the floor a cut text is mostly its note; above the
+ * ceiling a run's payload (several bounded texts: feedback, summary, description) nears Temporal's
+ * 512 KB warning and 2 MB limit per payload. */
+export const PAYLOAD_LIMIT_MIN = 1024;
+export const PAYLOAD_LIMIT_MAX = 256 * 1024;
+
+const byteSize = z.union([z.number(), z.string()], { error: `expected ${BYTE_SIZE_HINT}` }).transform((value, ctx) => {
+  const bytes = parseByteSize(value);
+  if (bytes === null) {
+    ctx.issues.push({ code: 'custom', input: value, message: `expected ${BYTE_SIZE_HINT}; got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  if (bytes < PAYLOAD_LIMIT_MIN || bytes > PAYLOAD_LIMIT_MAX) {
+    ctx.issues.push({ code: 'custom', input: value, message: `${JSON.stringify(value)} is ${bytes} bytes; use between 1KiB and 256KiB (Temporal refuses a payload over 2 MB, and a run carries several of these texts in one)` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
 const repoName = z.string().regex(/^[\w.-]+\/[\w.-]+$/, { message: 'expected a repository as owner/name' });
 
 export const teamSchema = z.strictObject({
@@ -51,6 +72,8 @@ export const policiesSchema = z.strictObject({
       ci: duration.default('60m'),
       review: duration.default('7d'),
       escalation: duration.default('14d'),
+      /** How long an issue may wait for an agent slot before the run ends as `queue-timeout`. */
+      queue: duration.default('24h'),
       heartbeat: duration.default('30s'),
     })
     .prefault({}),
@@ -62,6 +85,12 @@ export const policiesSchema = z.strictObject({
   reservedLabels: z.array(z.string()).default(['needs-design', 'reserved']),
   syntheticLabel: z.string().default('conveyor-e2e'),
   readyLabel: z.string().default('conveyor'),
+  /**
+   * The most UTF-8 bytes one text from outside (a CI failure summary, all of a PR's failure
+   * summaries together, the agent's summary, a comment) may carry into a Temporal payload; a
+   * longer one is cut with a note, and logged whole. A byte count or e.g. `16KiB`; parsed to bytes.
+   */
+  payloadLimit: byteSize.default(DEFAULT_PAYLOAD_LIMIT),
 });
 
 export const factorySchema = z.strictObject({
@@ -88,6 +117,9 @@ export const factorySchema = z.strictObject({
       slots: z.number().int().positive().default(3),
       agentNames: z.array(z.string()).min(1).default(['ada', 'grace', 'linus', 'barbara', 'ken', 'margaret']),
       holderCheckInterval: duration.default('1m'),
+      /** A lease older than this is reclaimed even if its run looks open (a wedged run).
+       * Absent: 2 × policies.timeouts.agentTotal + 10m (see fleetCapacity). */
+      maxLeaseAge: duration.optional(),
     })
     .prefault({}),
   agents: z

@@ -13,5 +13,6 @@ export function linePolicyFromConfig(config: Config): LinePolicy {
     fleetWorkflowId: fleetWorkflowId(config.taskQueue),
     continueAsNewAfterEvents: 5_000,
     retry: { initialInterval: '1s', maximumAttempts: 8 },
+    payloadLimit: policies.payloadLimit,
   };
 }

@@ -14,3 +14,11 @@ export function durationMs(value: DurationString): number {
   if (!match) throw new Error(`"${value}" is not a duration: write a number and a unit, e.g. 500ms, 30s, 10m, 2h, 7d`);
   return Math.round(Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]);
 }
+
+/** The shortest exact spelling: 7_800_000 → `130m`, 1_500 → `1500ms`. */
+export function formatDuration(ms: number): DurationString {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (ms > 0 && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -9,6 +9,11 @@ export function issueWorkflowId(issueId: string): string {
   return `${ISSUE_WORKFLOW_PREFIX}${issueId}`;
 }
 
+/** The stable issue id an issue run's workflow id was derived from, or null for any other workflow. */
+export function issueIdFromWorkflowId(workflowId: string): string | null {
+  return workflowId.startsWith(ISSUE_WORKFLOW_PREFIX) ? workflowId.slice(ISSUE_WORKFLOW_PREFIX.length) || null : null;
+}
+
 export function fleetWorkflowId(taskQueue: string): string {
   return `conveyor-fleet-${taskQueue}`;
 }

@@ -14,7 +14,17 @@ export function isThin(issue: TrackerIssue, minChars: number): string | null {
   return null;
 }
 
-export function isReadyForFactory(issue: TrackerIssue, config: FactoryConfig): string | null {
+/** What readiness is decided on: the fields a tracker read and a webhook payload both carry. */
+export interface ReadinessView {
+  team: { key: string };
+  labels: readonly string[];
+  state: { name: string; type: string };
+}
+
+/** DESIGN "Ready for the factory": allowlisted team, the ready label, and an unstarted or
+ * ready-named state. The one rule the gateway, the sweep and triage all apply. Returns why
+ * not, or null when ready. */
+export function isReadyForFactory(issue: ReadinessView, config: FactoryConfig): string | null {
   const team = config.tracker.teams.find((t) => t.key === issue.team.key);
   if (!team) return `team ${issue.team.key} is not on the allowlist`;
   if (!issue.labels.includes(config.policies.readyLabel)) return `the issue is not labelled "${config.policies.readyLabel}"`;

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { FactoryConfig, TeamConfig } from '../config/factory-schema.js';
 import type { OperatorCommandName } from '../workflows/messages.js';
+import { isReadyForFactory } from '../domain/triage.js';
 import { describePayloadError, ignore, type GatewayAction } from './actions.js';
 
 const envelopeSchema = z.looseObject({
@@ -31,7 +32,6 @@ const commentDataSchema = z.looseObject({
   user: z.looseObject({ name: z.string().nullish(), email: z.string().nullish() }).nullish(),
 });
 
-type IssueData = z.infer<typeof issueDataSchema>;
 
 export interface LinearContext {
   factory: FactoryConfig;
@@ -56,20 +56,14 @@ function mapIssue(action: string, data: unknown, ctx: LinearContext): GatewayAct
   const team = findTeam(ctx.factory, teamKey);
   if (!team) return ignore('not-allowlisted', `team ${teamKey} is not listed under tracker.teams`);
 
-  if (action !== 'remove' && isReady(issue, team, ctx.factory.policies.readyLabel)) {
+  const readiness = { team: { key: team.key }, labels: (issue.labels ?? []).map((label) => label.name), state: issue.state };
+  if (action !== 'remove' && isReadyForFactory(readiness, ctx.factory) === null) {
     return { kind: 'start', issue: { id: issue.id, key: issue.identifier }, event: { kind: 'issue-ready', deliveryId: ctx.deliveryId } };
   }
   // A new issue that is not ready has no run to tell; any other change may matter to a run
   // (label removed, moved out of ready, deleted), and the run re-reads the issue to see.
   if (action === 'create') return ignore('not-applicable', `${issue.identifier} was created but is not ready for the factory`);
   return { kind: 'signal', issueId: issue.id, signal: { name: 'tracker', event: { kind: 'issue-updated', deliveryId: ctx.deliveryId } } };
-}
-
-/** DESIGN "Ready for the factory": allowlisted team, the ready label, and an unstarted or ready-named state. */
-function isReady(issue: IssueData, team: TeamConfig, readyLabel: string): boolean {
-  const labelled = (issue.labels ?? []).some((label) => label.name === readyLabel);
-  const readyState = issue.state.type === 'unstarted' || issue.state.name === team.readyState;
-  return labelled && readyState;
 }
 
 const COMMAND_PATTERN = /^\/conveyor\s+(\S+)(?:\s+([\s\S]*))?$/;

@@ -83,6 +83,16 @@ const ISSUE_LABELS = /* GraphQL */ `
   }
 `;
 
+// Linear filters server-side, so one small page answers the question however long the thread.
+const ISSUE_HAS_COMMENT = /* GraphQL */ `
+  query ConveyorIssueHasComment($id: String!, $text: String!) {
+    issue(id: $id) {
+      id
+      comments(first: 1, filter: { body: { contains: $text } }) { nodes { id } }
+    }
+  }
+`;
+
 interface IssueNode {
   id: string;
   identifier: string;
@@ -319,6 +329,11 @@ export function createLinearTracker(options: LinearTrackerOptions): Tracker {
       const action = `commenting on issue ${issueId}`;
       const result = await call(action, () => client.createComment({ issueId, body }));
       expectSuccess(result, action);
+    },
+
+    async hasComment(issueId, text) {
+      const data = await query<{ issue: { comments: { nodes: Array<{ id: string }> } } }>(`reading comments of issue ${issueId}`, ISSUE_HAS_COMMENT, { id: issueId, text });
+      return data.issue.comments.nodes.length > 0;
     },
 
     async addLabel(issueId, label) {

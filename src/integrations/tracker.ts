@@ -11,6 +11,9 @@ export interface Tracker {
   /** Move an issue to the workflow state with this name in the issue's team. */
   moveIssue(issueId: string, stateName: string): Promise<void>;
   comment(issueId: string, body: string): Promise<void>;
+  /** Whether some comment on the issue contains `text` (case-sensitive): how a writer that may
+   * run twice (a retried or repeated sweep) finds out it has already said its piece. */
+  hasComment(issueId: string, text: string): Promise<boolean>;
   addLabel(issueId: string, label: string): Promise<void>;
   removeLabel(issueId: string, label: string): Promise<void>;
 }

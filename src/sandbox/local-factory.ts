@@ -34,6 +34,8 @@ export async function startLocalFactory(options: {
   /** Seed the three demo issues (and start the demo reviewer). */
   demo?: boolean;
   ciDelayMs?: number;
+  /** Change a running fleet's configuration to this one instead of refusing (conveyor dev). */
+  applyFleetConfig?: { by: string };
 }): Promise<LocalFactory> {
   const { logger } = options;
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -63,7 +65,7 @@ export async function startLocalFactory(options: {
     const integrations = buildIntegrations(config, env, logger);
     const connection = await connectNative(config, env);
     cleanups.push(() => connection.close());
-    const worker = await createConveyorWorker({ config, connection, client, integrations, logger });
+    const worker = await createConveyorWorker({ config, connection, client, integrations, logger, applyFleetConfig: options.applyFleetConfig });
     const running = worker.run();
     cleanups.push(async () => {
       worker.shutdown();

@@ -5,6 +5,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError,
 import { issueWorkflowId } from '../domain/naming.js';
 import type { LinePolicy, IssueRunInput } from '../workflows/input.js';
 import { ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
+import { IssueKey } from '../workflows/search-attributes.js';
 import {
   forgeEventSignal,
   operatorCommandSignal,
@@ -35,7 +36,7 @@ export async function signalWithStartIssue(target: IssueRunTarget, issue: { id: 
     // triage reads the issue fresh, so a late redelivery cannot send an agent onto finished work.
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    searchAttributes: issue.key ? { ConveyorIssueKey: [issue.key] } : undefined,
+    typedSearchAttributes: issue.key ? [{ key: IssueKey, value: issue.key }] : undefined,
   });
   return { workflowId, runId: handle.signaledRunId };
 }

@@ -1,5 +1,6 @@
 // The worker process: one Temporal worker running both workflows and every activity, wired
-// to the real integrations. At start-up it makes sure the fleet runs with this config's caps.
+// to the real integrations. At start-up it makes sure the fleet runs with this config's caps,
+// and refuses to start beside a fleet that runs another configuration.
 import { DefaultLogger, Runtime, Worker, type LogEntry, type NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -9,26 +10,20 @@ import { createSweepActivities } from '../activities/sweep-activities.js';
 import { linePolicyFromConfig } from '../config/line-policy.js';
 import { ensureSweepSchedule } from '../temporal/sweep-schedule.js';
 import type { Config } from '../config/load.js';
+import { fleetCapacity } from '../config/fleet-capacity.js';
 import { durationMs } from '../domain/duration.js';
 import { fleetWorkflowId } from '../domain/naming.js';
-import { startFleet } from '../temporal/runs.js';
-import type { FleetCapacity } from '../workflows/messages.js';
+import { configurer, startFleet, type FleetStart } from '../temporal/runs.js';
 import type { Integrations } from './integrations.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
 
-export function fleetCapacity(config: Config): FleetCapacity {
-  const { fleet, repos } = config.factory;
-  return {
-    globalSlots: fleet.slots,
-    repoSlots: Object.fromEntries(repos.filter((r) => r.slots !== undefined).map((r) => [r.name, r.slots!])),
-    agentNames: fleet.agentNames,
-    holderCheckInterval: fleet.holderCheckInterval,
-  };
-}
-
-/** Start the fleet if it is not running, and hand it this config's caps either way. */
-export async function ensureFleet(client: Client, config: Config): Promise<string> {
-  return startFleet(client, config.taskQueue, fleetCapacity(config));
+/**
+ * Start the fleet with this config's caps if it is not running. A running fleet with another
+ * configuration is changed only with `apply` (conveyor dev, the only worker of its sandbox);
+ * otherwise this throws FleetConfigMismatchError, naming each differing key.
+ */
+export async function ensureFleet(client: Client, config: Config, options: { apply?: boolean; by?: string } = {}): Promise<FleetStart> {
+  return startFleet(client, config.taskQueue, fleetCapacity(config), { apply: options.apply, by: options.by ?? configurer('worker') });
 }
 
 let runtimeInstalled = false;
@@ -56,13 +51,25 @@ export function installRuntime(config: Config, options: { metrics: boolean; logg
 
 export interface ConveyorWorker {
   worker: Worker;
+  /** How the fleet was found at start-up (started, matching, or changed by `applyFleetConfig`). */
+  fleet: FleetStart;
   /** Runs until shutdown() or a fatal error. */
   run(): Promise<void>;
   shutdown(): void;
 }
 
-export async function createConveyorWorker(options: { config: Config; connection: NativeConnection; client: Client; integrations: Integrations; logger: Logger }): Promise<ConveyorWorker> {
+export async function createConveyorWorker(options: {
+  config: Config;
+  connection: NativeConnection;
+  client: Client;
+  integrations: Integrations;
+  logger: Logger;
+  /** Change a running fleet's configuration to this one instead of refusing to start (conveyor dev). */
+  applyFleetConfig?: { by: string };
+}): Promise<ConveyorWorker> {
   const { config, connection, client, integrations, logger } = options;
+  // Before the worker exists: a worker that must not run never polls.
+  const fleet = await ensureFleet(client, config, { apply: options.applyFleetConfig !== undefined, by: options.applyFleetConfig?.by });
   const workflowBundle = await loadWorkflowBundle((line) => logger.info(line));
   const worker = await Worker.create({
     connection,
@@ -71,21 +78,22 @@ export async function createConveyorWorker(options: { config: Config; connection
     workflowBundle,
     activities: {
       ...createLineActivities({ factory: config.factory, root: config.root, ...integrations, logger: logger.child({ part: 'activities' }) }),
-      ...createFleetActivities({ client }),
-      ...createSweepActivities({ client, tracker: integrations.tracker, forge: integrations.forge, config, taskQueue: config.taskQueue }),
+      ...createFleetActivities({ client, taskQueue: config.taskQueue, capacity: fleetCapacity(config) }),
+      ...createSweepActivities({ client, ...integrations, config, taskQueue: config.taskQueue, logger: logger.child({ part: 'sweep' }) }),
     },
     maxConcurrentActivityTaskExecutions: config.temporal.worker.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: config.temporal.worker.maxConcurrentWorkflowTaskExecutions,
     // In-flight activities get this long to finish (agents are cancelled and their trees killed).
     shutdownGraceTime: durationMs(config.temporal.worker.shutdownGraceTime),
   });
-  await ensureFleet(client, config);
   // The reconcile sweep makes a lost webhook harmless: every few minutes it starts ready issues
-  // that have no run and nudges the runs of open factory PRs.
+  // that have no run and nudges the runs of open factory PRs. It also compensates runs that were
+  // terminated or timed out before their release station.
   const { scheduleId } = await ensureSweepSchedule(client, { taskQueue: config.taskQueue, policy: linePolicyFromConfig(config), every: config.factory.policies.sweepInterval });
-  logger.info({ taskQueue: config.taskQueue, fleet: fleetWorkflowId(config.taskQueue), sweepSchedule: scheduleId }, 'worker ready');
+  logger.info({ taskQueue: config.taskQueue, fleet: fleetWorkflowId(config.taskQueue), fleetFingerprint: fleet.fingerprint.slice(0, 12), sweepSchedule: scheduleId }, 'worker ready');
   return {
     worker,
+    fleet,
     run: () => worker.run(),
     // Idempotent: a second Ctrl-C, or a cleanup after a signal, must not throw mid-drain.
     shutdown: () => {

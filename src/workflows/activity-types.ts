@@ -1,6 +1,6 @@
 // The activities as the workflows see them: types only, so no I/O code enters the bundle.
 import type { MergeResult, PullRequest, PullRequestStatus, TrackerIssue } from '../domain/issue.js';
-import type { Routing } from './state.js';
+import type { Lease, Routing } from './state.js';
 
 export interface TriageResult {
   decision: 'dispatch' | 'escalate' | 'ignore';
@@ -26,26 +26,45 @@ export interface AgentRunInput {
 export interface AgentRunResult {
   /** Commits on the branch ahead of the base after the agent finished (and the factory pushed). */
   commits: number;
-  headSha: string | null;
   /** The agent's finished summary (already redacted), never its streamed output. */
   summary: string;
   costUsd: number;
 }
 
-export interface LineActivities {
+// One interface per part of the outside world, so a station's proxy can only call its own
+// part's activities (`tracker.cleanupWorkspace` does not type-check).
+export interface TrackerActivities {
   triageIssue(input: { issueId: string; workflowId: string }): Promise<TriageResult>;
   moveIssue(input: { issueId: string; stateName: string }): Promise<void>;
   commentOnIssue(input: { issueId: string; body: string }): Promise<void>;
-  runAgent(input: AgentRunInput): Promise<AgentRunResult>;
+}
+
+export interface ForgeActivities {
   publishPullRequest(input: { issue: TrackerIssue; routing: Routing; branch: string; summary: string }): Promise<PullRequest>;
   readPullRequest(input: { repo: string; number: number; baseRef: string }): Promise<PullRequestStatus>;
   mergePullRequest(input: { repo: string; number: number; sha: string }): Promise<MergeResult>;
   closePullRequest(input: { repo: string; number: number; comment: string }): Promise<void>;
   deleteBranch(input: { repo: string; branch: string }): Promise<void>;
+}
+
+export interface WorkspaceActivities {
   cleanupWorkspace(input: { workflowId: string; branch: string; repo: string }): Promise<void>;
 }
 
+export interface AgentActivities {
+  runAgent(input: AgentRunInput): Promise<AgentRunResult>;
+}
+
+/** Everything the issue line's worker provides. */
+export type LineActivities = TrackerActivities & ForgeActivities & WorkspaceActivities & AgentActivities;
+
 export interface FleetActivities {
-  /** Of these workflow ids, the ones whose latest run is closed (or that do not exist). */
-  findClosedWorkflows(input: { workflowIds: string[] }): Promise<string[]>;
+  /** Of these holder runs, the run ids that are not open: one visibility query (chunked). */
+  findClosedHolders(input: { holders: Array<{ workflowId: string; runId: string }> }): Promise<string[]>;
+  /** The leases the open issue runs of this task queue hold (their ConveyorLease search
+   * attribute): what a fresh or revived fleet rebuilds its ledger from. */
+  listLeaseHolders(): Promise<Lease[]>;
+  /** Start the fleet with this worker's configuration if it is not running; never reconfigures
+   * a running one. Called by an issue run that could not signal the fleet. */
+  reviveFleet(): Promise<void>;
 }

@@ -1,6 +1,8 @@
 // The fleet: one long-lived entity per task queue that owns agent slots and name leases.
 // Every dispatch passes through it, so a non-determinism error here would stop all work:
-// keep it small, change it only behind patched(), and replay-test it in CI.
+// keep it small, change it only behind patched(), and replay-test it in CI. Nothing that fails
+// outside it (an activity, a signal, a malformed input) may end it: each is caught, recorded in
+// the state for operators, and tried again on the next tick.
 import {
   allHandlersFinished,
   condition,
@@ -8,13 +10,14 @@ import {
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import { durationMs } from '../domain/duration.js';
 import type { FleetActivities } from './activity-types.js';
-import { FleetLedger, initialFleetState } from './fleet-ledger.js';
+import { FleetLedger, fleetStateFromInput } from './fleet-ledger.js';
 import type { FleetInput } from './input.js';
 import {
+  FLEET_MEMO_KEY,
   configureFleetSignal,
   fleetStateQuery,
   leaseGrantedSignal,
@@ -23,70 +26,102 @@ import {
   requestLeaseSignal,
 } from './messages.js';
 
-const { findClosedWorkflows } = proxyActivities<FleetActivities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 3, initialInterval: '1s' },
+// Short and few: a failing check is recorded and retried on the next tick, never waited out.
+const { findClosedHolders, listLeaseHolders } = proxyActivities<FleetActivities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 2, initialInterval: '1s' },
 });
 
 const CONTINUE_AS_NEW_AFTER_EVENTS = 5_000;
 
 export async function fleetWorkflow(input: FleetInput): Promise<void> {
-  const ledger = new FleetLedger(input.state ?? initialFleetState(input.capacity));
+  const ledger = new FleetLedger(fleetStateFromInput(input, Date.now()));
   // Grants that must be (re)sent: a replayed request for a held lease gets its grant again.
   const outbox: Array<{ holderId: string; requestId: string; agentName: string }> = [];
   let dirty = true;
+  const publishMemo = () => upsertMemo({ [FLEET_MEMO_KEY]: ledger.memo() });
 
   setHandler(requestLeaseSignal, (req) => {
-    const held = ledger.request(req);
+    const held = ledger.request(req, Date.now());
     if (held) outbox.push({ holderId: held.holderId, requestId: held.requestId, agentName: held.agentName });
     dirty = true;
   });
   setHandler(releaseLeaseSignal, (rel) => {
-    ledger.release(rel);
+    ledger.release(rel, Date.now());
     dirty = true;
   });
-  setHandler(configureFleetSignal, (capacity) => {
-    ledger.configure(capacity);
+  setHandler(configureFleetSignal, (config) => {
+    if (ledger.configure(config, Date.now())) publishMemo();
     dirty = true;
   });
-  setHandler(pauseFleetSignal, ({ paused }) => {
-    ledger.setPaused(paused);
+  setHandler(pauseFleetSignal, (pause) => {
+    ledger.setPaused(pause, Date.now());
     dirty = true;
   });
   setHandler(fleetStateQuery, () => ledger.state);
+  publishMemo();
 
-  let nextHolderCheck = Date.now() + durationMs(ledger.state.capacity.holderCheckInterval);
+  /** A fresh or revived fleet first learns the leases the dispatched runs hold; after that,
+   * the periodic check returns leases of runs that are closed or too old. */
+  async function checkHolders(): Promise<void> {
+    try {
+      if (ledger.state.rebuiltAt === null) {
+        const asked = ledger.rebuild(await listLeaseHolders(), Date.now());
+        outbox.push(...asked.map((l) => ({ holderId: l.holderId, requestId: l.requestId, agentName: l.agentName })));
+      } else {
+        ledger.reclaimExpired(Date.now());
+        const holders = ledger.holdersToCheck(Date.now());
+        if (holders.length > 0) ledger.reclaimClosed(await findClosedHolders({ holders }), Date.now());
+      }
+      ledger.checkSucceeded(Date.now());
+    } catch (err) {
+      ledger.checkFailed(failureMessage(err), Date.now());
+    }
+  }
+
+  // The check runs beside the loop, so grants and releases never wait for visibility.
+  let check: Promise<void> | null = null;
+  let nextCheck = ledger.state.rebuiltAt === null ? Date.now() : Date.now() + ledger.holderCheckIntervalMs();
   for (;;) {
-    const untilCheck = Math.max(0, nextHolderCheck - Date.now());
-    await condition(() => dirty, untilCheck);
+    if (check) await condition(() => dirty);
+    else await condition(() => dirty, Math.max(0, nextCheck - Date.now()));
     dirty = false;
 
     outbox.push(...ledger.grantAvailable(Date.now()));
-    while (outbox.length > 0) {
-      const grant = outbox.shift()!;
-      try {
-        await getExternalWorkflowHandle(grant.holderId).signal(leaseGrantedSignal, { requestId: grant.requestId, agentName: grant.agentName });
-      } catch {
-        // The holder is gone (closed or never existed): its lease returns to the pool now.
-        ledger.release({ requestId: grant.requestId, holderId: grant.holderId });
-        dirty = true;
-      }
-    }
+    await Promise.all(outbox.splice(0).map(sendGrant));
 
-    if (Date.now() >= nextHolderCheck) {
-      const holders = ledger.holderIds();
-      if (holders.length > 0) {
-        const closed = await findClosedWorkflows({ workflowIds: holders });
-        if (ledger.reclaim(closed) > 0) dirty = true;
-      }
-      nextHolderCheck = Date.now() + durationMs(ledger.state.capacity.holderCheckInterval);
+    if (!check && Date.now() >= nextCheck) {
+      check = checkHolders().then(() => {
+        check = null;
+        nextCheck = Date.now() + ledger.holderCheckIntervalMs();
+        dirty = true;
+      });
     }
 
     const info = workflowInfo();
-    if (!dirty && (info.continueAsNewSuggested || info.historyLength > CONTINUE_AS_NEW_AFTER_EVENTS)) {
+    if (!dirty && !check && (info.continueAsNewSuggested || info.historyLength > CONTINUE_AS_NEW_AFTER_EVENTS)) {
       await condition(allHandlersFinished);
       // Pending requests and idempotency keys travel in the state.
-      await continueAsNew<typeof fleetWorkflow>({ capacity: ledger.state.capacity, state: ledger.state });
+      await continueAsNew<typeof fleetWorkflow>({ capacity: ledger.state.capacity, fingerprint: ledger.state.fingerprint, state: ledger.state });
     }
   }
+
+  /** To the holder's latest run: a run that did not ask for it returns it. */
+  async function sendGrant(grant: { holderId: string; requestId: string; agentName: string }): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(grant.holderId).signal(leaseGrantedSignal, { requestId: grant.requestId, agentName: grant.agentName });
+    } catch (err) {
+      // No run of the holder is open: its lease returns to the pool now.
+      ledger.release({ requestId: grant.requestId, holderId: grant.holderId }, Date.now());
+      ledger.addNote(`grant of ${grant.agentName} to ${grant.holderId} failed (${failureMessage(err)}): lease returned`, Date.now());
+      dirty = true;
+    }
+  }
+}
+
+/** The innermost message: an ActivityFailure says only "Activity task failed". */
+function failureMessage(err: unknown): string {
+  let current: unknown = err;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
 }

@@ -10,6 +10,7 @@ export interface LinePolicy {
     ci: DurationString;
     review: DurationString;
     escalation: DurationString;
+    queue: DurationString;
     heartbeat: DurationString;
   };
   maxRedispatch: number;
@@ -19,6 +20,12 @@ export interface LinePolicy {
   continueAsNewAfterEvents: number;
   /** Activity retry tuning; tests shrink it. */
   retry: { initialInterval: DurationString; maximumAttempts: number };
+  /**
+   * `policies.payloadLimit` in bytes: the bound for text the run builds from several texts
+   * (feedback from CI failures or review comments) with `boundText` from domain/bounded-text.
+   * Absent in runs started before it existed: use DEFAULT_PAYLOAD_LIMIT.
+   */
+  payloadLimit?: number;
 }
 
 export interface IssueRunInput {
@@ -32,6 +39,9 @@ export interface IssueRunInput {
 
 export interface FleetInput {
   capacity: import('./messages.js').FleetCapacity;
-  /** Carried across continue-as-new. */
+  /** The fingerprint of `capacity` (see FleetConfiguration). */
+  fingerprint: string;
+  /** Carried across continue-as-new. Absent (a fresh or revived fleet): the ledger is rebuilt
+   * from the dispatched runs before anything is granted. */
   state?: import('./state.js').FleetState;
 }

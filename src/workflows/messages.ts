@@ -35,10 +35,15 @@ export const operatorCommandSignal = defineSignal<[OperatorCommand]>('operatorCo
 export const issueStateQuery = defineQuery<IssueRunState>('state');
 
 // Fleet: leases are asked for by signal and granted by a reply signal (the mutex sample's shape).
+// Leases belong to the run that asked: a new run of the same issue is another holder.
 export interface LeaseRequest {
   /** Idempotency key: a request id the fleet has seen is never queued or granted twice. */
   requestId: string;
+  /** The asking run's workflow id; grants go to its latest run (no run id). */
   holderId: string;
+  /** The run that asked. A continued run asks again with the same requestId and its new run
+   * id: the fleet moves the waiting request or held lease to it (and re-sends a held grant). */
+  holderRunId: string;
   repo: string;
   priority: number;
   queuedAt: number;
@@ -55,13 +60,33 @@ export interface FleetCapacity {
   globalSlots: number;
   repoSlots: Record<string, number>;
   agentNames: string[];
-  /** How often the fleet asks Temporal whether lease holders are still open. */
+  /** How often the fleet asks Temporal which lease holders are still open (one visibility query). */
   holderCheckInterval: string;
+  /** A lease older than this is reclaimed even if its run looks open (a wedged run holds forever). */
+  maxLeaseAge: string;
+}
+/** A fleet configuration: its caps and their fingerprint, so every worker can tell whether it
+ * runs the same one (all workers on a task queue must). */
+export interface FleetConfiguration {
+  capacity: FleetCapacity;
+  /** sha256 of the canonical JSON of `capacity` (computed outside workflow code). */
+  fingerprint: string;
+  /** Who applied it: an operator (`conveyor fleet apply`), `conveyor dev`, a worker. */
+  by: string;
+}
+/** The fleet keeps its current configuration in this memo key, so a starting worker can compare
+ * fingerprints with a describe (no worker needed to answer, unlike a query). */
+export const FLEET_MEMO_KEY = 'conveyorFleet';
+export interface FleetMemo {
+  capacity: FleetCapacity;
+  fingerprint: string;
+  configuredBy: string | null;
+  configuredAt: number | null;
 }
 
 export const requestLeaseSignal = defineSignal<[LeaseRequest]>('requestLease');
 export const releaseLeaseSignal = defineSignal<[LeaseRelease]>('releaseLease');
-export const configureFleetSignal = defineSignal<[FleetCapacity]>('configureFleet');
+export const configureFleetSignal = defineSignal<[FleetConfiguration]>('configureFleet');
 export const pauseFleetSignal = defineSignal<[{ paused: boolean; by: string }]>('pauseFleet');
 export const leaseGrantedSignal = defineSignal<[LeaseGrant]>('leaseGranted');
 export const fleetStateQuery = defineQuery<FleetState>('fleetState');

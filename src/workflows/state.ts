@@ -2,7 +2,7 @@
 // continue-as-new, where a Map or a Date would not survive (payloads are JSON).
 import type { FailureClass } from '../domain/failure.js';
 import type { PullRequest, TrackerIssue } from '../domain/issue.js';
-import type { FleetCapacity, LeaseRequest } from './messages.js';
+import type { FleetCapacity, LeaseRequest, OperatorCommand } from './messages.js';
 
 export type Phase =
   | 'triage'
@@ -28,10 +28,45 @@ export type Outcome =
   | 'ci-timeout'
   | 'review-timeout'
   | 'escalation-timeout'
+  | 'queue-timeout'
   | 'redispatch-limit'
   | 'budget-exceeded'
   | 'aborted'
   | 'failed';
+
+/** Where on the line a run is; a continued run resumes at this station. */
+export type Station = 'triage' | 'dispatch' | 'gate' | 'redispatch-escalation';
+
+/**
+ * Everything a wait needs, as absolute times and markers, so a run continued as new in the
+ * middle of a wait keeps its deadline and posts nothing twice.
+ */
+export interface Waits {
+  /** When the current escalation (triage or re-dispatch limit) times out; null when none. */
+  escalationDeadlineAt: number | null;
+  /** An operator approved dispatching a thin issue as it is. */
+  approved: boolean;
+  /** When the run first asked for an agent slot for the current attempt, and its deadline. */
+  queuedAt: number | null;
+  queueDeadlineAt: number | null;
+  /** The head SHA CI is being waited for, and when that wait ends. */
+  ciSha: string | null;
+  ciDeadlineAt: number | null;
+  reviewDeadlineAt: number | null;
+  /** A head SHA the forge refused to merge: not tried again until the head moves. */
+  refusedSha: string | null;
+}
+
+export const NO_WAITS: Waits = {
+  escalationDeadlineAt: null,
+  approved: false,
+  queuedAt: null,
+  queueDeadlineAt: null,
+  ciSha: null,
+  ciDeadlineAt: null,
+  reviewDeadlineAt: null,
+  refusedSha: null,
+};
 
 export type MergePolicy = 'never' | 'on-green-with-review';
 
@@ -49,6 +84,7 @@ export interface IssueRunState {
   issueId: string;
   issueKey: string | null;
   phase: Phase;
+  station: Station;
   outcome: Outcome | null;
   /** Why the run is where it is: the triage reason, the escalation, the last failure. */
   reason: string | null;
@@ -64,8 +100,16 @@ export interface IssueRunState {
   agentName: string | null;
   /** The lease request this run holds or waits for, so release can return it. */
   leaseRequestId: string | null;
-  leaseHeld: boolean;
+  /** Whether that request was granted: published as the ConveyorLease search attribute, from
+   * which a revived fleet rebuilds its ledger. */
+  leaseGranted: boolean;
+  /** What the next agent run is asked to address (CI failures, requested changes); bounded. */
   feedback: string | null;
+  waits: Waits;
+  /** Markers of comments already posted by this run chain: a continuation never posts twice. */
+  posted: string[];
+  /** Operator commands not yet acted on, kept across continue-as-new. */
+  operatorQueue: OperatorCommand[];
   /** The last delivery ids seen, newest last; a redelivered id is dropped. Bounded. */
   seenDeliveries: string[];
   history: Array<{ at: string; phase: Phase; note: string }>;
@@ -74,21 +118,39 @@ export interface IssueRunState {
 export interface Lease {
   requestId: string;
   holderId: string;
+  /** The run that holds it: a closed run's lease is reclaimed even when its workflow id runs again. */
+  holderRunId: string;
   repo: string;
   agentName: string;
+  /** When the fleet granted it, moved it to a continued run, or rebuilt it from visibility. */
   grantedAt: number;
 }
 
 export interface FleetState {
   capacity: FleetCapacity;
+  /** The fingerprint of `capacity`, as its configurer computed it. */
+  fingerprint: string;
+  /** Who set the current configuration (null: as the fleet was started), and when. */
+  configuredBy: string | null;
+  configuredAt: number | null;
   paused: boolean;
   leases: Lease[];
   /** Waiting requests, kept sorted: priority 1..4 first, 0 last, then by queue time. */
   waiting: LeaseRequest[];
   /** Request ids already granted or released, so a replayed signal has no effect. Bounded. */
   doneRequestIds: string[];
+  /** When the ledger was rebuilt from the dispatched runs; null: not yet, so nothing is granted. */
+  rebuiltAt: number | null;
+  /** The last holder check (or rebuild) that succeeded. */
+  lastHolderCheckAt: number | null;
+  /** Why the last holder check (or rebuild) failed, until one succeeds; the fleet retries each interval. */
+  lastHolderCheckError: string | null;
+  lastHolderCheckErrorAt: number | null;
+  /** Input the fleet ignored (malformed signals) and leases it reclaimed by age. Newest last, bounded. */
+  notes: Array<{ at: number; note: string }>;
   /** Highest number of leases ever held at once: the proof that caps held. */
   maxConcurrentLeases: number;
   grantsTotal: number;
+  /** Leases taken back from holders that never returned them (closed runs, too old). */
   reclaimedTotal: number;
 }

@@ -38,7 +38,8 @@ describe('configuration', () => {
     expect(config.temporal.devServer).toMatchObject({ port: 7233, uiPort: 8233 });
     expect(config.temporal.worker.metricsPort).toBe(9464);
     expect(config.factory.policies.timeouts).toMatchObject({ agentIdle: '10m', agentTotal: '60m', prOpen: '5m', ci: '60m', review: '7d' });
-    expect(config.factory.policies).toMatchObject({ maxRedispatch: 3, budgetUsd: null, thinDescriptionChars: 140, syntheticLabel: 'conveyor-e2e', readyLabel: 'conveyor' });
+    expect(config.factory.policies).toMatchObject({ maxRedispatch: 3, budgetUsd: null, thinDescriptionChars: 140, syntheticLabel: 'conveyor-e2e', readyLabel: 'conveyor', payloadLimit: 16_384 });
+    expect(linePolicyFromConfig(config).payloadLimit).toBe(16_384);
     expect(Object.keys(config.temporal.searchAttributes)).toEqual(['ConveyorIssueKey', 'ConveyorRepo', 'ConveyorPhase', 'ConveyorAgent', 'ConveyorPR', 'ConveyorFailureClass', 'ConveyorLease']);
     expect(linePolicyFromConfig(config).fleetWorkflowId).toBe('conveyor-fleet-conveyor-sandbox');
   });
@@ -59,6 +60,16 @@ describe('configuration', () => {
     expect(err.message).toContain(join(root, 'instance', 'factory.yaml'));
     expect(err.message).toMatch(/policies\.timeouts\.agentIdle: expected a duration/);
     expect(err.message).toMatch(/repos\.0\.mergePolicy: .*never.*on-green-with-review/);
+  });
+
+  it('reads policies.payloadLimit as bytes, and refuses an ambiguous or out-of-range size naming the key', () => {
+    const example = readFileSync(join(repoRoot, 'instance.example', 'factory.yaml'), 'utf8');
+    expect(loadConfig({ root: installation(example.replace('payloadLimit: 16KiB', 'payloadLimit: 64KiB')), profile: 'sandbox', env: {} }).factory.policies.payloadLimit).toBe(65_536);
+    expect(loadConfig({ root: installation(example.replace('payloadLimit: 16KiB', 'payloadLimit: 4096')), profile: 'sandbox', env: {} }).factory.policies.payloadLimit).toBe(4096);
+    const decimal = errorOf(() => loadConfig({ root: installation(example.replace('payloadLimit: 16KiB', 'payloadLimit: 16KB')), profile: 'sandbox', env: {} }));
+    expect(decimal.message).toMatch(/policies\.payloadLimit: expected a whole number of bytes or a size with a binary unit, e\.g\. 16384, 16KiB, 64KiB; got "16KB"/);
+    const huge = errorOf(() => loadConfig({ root: installation(example.replace('payloadLimit: 16KiB', 'payloadLimit: 4MiB')), profile: 'sandbox', env: {} }));
+    expect(huge.message).toMatch(/policies\.payloadLimit: "4MiB" is 4194304 bytes; use between 1KiB and 256KiB \(Temporal refuses a payload over 2 MB/);
   });
 
   it('catches unknown keys (a typo is not silently ignored) and dangling references', () => {

@@ -14,7 +14,7 @@ import { ISSUE_ID, eventually, linearDelivery, linearIssuePayload, post, startTe
 
 // No worker runs here: a started run just waits, so any valid policy will do.
 const policy: LinePolicy = {
-  timeouts: { agentIdle: '10m', agentTotal: '60m', prOpen: '5m', ci: '60m', review: '7d', escalation: '14d', heartbeat: '30s' },
+  timeouts: { agentIdle: '10m', agentTotal: '60m', prOpen: '5m', ci: '60m', review: '7d', escalation: '14d', queue: '24h', heartbeat: '30s' },
   maxRedispatch: 3,
   budgetUsd: null,
   fleetWorkflowId: 'conveyor-fleet-test',

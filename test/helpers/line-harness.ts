@@ -9,7 +9,8 @@ import type { FleetState, IssueRunState } from '../../src/workflows/state.js';
 import { fleetWorkflowId, issueWorkflowId } from '../../src/domain/naming.js';
 import { startFleet } from '../../src/temporal/runs.js';
 import type { TrackerIssue } from '../../src/domain/issue.js';
-import { ScriptedWorld, testPolicy } from './scripted-line.js';
+import { recordScenarioHistories, recording } from './history-corpus.js';
+import { ScriptedWorld, testCapacity, testPolicy } from './scripted-line.js';
 import { createTestWorker, eventually, testClient, uniqueId, uniqueTaskQueue } from './temporal.js';
 
 export interface Line {
@@ -32,8 +33,9 @@ export async function createLine(options: { name: string; world?: ScriptedWorld;
   const fleetId = fleetWorkflowId(taskQueue);
   const world = options.world ?? new ScriptedWorld();
   const policy = testPolicy(fleetId, options.policy ?? {});
+  const capacity = testCapacity(options.capacity);
+  world.fleet = { taskQueue, capacity };
   const worker = await createTestWorker({ taskQueue, activities: world.activities(client) });
-  const capacity: FleetCapacity = { globalSlots: 3, repoSlots: {}, agentNames: ['ada', 'grace', 'linus', 'barbara'], holderCheckInterval: '1s', ...options.capacity };
   await startFleet(client, taskQueue, capacity);
   const line: Line = {
     client,
@@ -54,10 +56,13 @@ export async function createLine(options: { name: string; world?: ScriptedWorld;
   return line;
 }
 
-/** Run a scenario with the line's worker running, then stop the fleet. */
+/** Run a scenario with the line's worker running, then stop the fleet. When recording the
+ * replay corpus, the histories of every run on the line are written once the scenario passed. */
 export async function withLine<T>(line: Line, scenario: () => Promise<T>): Promise<T> {
   try {
-    return await line.worker.runUntil(scenario());
+    const result = await line.worker.runUntil(scenario());
+    if (recording()) await recordScenarioHistories(line.client, line.taskQueue);
+    return result;
   } finally {
     await line.client.workflow.getHandle(line.fleetId).terminate('test finished').catch(() => undefined);
   }

@@ -7,8 +7,9 @@ import { factorySchema, type FactoryConfig } from '../../src/config/factory-sche
 import type { ChecksSummary, MergeResult, PullRequest, ReviewSummary, TrackerIssue } from '../../src/domain/issue.js';
 import { triage } from '../../src/domain/triage.js';
 import { createFleetActivities } from '../../src/activities/fleet-activities.js';
-import type { AgentRunInput, AgentRunResult, LineActivities } from '../../src/workflows/activity-types.js';
+import type { AgentRunInput, AgentRunResult, FleetActivities, LineActivities } from '../../src/workflows/activity-types.js';
 import type { LinePolicy } from '../../src/workflows/input.js';
+import type { FleetCapacity } from '../../src/workflows/messages.js';
 
 export const TEST_REPO = 'acme/widgets';
 
@@ -23,13 +24,18 @@ export function testFactoryConfig(overrides: { mergePolicy?: 'never' | 'on-green
 export function testPolicy(fleetWorkflowId: string, overrides: Partial<LinePolicy['timeouts']> & { maxRedispatch?: number; continueAsNewAfterEvents?: number } = {}): LinePolicy {
   const { maxRedispatch, continueAsNewAfterEvents, ...timeouts } = overrides;
   return {
-    timeouts: { agentIdle: '5s', agentTotal: '30s', prOpen: '10s', ci: '20s', review: '20s', escalation: '30s', heartbeat: '300ms', ...timeouts },
+    timeouts: { agentIdle: '5s', agentTotal: '30s', prOpen: '10s', ci: '20s', review: '20s', escalation: '30s', queue: '60s', heartbeat: '300ms', ...timeouts },
     maxRedispatch: maxRedispatch ?? 3,
     budgetUsd: null,
     fleetWorkflowId,
     continueAsNewAfterEvents: continueAsNewAfterEvents ?? 2_000,
     retry: { initialInterval: '100ms', maximumAttempts: 3 },
   };
+}
+
+/** Caps for a test's fleet: a holder check every second, so a reclaim shows within seconds. */
+export function testCapacity(overrides: Partial<FleetCapacity> = {}): FleetCapacity {
+  return { globalSlots: 3, repoSlots: {}, agentNames: ['ada', 'grace', 'linus', 'barbara'], holderCheckInterval: '1s', maxLeaseAge: '10m', ...overrides };
 }
 
 const WELL_SPECIFIED = `Add a /healthz endpoint that answers 200 with {"ok":true} so the load balancer can probe the service.
@@ -71,7 +77,7 @@ type AgentScript = (input: AgentRunInput, world: ScriptedWorld) => Promise<Agent
 /** The default agent: commits one change and reports a summary. */
 export const committingAgent: AgentScript = async (input, world) => {
   world.pushHead(input.branch);
-  return { commits: 1, headSha: world.heads.get(input.branch) ?? null, summary: `did ${input.issue.key}`, costUsd: 0.5 };
+  return { commits: 1, summary: `did ${input.issue.key}`, costUsd: 0.5 };
 };
 
 export class ScriptedWorld {
@@ -87,6 +93,12 @@ export class ScriptedWorld {
   runningAgents = 0;
   maxRunningAgents = 0;
   agent: AgentScript = committingAgent;
+  /** The fleet this world's worker serves (the line harness sets it): what the fleet activities
+   * query and what reviveFleet starts. */
+  fleet: { taskQueue: string; capacity: FleetCapacity } | null = null;
+  /** Stand-ins for fleet activities, read at each call: a holder check that fails for a while,
+   * or a rebuild that looks at another task queue. */
+  fleetActivities: Partial<FleetActivities> = {};
   /** Called after each merge gate read, so a test can move the world between reads. */
   onRead: ((record: PrRecord, world: ScriptedWorld) => void) | null = null;
   /** Called before a merge, so a test can push between green and merge. */
@@ -131,16 +143,35 @@ export class ScriptedWorld {
     return this.comments.filter((c) => c.issueId === issueId).map((c) => c.body);
   }
 
+  /** The tracker's move, as both the line's activities and the sweep's tracker double make it. */
+  moveIssue(issueId: string, stateName: string): void {
+    this.moves.push({ issueId, stateName });
+    const issue = this.issues.get(issueId);
+    if (issue) this.issues.set(issueId, { ...issue, state: { name: stateName, type: stateName === 'Todo' ? 'unstarted' : stateName === 'Done' ? 'completed' : 'started' } });
+  }
+
   movesOf(issueId: string): string[] {
     return this.moves.filter((m) => m.issueId === issueId).map((m) => m.stateName);
   }
 
-  activities(client: Client): LineActivities & ReturnType<typeof createFleetActivities> {
+  activities(client: Client): LineActivities & FleetActivities {
     // The activities close over the world; arrow functions would lose their names in errors.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const world = this;
+    const fleet = (): FleetActivities => {
+      if (!world.fleet) throw new Error('ScriptedWorld.fleet is not set: set it before the worker runs (createLine does)');
+      return { ...createFleetActivities({ client, ...world.fleet }), ...world.fleetActivities };
+    };
     return {
-      ...createFleetActivities({ client }),
+      async findClosedHolders(input) {
+        return fleet().findClosedHolders(input);
+      },
+      async listLeaseHolders() {
+        return fleet().listLeaseHolders();
+      },
+      async reviveFleet() {
+        return fleet().reviveFleet();
+      },
       async triageIssue({ issueId }) {
         const issue = world.issues.get(issueId);
         if (!issue) throw ApplicationFailure.create({ type: 'logic', message: `issue ${issueId} not found`, nonRetryable: true });
@@ -148,9 +179,7 @@ export class ScriptedWorld {
         return triage(issue, world.config, branchPr);
       },
       async moveIssue({ issueId, stateName }) {
-        world.moves.push({ issueId, stateName });
-        const issue = world.issues.get(issueId);
-        if (issue) world.issues.set(issueId, { ...issue, state: { name: stateName, type: stateName === 'Todo' ? 'unstarted' : stateName === 'Done' ? 'completed' : 'started' } });
+        world.moveIssue(issueId, stateName);
       },
       async commentOnIssue({ issueId, body }) {
         world.comments.push({ issueId, body });

@@ -139,6 +139,20 @@ describe('createLinearTracker against the Linear emulator', () => {
     expect(comments[0]?.user.id).toBe(emulator.viewer().id);
   });
 
+  it('tells whether an issue already has a comment containing a marker (how the sweep comments once)', async () => {
+    const seeded = emulator.createIssue({ teamKey: 'ENG', title: 'Said before?' });
+    const other = emulator.createIssue({ teamKey: 'ENG', title: 'Elsewhere' });
+    const marker = 'run `0f8e2d1c-6b1a-4c2e-9d7f-3a5b6c7d8e9f`';
+    expect(await tracker.hasComment(seeded.id, marker)).toBe(false);
+    await tracker.comment(other.id, `Compensated ${marker}.`);
+    for (let n = 0; n < 60; n += 1) await tracker.comment(seeded.id, `chatter ${n}`);
+    // Only this issue's comments count, and a comment past the first page is found.
+    expect(await tracker.hasComment(seeded.id, marker)).toBe(false);
+    await tracker.comment(seeded.id, `Conveyor's ${marker} was terminated.`);
+    expect(await tracker.hasComment(seeded.id, marker)).toBe(true);
+    expect(await tracker.hasComment('ENG-1', '0f8e2d1c-6b1a-4c2e-9d7f-3a5b6c7d8e9f')).toBe(true);
+  });
+
   it('adds and removes labels by name, idempotently, preferring a team label', async () => {
     emulator.createTeam({ key: 'OPS', name: 'Operations' });
     emulator.createLabel({ name: 'conveyor' });

@@ -217,6 +217,30 @@ describe('REST responses follow GitHub OpenAPI', () => {
     expect(validator?.validateResponse('get', '/repos/{owner}/{repo}/commits/{ref}/status', 200, combined)).toContain('response.state: required property is missing');
   });
 
+  it('takes check runs from another CI, within GitHub\'s documented limits (a summary of at most 65,535 characters)', async () => {
+    await emulator.createRepo({ owner: 'acme', name: 'matrix' });
+    const gh = client(emulator);
+    const o = { owner: 'acme', repo: 'matrix' };
+    const { sha } = await pushBranch(emulator, 'acme/matrix', 'conveyor/eng-9-m', { 'm.txt': 'm\n' });
+    const summary = 'é'.repeat(65_535);
+    const created = await gh.rest.checks.create({ ...o, name: 'matrix (node 20)', head_sha: sha, status: 'completed', conclusion: 'failure', output: { title: 'tests failed', summary } });
+    expect(created.status).toBe(201);
+    expectSchema('post', '/repos/{owner}/{repo}/check-runs', 201, created.data);
+    expect(created.data).toMatchObject({ name: 'matrix (node 20)', head_sha: sha, status: 'completed', conclusion: 'failure', output: { title: 'tests failed', summary } });
+    const pending = await gh.rest.checks.create({ ...o, name: 'lint', head_sha: sha });
+    expect(pending.data).toMatchObject({ status: 'queued', conclusion: null });
+
+    const runs = await gh.rest.checks.listForRef({ ...o, ref: sha });
+    expect(runs.data.check_runs.map((r) => r.name).sort()).toEqual(['lint', 'matrix (node 20)']);
+
+    const fail = async (promise: Promise<unknown>) => promise.then(() => null, (e: { status: number; response: { data: Record<string, unknown> } }) => e);
+    const tooLong = await fail(gh.rest.checks.create({ ...o, name: 'flood', head_sha: sha, conclusion: 'failure', output: { title: 'x', summary: `${summary}é` } }));
+    expect(tooLong?.status).toBe(422);
+    expect(String(tooLong?.response.data.message)).toContain('body.output.summary: only 65535 characters are allowed; 65536 were supplied');
+    const unknownSha = await fail(gh.rest.checks.create({ ...o, name: 'ghost', head_sha: 'f'.repeat(40) }));
+    expect(unknownSha?.status).toBe(422);
+  });
+
   it('answers errors with GitHub status codes and bodies', async () => {
     await emulator.createRepo({ owner: 'acme', name: 'errors' });
     const gh = client(emulator);

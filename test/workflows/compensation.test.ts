@@ -40,7 +40,7 @@ describe('compensation', () => {
       attempts += 1;
       // Alive but silent: no heartbeat, so Temporal times the attempt out after 3 beats.
       await new Promise((r) => setTimeout(r, 3_000));
-      return { commits: 1, headSha: null, summary: 'too late', costUsd: 0 };
+      return { commits: 1, summary: 'too late', costUsd: 0 };
     };
     const issue = line.world.addIssue(makeIssue());
     await withLine(line, async () => {

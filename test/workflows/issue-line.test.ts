@@ -141,7 +141,7 @@ describe('the issue line', () => {
       line.world.agent = async (input, world) => {
         world.pushHead(input.branch);
         world.prFor(input.branch)!.review = { decision: 'APPROVED', requestedChanges: [] };
-        return { commits: 2, headSha: null, summary: 'renamed', costUsd: 0 };
+        return { commits: 2, summary: 'renamed', costUsd: 0 };
       };
       await forgeEvent(line, issue, 'review');
       expect((await line.result(issue)).outcome).toBe('merged');

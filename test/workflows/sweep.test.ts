@@ -1,7 +1,9 @@
 // The reconcile sweep against the real dev server: a line with scripted activities, and the
 // sweep's real activities on the same worker over Tracker and Forge doubles of the line's world.
 // Peers poll instead of trusting webhooks, or trust webhooks and lose work when one is dropped;
-// here a dropped webhook costs at most one sweep interval, and a sweep never starts twice.
+// here a dropped webhook costs at most one sweep interval, and a sweep never starts twice. Peers
+// also show issues "running" with no process behind them: a run terminated before its release
+// station is compensated by the next sweep, once.
 import { ScheduleOverlapPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSweepActivities, sweepIssueDeliveryId, type SweepActivities } from '../../src/activities/sweep-activities.js';
@@ -9,12 +11,13 @@ import type { Config } from '../../src/config/load.js';
 import { temporalSchema } from '../../src/config/temporal-schema.js';
 import type { PullRequest, TrackerIssue } from '../../src/domain/issue.js';
 import { branchForIssue, issueWorkflowId } from '../../src/domain/naming.js';
+import type { Workspaces } from '../../src/integrations/agent.js';
 import type { Forge } from '../../src/integrations/forge.js';
 import type { Tracker } from '../../src/integrations/tracker.js';
 import { ensureSweepSchedule, runSweepNow, sweepScheduleId, triggerSweep } from '../../src/temporal/sweep-schedule.js';
 import type { SweepSummary } from '../../src/workflows/sweep-workflow.js';
 import { createLine, withLine, type Line } from '../helpers/line-harness.js';
-import { ScriptedWorld, TEST_REPO, makeIssue } from '../helpers/scripted-line.js';
+import { ScriptedWorld, TEST_REPO, hangingAgent, makeIssue } from '../helpers/scripted-line.js';
 import { closeTestConnections } from '../helpers/temporal.js';
 
 afterAll(closeTestConnections);
@@ -23,7 +26,8 @@ const notUsed = (what: string) => async (): Promise<never> => {
   throw new Error(`the sweep does not call ${what}`);
 };
 
-/** The tracker as the sweep sees it: Linear's coarse query (label, not completed), nothing more. */
+/** The tracker as the sweep sees it: Linear's coarse query (label, not completed), and the
+ * moves and comments of compensation, into the same world the line's activities write. */
 function trackerOver(world: ScriptedWorld): Tracker {
   return {
     async listIssues({ teamKeys, label }) {
@@ -31,9 +35,16 @@ function trackerOver(world: ScriptedWorld): Tracker {
         (i) => teamKeys.includes(i.team.key) && i.labels.includes(label) && i.state.type !== 'completed' && i.state.type !== 'canceled',
       );
     },
+    async moveIssue(issueId, stateName) {
+      world.moveIssue(issueId, stateName);
+    },
+    async comment(issueId, body) {
+      world.comments.push({ issueId, body });
+    },
+    async hasComment(issueId, text) {
+      return world.commentsOn(issueId).some((body) => body.includes(text));
+    },
     getIssue: notUsed('Tracker.getIssue'),
-    moveIssue: notUsed('Tracker.moveIssue'),
-    comment: notUsed('Tracker.comment'),
     addLabel: notUsed('Tracker.addLabel'),
     removeLabel: notUsed('Tracker.removeLabel'),
   };
@@ -55,13 +66,16 @@ function forgeOver(world: ScriptedWorld): Forge {
     async getReviews(repo, number) {
       return record(repo, (pr) => pr.number === number).review;
     },
+    async findPullRequest(repo, headBranch) {
+      const matching = [...world.prs.values()].map((r) => r.pr).filter((pr) => pr.repo === repo && pr.headRef === headBranch).sort((a, b) => b.number - a.number);
+      return matching.find((pr) => pr.state === 'open') ?? matching[0] ?? null;
+    },
     cloneUrl: () => {
       throw new Error('the sweep does not call Forge.cloneUrl');
     },
     gitAuthEnv: notUsed('Forge.gitAuthEnv'),
     pushBranch: notUsed('Forge.pushBranch'),
     openPullRequest: notUsed('Forge.openPullRequest'),
-    findPullRequest: notUsed('Forge.findPullRequest'),
     getPullRequest: notUsed('Forge.getPullRequest'),
     merge: notUsed('Forge.merge'),
     closePullRequest: notUsed('Forge.closePullRequest'),
@@ -74,6 +88,18 @@ function forgeOver(world: ScriptedWorld): Forge {
 class SweptWorld extends ScriptedWorld {
   /** The line builds its worker from activities() before its task queue is known to the test. */
   taskQueue: string | null = null;
+  /** Worktrees the sweep removed. */
+  readonly removedWorktrees: Array<{ repo: string; branch: string; key: string }> = [];
+
+  workspaces(): Workspaces {
+    return {
+      prepare: notUsed('Workspaces.prepare'),
+      finalize: notUsed('Workspaces.finalize'),
+      remove: async (input) => {
+        this.removedWorktrees.push(input);
+      },
+    };
+  }
 
   override activities(client: Client) {
     const sweep = (): SweepActivities => {
@@ -86,21 +112,22 @@ class SweptWorld extends ScriptedWorld {
         taskQueue: this.taskQueue,
         files: { temporal: 'temporal.yaml', factory: 'factory.yaml' },
       };
-      return createSweepActivities({ client, tracker: trackerOver(this), forge: forgeOver(this), config, taskQueue: this.taskQueue });
+      return createSweepActivities({ client, tracker: trackerOver(this), forge: forgeOver(this), workspaces: this.workspaces(), redact: (text) => text, config, taskQueue: this.taskQueue });
     };
     return {
       ...super.activities(client),
       startReadyIssues: (input: Parameters<SweepActivities['startReadyIssues']>[0]) => sweep().startReadyIssues(input),
       signalOpenPullRequests: () => sweep().signalOpenPullRequests(),
+      compensateClosedRuns: () => sweep().compensateClosedRuns(),
     };
   }
 }
 
-async function sweptLine(name: string, world = new SweptWorld()): Promise<Line> {
+async function sweptLine(name: string, world = new SweptWorld(), policy: { review?: string } = {}): Promise<Line & { world: SweptWorld }> {
   // Long CI and review deadlines: runs wait at the merge gate while the test sweeps.
-  const line = await createLine({ name, world, policy: { ci: '5m', review: '5m', escalation: '5m' } });
+  const line = await createLine({ name, world, policy: { ci: '5m', review: '5m', escalation: '5m', ...policy } });
   world.taskQueue = line.taskQueue;
-  return line;
+  return { ...line, world };
 }
 
 const sweep = (line: Line): Promise<SweepSummary> => runSweepNow(line.client, { taskQueue: line.taskQueue, policy: line.policy });
@@ -143,12 +170,12 @@ describe('the reconcile sweep', () => {
         // No webhook: nothing knows about the issue but the tracker.
         expect(await hasWorkflow(line, issue)).toBe(false);
 
-        expect(await sweep(line)).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
+        expect(await sweep(line)).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         await line.until('the PR of the swept issue', () => line.world.prFor(branchForIssue(issue.key, issue.id)));
         expect((await line.state(issue)).seenDeliveries).toContain(sweepIssueDeliveryId(issue));
 
         // The run moved the issue on, so it is no longer ready; its open PR gets a nudge instead.
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         expect(await runsOf(line, issue)).toHaveLength(1);
         expect(line.world.agentRuns).toHaveLength(1);
         expect((await line.fleet()).grantsTotal).toBe(1);
@@ -167,8 +194,8 @@ describe('the reconcile sweep', () => {
         await line.start(issue, 'linear-webhook-1');
         await line.until('the escalation', async () => (await line.state(issue)).phase === 'escalated');
 
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
 
         expect(await runsOf(line, issue)).toHaveLength(1);
         const state = await line.state(issue);
@@ -201,7 +228,7 @@ describe('the reconcile sweep', () => {
 
         // A sweep while CI is pending nudges the run once; it re-reads and keeps waiting.
         await line.until('the first read', () => reads === 1);
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         await line.until('the re-read after the nudge', () => reads === 2);
 
         // CI goes green and a reviewer approves on the same head SHA; both webhooks are lost.
@@ -212,7 +239,7 @@ describe('the reconcile sweep', () => {
         expect(reads).toBe(2);
 
         // Same SHA as the first nudge: only the changed verdicts make this a new delivery.
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         await line.until('the merge after the second nudge', () => line.world.merges.length > 0, 30_000);
         const final = await line.result(issue);
         expect(final.outcome).toBe('merged');
@@ -266,7 +293,7 @@ describe('the reconcile sweep', () => {
     world.prs.set(902, openPr(902, 'conveyor/readme-typo'));
     world.prs.set(903, openPr(903, branchForIssue('ENG-903', orphanIssueId)));
     await withLine(line, async () => {
-      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0 });
+      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
       for (const issue of [backlog, started, unlabelled, { id: orphanIssueId }]) expect(await hasWorkflow(line, issue)).toBe(false);
       expect(world.agentRuns).toHaveLength(0);
       expect(world.merges).toHaveLength(0);
@@ -308,12 +335,120 @@ describe('the reconcile sweep', () => {
         expect(run!.workflowId.startsWith(`${scheduleId}-`)).toBe(true);
         expect(run!.workflowId.endsWith('-now')).toBe(false);
         const summary = (await line.client.workflow.getHandle(run!.workflowId, run!.runId).result()) as SweepSummary;
-        expect(summary).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0 });
+        expect(summary).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         expect(await runsOf(line, issue)).toHaveLength(1);
       });
     } finally {
       await schedule.delete().catch(() => undefined);
       await endRuns(line, [issue]);
     }
+  });
+});
+
+describe('the sweep compensates runs that closed without their release station', () => {
+  const runIdOf = async (line: Line, issue: TrackerIssue) => (await line.client.workflow.getHandle(issueWorkflowId(issue.id)).describe()).runId;
+
+  it('AR-82: terminated run left its issue In Progress: one sweep returns its lease and worktree, puts it back to ready with one comment, and starts it again; the next sweep adds nothing', { timeout: 120_000 }, async () => {
+    const line = await sweptLine('sweep-terminated');
+    const { world } = line;
+    world.agent = hangingAgent;
+    const issue = world.addIssue(makeIssue());
+    const branch = branchForIssue(issue.key, issue.id);
+    try {
+      await withLine(line, async () => {
+        await line.start(issue);
+        const running = await line.until('the agent running with the issue In Progress', async () => {
+          const state = await line.state(issue);
+          return world.agentRuns.length === 1 && world.movesOf(issue.id).includes('In Progress') && state.leaseGranted && state;
+        });
+        const leaseOfTerminated = running.leaseRequestId!;
+        expect((await line.fleet()).leases.map((l) => l.requestId)).toEqual([leaseOfTerminated]);
+        const terminatedRunId = await runIdOf(line, issue);
+        // The operator's hammer: no release station, no cleanup, the issue stays In Progress.
+        await line.client.workflow.getHandle(issueWorkflowId(issue.id)).terminate('agent wedged, stopping it by hand');
+        expect(world.issues.get(issue.id)!.state.name).toBe('In Progress');
+        expect(world.commentsOn(issue.id)).toEqual([]);
+
+        expect(await sweep(line)).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 1 });
+        const [comment, ...more] = world.commentsOn(issue.id);
+        expect(more).toEqual([]);
+        expect(comment).toContain("Conveyor's run for this issue was terminated (agent wedged, stopping it by hand) before it could clean up; the issue is back to ready.");
+        expect(comment).toContain(terminatedRunId);
+        expect(world.removedWorktrees).toEqual([{ repo: TEST_REPO, branch, key: issue.key.toLowerCase() }]);
+        // Back to ready, and the same sweep started a new run of it, which dispatched again.
+        expect(world.movesOf(issue.id).slice(0, 2)).toEqual(['In Progress', 'Todo']);
+        await line.until('the new run dispatched', () => world.agentRuns.length === 2 && world.movesOf(issue.id).length === 3);
+        expect(await runsOf(line, issue)).toHaveLength(2);
+        expect(await runIdOf(line, issue)).not.toBe(terminatedRunId);
+        // The terminated run's lease went back to the fleet; the new run holds its own.
+        const fleet = await line.until('one lease, the new run\'s', async () => {
+          const state = await line.fleet();
+          return state.leases.length === 1 && state;
+        });
+        expect(fleet.leases[0]!.requestId).not.toBe(leaseOfTerminated);
+
+        // In Progress under a live run now: neither ready nor compensable.
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(world.commentsOn(issue.id)).toHaveLength(1);
+        expect(world.removedWorktrees).toHaveLength(1);
+        expect(world.movesOf(issue.id)).toEqual(['In Progress', 'Todo', 'In Progress']);
+      });
+    } finally {
+      await endRuns(line, [issue]);
+    }
+  });
+
+  it('a run terminated in the merge gate keeps its open PR for a human: the issue stays In Review with one comment, however many sweeps follow', { timeout: 120_000 }, async () => {
+    const line = await sweptLine('sweep-terminated-gate');
+    const { world } = line;
+    const issue = world.addIssue(makeIssue());
+    const branch = branchForIssue(issue.key, issue.id);
+    try {
+      await withLine(line, async () => {
+        await line.start(issue);
+        const record = await line.until('the PR', () => world.prFor(branch));
+        // CI is green and no review yet: the run waits for a reviewer with the issue In Review.
+        await line.until('the merge gate, In Review', async () => (await line.state(issue)).phase === 'merge-gate' && world.movesOf(issue.id).includes('In Review'));
+        const terminatedRunId = await runIdOf(line, issue);
+        await line.client.workflow.getHandle(issueWorkflowId(issue.id)).terminate('handing this one to a human');
+
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 1 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
+
+        const comments = world.commentsOn(issue.id);
+        expect(comments).toHaveLength(1);
+        expect(comments[0]).toContain('was terminated (handing this one to a human) before it could clean up.');
+        expect(comments[0]).toContain(`${record.pr.url} and the branch \`${branch}\` are kept for a human; the issue is left in review.`);
+        expect(comments[0]).toContain(terminatedRunId);
+        expect(world.issues.get(issue.id)!.state.name).toBe('In Review');
+        expect(world.movesOf(issue.id)).toEqual(['In Progress', 'In Review']);
+        expect(record.pr.state).toBe('open');
+        expect(world.removedWorktrees).toEqual([{ repo: TEST_REPO, branch, key: issue.key.toLowerCase() }]);
+        expect(await runsOf(line, issue)).toHaveLength(1);
+      });
+    } finally {
+      await endRuns(line, [issue]);
+    }
+  });
+
+  it('leaves alone an issue whose run completed, even one it left In Review (its release station ran)', { timeout: 120_000 }, async () => {
+    // A short review deadline: the run ends review-timeout, keeps the PR, and its release comments.
+    const line = await sweptLine('sweep-completed', new SweptWorld(), { review: '2s' });
+    const { world } = line;
+    const issue = world.addIssue(makeIssue());
+    await withLine(line, async () => {
+      await line.start(issue);
+      const final = await line.result(issue);
+      expect(final.outcome).toBe('review-timeout');
+      expect((await line.client.workflow.getHandle(issueWorkflowId(issue.id)).describe()).status.name).toBe('COMPLETED');
+      const commentsBefore = world.commentsOn(issue.id);
+      expect(commentsBefore).toHaveLength(1);
+      expect(world.issues.get(issue.id)!.state.name).toBe('In Review');
+
+      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
+      expect(world.commentsOn(issue.id)).toEqual(commentsBefore);
+      expect(world.movesOf(issue.id)).toEqual(['In Progress', 'In Review']);
+      expect(world.removedWorktrees).toEqual([]);
+    });
   });
 });

@@ -9,7 +9,7 @@ import { branchForIssue, fleetWorkflowId, issueWorkflowId } from '../../src/doma
 import { signalWithStartIssue } from '../../src/temporal/issue-runs.js';
 import { startFleet } from '../../src/temporal/runs.js';
 import { forgeEventSignal, issueStateQuery } from '../../src/workflows/messages.js';
-import { makeIssue, ScriptedWorld, testPolicy } from '../helpers/scripted-line.js';
+import { makeIssue, ScriptedWorld, testCapacity, testPolicy } from '../helpers/scripted-line.js';
 import { closeTestConnections, eventually, nativeConnection, testClient, uniqueTaskQueue } from '../helpers/temporal.js';
 
 afterAll(closeTestConnections);
@@ -43,8 +43,10 @@ describe('a worker killed with SIGKILL', () => {
         await Context.current().sleep(100);
       }
       w.pushHead(input.branch);
-      return { commits: 1, headSha: null, summary: 'done', costUsd: 0 };
+      return { commits: 1, summary: 'done', costUsd: 0 };
     };
+    const capacity = testCapacity({ globalSlots: 2, agentNames: ['ada', 'grace'] });
+    world.fleet = { taskQueue, capacity };
     // Activities live in this process; the workflows in the child that gets killed.
     const activityWorker = await Worker.create({ connection: await nativeConnection(), namespace: inject('temporalNamespace'), taskQueue, activities: world.activities(client) });
     const issue = world.addIssue(makeIssue());
@@ -52,7 +54,6 @@ describe('a worker killed with SIGKILL', () => {
     let child = await startWorkflowWorker(taskQueue);
     try {
       await activityWorker.runUntil(async () => {
-        const capacity = { globalSlots: 2, repoSlots: {}, agentNames: ['ada', 'grace'], holderCheckInterval: '1s' };
         await startFleet(client, taskQueue, capacity);
         await signalWithStartIssue({ client, taskQueue, policy }, issue, { deliveryId: 'start', kind: 'issue-ready' });
         await eventually('the agent running', () => agentStarted);

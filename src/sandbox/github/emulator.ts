@@ -410,6 +410,33 @@ export class GitHubSandbox {
     return checkRunShape(this.core.urls, repo, run, this.pullsAt(repo, run.headSha));
   }
 
+  /**
+   * A check run reported by another CI (a GitHub App with checks: write), as
+   * POST /repos/{owner}/{repo}/check-runs makes one: a matrix of jobs, a linter, a scanner.
+   * Unlike GitHub it sends no `check_run` webhook yet: no test has needed one.
+   */
+  createCheckRun(repo: RepoRecord, input: { name: string; headSha: string; status: CheckRunRecord['status']; conclusion: CheckRunRecord['conclusion']; output: CheckRunRecord['output'] }): CheckRunRecord {
+    const now = new Date().toISOString();
+    const completed = input.conclusion !== null;
+    const run: CheckRunRecord = {
+      id: this.store.nextId(),
+      suiteId: this.store.nextId(),
+      repo: fullName(repo),
+      headSha: input.headSha,
+      headBranch: null,
+      name: input.name,
+      // As on GitHub, a conclusion completes the run whatever status was sent.
+      status: completed ? 'completed' : input.status,
+      conclusion: input.conclusion,
+      startedAt: now,
+      completedAt: completed ? now : null,
+      output: input.output,
+    };
+    this.store.state.checkRuns.push(run);
+    this.store.save();
+    return run;
+  }
+
   /** One CI run per SHA: a result belongs to the commit it ran on and to nothing else. */
   scheduleCi(repo: RepoRecord, sha: string, branch: string): void {
     if (this.checkRunsFor(repo, sha).some((r) => r.name === CI_CHECK_NAME)) return;

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 // Checks the emulator's requests and responses against GitHub's published OpenAPI description
 // (`@octokit/openapi`), so the emulator cannot drift into a GitHub of its own imagining. Only
 // the subset of JSON Schema GitHub's description uses for these endpoints is implemented:
-// $ref, type, nullable, required, properties, items, enum, allOf, anyOf, oneOf.
+// $ref, type, nullable, required, properties, items, enum, allOf, anyOf, oneOf, maxLength.
 
 export interface JsonSchema {
   $ref?: string;
@@ -17,6 +17,7 @@ export interface JsonSchema {
   allOf?: JsonSchema[];
   anyOf?: JsonSchema[];
   oneOf?: JsonSchema[];
+  maxLength?: number;
 }
 
 interface MediaContent {
@@ -157,6 +158,10 @@ export class OpenApiValidator {
       return;
     }
     if (schema.enum && !schema.enum.includes(value)) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
+    // GitHub's limits are in characters (UTF-16 code units, as JavaScript counts them).
+    if (typeof value === 'string' && schema.maxLength !== undefined && value.length > schema.maxLength) {
+      errors.push(`${path}: only ${schema.maxLength} characters are allowed; ${value.length} were supplied`);
+    }
     if (effective === 'object' && typeof value === 'object') {
       const record = value as Record<string, unknown>;
       for (const key of schema.required ?? []) {

@@ -10,7 +10,7 @@ import {
   statusShape,
   type Urls,
 } from './shapes.js';
-import { GitHubHttpError, type CommitState, type RepoRecord } from './types.js';
+import { GitHubHttpError, type CheckConclusion, type CheckStatus, type CommitState, type RepoRecord } from './types.js';
 
 // The REST operations Conveyor uses, each keyed by its path template in GitHub's OpenAPI
 // description: the server validates request and response bodies against that operation.
@@ -260,6 +260,26 @@ export const routes: Route[] = [
       }
       const { page, headers } = paginate(ctx, runs);
       return { status: 200, body: { total_count: runs.length, check_runs: page.map((r) => ctx.sandbox.checkRunJson(repo, r)) }, headers };
+    },
+  },
+  {
+    method: 'POST',
+    template: '/repos/{owner}/{repo}/check-runs',
+    docs: `${DOCS}/checks/runs#create-a-check-run`,
+    handler: async (ctx) => {
+      const repo = repoOf(ctx);
+      const requested = str(ctx.body, 'head_sha') ?? '';
+      const sha = await ctx.sandbox.bare(repo).resolve(requested);
+      if (!sha || sha !== requested) throw new GitHubHttpError(422, `No commit found for SHA: ${requested}`, { documentationUrl: `${DOCS}/checks/runs#create-a-check-run` });
+      const output = typeof ctx.body.output === 'object' && ctx.body.output !== null ? (ctx.body.output as Record<string, unknown>) : {};
+      const run = ctx.sandbox.createCheckRun(repo, {
+        name: str(ctx.body, 'name') ?? '',
+        headSha: sha,
+        status: (str(ctx.body, 'status') as CheckStatus | undefined) ?? 'queued',
+        conclusion: (str(ctx.body, 'conclusion') as CheckConclusion | undefined) ?? null,
+        output: { title: str(output, 'title') ?? null, summary: str(output, 'summary') ?? null },
+      });
+      return { status: 201, body: ctx.sandbox.checkRunJson(repo, run) };
     },
   },
   {

@@ -1,0 +1,72 @@
+// Dispatch and await PR: a slot from the fleet, the agent in its worktree, then the factory
+// (not the agent) pushes and opens the pull request.
+import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
+import { PATCHES } from '../patches.js';
+import type { AgentRunResult } from '../activity-types.js';
+import { publishSearchAttributes } from '../search-attributes.js';
+import { agentOutcome, messageOf } from './failures.js';
+import { acquireLease, returnLease } from './lease.js';
+import type { Ending, Run } from './run.js';
+
+/** Runs the agent and opens (or updates) the PR. Returns an ending when the line must stop. */
+export async function dispatch(run: Run): Promise<Ending | null> {
+  const { state, policy, acts } = run;
+  if (policy.budgetUsd !== null && state.costUsd >= policy.budgetUsd) {
+    return { outcome: 'budget-exceeded', reason: `the agent has spent $${state.costUsd.toFixed(2)} of the $${policy.budgetUsd.toFixed(2)} budget` };
+  }
+  const queued = await acquireLease(run);
+  if (queued) return queued;
+  const routing = state.routing!;
+  state.attempts += 1;
+  run.note('dispatched', `agent ${state.agentName} on ${routing.repo}, attempt ${state.attempts}`);
+  let movedToInProgress: Promise<void> | null = null;
+  if (state.attempts === 1) {
+    if (patched(PATCHES.moveWhileAgentStarts)) {
+      // Off the dispatch's critical path: the agent starts while the tracker is told. A tracker
+      // that cannot be told is noted, not fatal: the agent's work is worth more than the label.
+      movedToInProgress = acts.tracker.moveIssue({ issueId: state.issueId, stateName: routing.states.inProgress }).catch((err: unknown) => {
+        if (isCancellation(err)) throw err;
+        run.remember('dispatched', `could not move the issue to ${routing.states.inProgress}: ${messageOf(err)}`);
+      });
+    } else {
+      await acts.tracker.moveIssue({ issueId: state.issueId, stateName: routing.states.inProgress });
+    }
+  }
+
+  let result: AgentRunResult;
+  try {
+    result = await acts.agent.runAgent({
+      issue: state.issue!,
+      routing,
+      branch: state.branch!,
+      agentName: state.agentName!,
+      attempt: state.attempts,
+      feedback: state.feedback,
+      workflowId: run.workflowId,
+      idleTimeout: policy.timeouts.agentIdle,
+      heartbeatInterval: policy.timeouts.heartbeat,
+    });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    run.recordFailure(err);
+    return { outcome: agentOutcome(err), reason: `the agent did not finish: ${messageOf(err)}` };
+  } finally {
+    // The slot is for a running agent; CI and review can take days without holding one.
+    await CancellationScope.nonCancellable(() => returnLease(run));
+    await movedToInProgress;
+  }
+  state.costUsd += result.costUsd;
+  if (result.commits === 0 && !state.pr) return { outcome: 'no-pr', reason: `the agent finished without committing anything: ${result.summary}` };
+
+  run.note('awaiting-pr', 'pushing the branch and opening the pull request');
+  try {
+    state.pr = await acts.publisher.publishPullRequest({ issue: state.issue!, routing, branch: state.branch!, summary: result.summary });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    run.recordFailure(err);
+    return { outcome: 'no-pr', reason: `no pull request within ${policy.timeouts.prOpen}: ${messageOf(err)}` };
+  }
+  publishSearchAttributes(state);
+  if (state.attempts === 1) await acts.tracker.moveIssue({ issueId: state.issueId, stateName: routing.states.inReview });
+  return null;
+}

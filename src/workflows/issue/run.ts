@@ -1,0 +1,177 @@
+// One run's context: its state, the events it has heard, and the helpers every station uses
+// (notes, failures, comments posted once, continue-as-new at a wait). The handlers are set
+// here, before any await, so the signal that started the run is never missed.
+import {
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { FailureClass } from '../../domain/failure.js';
+import type { IssueRunInput, LinePolicy } from '../input.js';
+import {
+  forgeEventSignal,
+  issueStateQuery,
+  leaseGrantedSignal,
+  operatorCommandSignal,
+  releaseLeaseSignal,
+  trackerEventSignal,
+  type LeaseGrant,
+  type OperatorCommand,
+} from '../messages.js';
+import { publishSearchAttributes } from '../search-attributes.js';
+import { NO_WAITS, type IssueRunState, type Outcome, type Phase } from '../state.js';
+import { lineProxies, type LineProxies } from './activities.js';
+import { failureClassOf, messageOf } from './failures.js';
+
+const DELIVERIES_KEPT = 200;
+const HISTORY_NOTES_KEPT = 50;
+
+/** How a run (or a station) ended. */
+export interface Ending {
+  outcome: Outcome;
+  reason: string;
+}
+
+/** Thrown at a wait once history grows: the run continues as new with its state. */
+export class ContinueAsNewRequested extends Error {}
+
+export interface Run {
+  readonly input: IssueRunInput;
+  readonly policy: LinePolicy;
+  readonly workflowId: string;
+  readonly state: IssueRunState;
+  readonly acts: LineProxies;
+  /** Cancelled by `/conveyor abort`; made before the handlers so an abort in the start signal counts. */
+  readonly scope: CancellationScope;
+  /** Events since this run (or continuation) began; waits compare against them. */
+  readonly heard: { tracker: number; forge: number };
+  grant: LeaseGrant | null;
+  abortBy: string | null;
+  note(phase: Phase, text: string): void;
+  remember(phase: Phase, text: string): void;
+  recordFailure(err: unknown): FailureClass;
+  /** Post a comment on the issue unless this run chain already posted one under `marker`. */
+  commentOnce(marker: string, body: string): Promise<void>;
+  /** The first operator command waiting, removed from the queue. */
+  takeCommand(): OperatorCommand | undefined;
+  /**
+   * Wait until `ready()` or `deadlineAt`. Every wait is also a continue-as-new point: when
+   * history has grown (redeliveries, nudges) the run continues as new with its state, deadline
+   * included, even if nothing it waits for happened. True when ready, false at the deadline.
+   */
+  waitUntil(ready: () => boolean, deadlineAt: number): Promise<boolean>;
+}
+
+export function freshState(input: IssueRunInput): IssueRunState {
+  return {
+    issueId: input.issueId,
+    issueKey: input.issueKey ?? null,
+    phase: 'triage',
+    station: 'triage',
+    outcome: null,
+    reason: null,
+    failureClass: null,
+    issue: null,
+    routing: null,
+    branch: null,
+    pr: null,
+    attempts: 0,
+    redispatches: 0,
+    costUsd: 0,
+    agentName: null,
+    leaseRequestId: null,
+    leaseGranted: false,
+    feedback: null,
+    waits: { ...NO_WAITS },
+    posted: [],
+    operatorQueue: [],
+    seenDeliveries: [],
+    history: [],
+  };
+}
+
+export function startRun(input: IssueRunInput): Run {
+  const state = input.resume ?? freshState(input);
+  const run: Run = {
+    input,
+    policy: input.policy,
+    workflowId: workflowInfo().workflowId,
+    state,
+    acts: lineProxies(input.policy),
+    scope: new CancellationScope(),
+    heard: { tracker: 0, forge: 0 },
+    grant: null,
+    abortBy: null,
+    note(phase, text) {
+      state.phase = phase;
+      run.remember(phase, text);
+      publishSearchAttributes(state);
+    },
+    remember(phase, text) {
+      // The last notes serve the state query; the full story is the run's history.
+      state.history.push({ at: new Date(Date.now()).toISOString(), phase, note: text });
+      if (state.history.length > HISTORY_NOTES_KEPT) state.history.splice(0, state.history.length - HISTORY_NOTES_KEPT);
+    },
+    recordFailure(err) {
+      const failureClass = failureClassOf(err);
+      state.failureClass = failureClass;
+      state.reason = messageOf(err);
+      publishSearchAttributes(state);
+      return failureClass;
+    },
+    async commentOnce(marker, body) {
+      if (state.posted.includes(marker)) return;
+      await run.acts.tracker.commentOnIssue({ issueId: state.issueId, body });
+      state.posted.push(marker);
+    },
+    takeCommand: () => state.operatorQueue.shift(),
+    async waitUntil(ready, deadlineAt) {
+      const historyGrown = () => {
+        const info = workflowInfo();
+        return info.continueAsNewSuggested || info.historyLength > run.policy.continueAsNewAfterEvents;
+      };
+      if (historyGrown()) throw new ContinueAsNewRequested();
+      const woke = await condition(() => ready() || historyGrown(), Math.max(0, deadlineAt - Date.now()));
+      if (woke && !ready()) throw new ContinueAsNewRequested();
+      return woke;
+    },
+  };
+
+  /** A delivery id seen before is dropped: both services redeliver. */
+  const firstTime = (deliveryId: string): boolean => {
+    if (state.seenDeliveries.includes(deliveryId)) return false;
+    state.seenDeliveries.push(deliveryId);
+    if (state.seenDeliveries.length > DELIVERIES_KEPT) state.seenDeliveries.splice(0, state.seenDeliveries.length - DELIVERIES_KEPT);
+    return true;
+  };
+  setHandler(trackerEventSignal, (event) => {
+    if (firstTime(event.deliveryId)) run.heard.tracker += 1;
+  });
+  setHandler(forgeEventSignal, (event) => {
+    if (firstTime(event.deliveryId)) run.heard.forge += 1;
+  });
+  setHandler(operatorCommandSignal, (command) => {
+    if (!firstTime(command.deliveryId)) return;
+    if (command.command === 'abort') {
+      run.abortBy = command.by;
+      run.scope.cancel();
+    } else {
+      state.operatorQueue.push(command);
+    }
+  });
+  setHandler(leaseGrantedSignal, (grant) => {
+    if (grant.requestId === state.leaseRequestId) {
+      run.grant = grant;
+      return;
+    }
+    // A grant this run did not ask for (meant for an earlier run of this issue, or for an
+    // attempt already given up) goes straight back, or its slot and name would leak.
+    void getExternalWorkflowHandle(run.policy.fleetWorkflowId)
+      .signal(releaseLeaseSignal, { requestId: grant.requestId, holderId: run.workflowId })
+      .catch(() => undefined);
+  });
+  setHandler(issueStateQuery, () => state);
+  return run;
+}

@@ -1,0 +1,13 @@
+// Every intended change to workflow code that runs in flight ships behind `patched(id)`, so
+// runs started on the old code replay unchanged (issue runs live 7–21 days; the fleet for
+// ever). The deprecation path of a patch, one deploy at a time:
+//   1. ship `if (patched(id)) new else old` — old runs replay the old branch, new runs take the new;
+//   2. once no open run started before step 1 (older than the longest run: 21 days plus the
+//      escalation window), ship `deprecatePatch(id)` with only the new branch;
+//   3. once no open run predates step 2, delete the call and the id here.
+// The archived histories in test/histories/archive/<id>/ are what step 1 must keep replaying;
+// delete them with step 3.
+export const PATCHES = {
+  /** Move the issue to In Progress while the agent starts, not before: one round trip less per dispatch. */
+  moveWhileAgentStarts: 'move-to-in-progress-while-agent-starts',
+} as const;

@@ -1,0 +1,63 @@
+// Upgrades with runs in flight: an intended change ships behind patched(), so runs recorded on
+// the code before it replay unchanged and new runs take the new path. The archived histories
+// of test/histories/archive/<patch> were recorded before the change landed.
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import type { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { issueWorkflowId } from '../../src/domain/naming.js';
+import { PATCHES } from '../../src/workflows/patches.js';
+import { HISTORIES_DIR } from '../helpers/history-corpus.js';
+import { createLine, withLine } from '../helpers/line-harness.js';
+import { makeIssue } from '../helpers/scripted-line.js';
+import { closeTestConnections } from '../helpers/temporal.js';
+
+afterAll(closeTestConnections);
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** Whether the run recorded the patch's marker (what `patched(id)` writes the first time it is true). */
+const hasPatchMarker = (events: HistoryEvent[], patchId: string) =>
+  events.some((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    const data = marker?.markerName === 'core_patch' ? marker.details?.['patch-data']?.payloads?.[0]?.data : undefined;
+    return data !== undefined && data !== null && (JSON.parse(Buffer.from(data).toString()) as { id?: string }).id === patchId;
+  });
+
+/** The workflow task that scheduled each activity type, by its WorkflowTaskCompleted event id. */
+const scheduledIn = (events: HistoryEvent[], activity: string) =>
+  events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity)?.activityTaskScheduledEventAttributes?.workflowTaskCompletedEventId?.toString();
+
+describe(`patch "${PATCHES.moveWhileAgentStarts}"`, () => {
+  const archive = join(HISTORIES_DIR, 'archive', PATCHES.moveWhileAgentStarts);
+  const archived = existsSync(archive) ? (readdirSync(archive, { recursive: true }) as string[]).filter((f) => f.endsWith('.json')) : [];
+
+  it('replays issue runs recorded before the change, which moved the issue before starting the agent', async () => {
+    const dispatched = archived
+      .map((file) => ({ file, history: historyFromJSON(JSON.parse(readFileSync(join(archive, file), 'utf8'))) }))
+      .filter(({ history }) => scheduledIn(history.events ?? [], 'runAgent') !== undefined);
+    expect(dispatched.length).toBeGreaterThan(0);
+    for (const { file, history } of dispatched) {
+      const events = history.events ?? [];
+      expect(hasPatchMarker(events, PATCHES.moveWhileAgentStarts), file).toBe(false);
+      expect(scheduledIn(events, 'moveIssue'), file).not.toBe(scheduledIn(events, 'runAgent'));
+      const workflowId = events[0]!.workflowExecutionStartedEventAttributes!.workflowId ?? file;
+      await expect(Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: file }, history, workflowId)).resolves.toBeUndefined();
+    }
+  });
+
+  it('takes the new path in a new run: the move and the agent are scheduled together', async () => {
+    const line = await createLine({ name: 'patched' });
+    const issue = line.world.addIssue(makeIssue());
+    await withLine(line, async () => {
+      await line.start(issue);
+      await line.until('the PR', async () => (await line.state(issue)).phase === 'merge-gate');
+      const events = (await line.client.workflow.getHandle(issueWorkflowId(issue.id)).fetchHistory()).events ?? [];
+      expect(hasPatchMarker(events, PATCHES.moveWhileAgentStarts)).toBe(true);
+      expect(scheduledIn(events, 'moveIssue')).toBe(scheduledIn(events, 'runAgent'));
+      expect(line.world.movesOf(issue.id)).toEqual(['In Progress', 'In Review']);
+    });
+  });
+});
