@@ -56,11 +56,17 @@ export function boundText(text: string, maxBytes: number, fullTextAt = 'the work
   if (text.length * 3 <= maxBytes) return text;
   const total = utf8Length(text);
   if (total <= maxBytes) return text;
-  // The note for the whole text is at least as long as the final one (fewer bytes are cut).
-  const reserve = utf8Length(cutNote(total, fullTextAt));
-  if (reserve >= maxBytes) return utf8Prefix(cutNote(total, fullTextAt), maxBytes).prefix;
-  const { prefix, bytes } = utf8Prefix(text, maxBytes - reserve);
-  return `${prefix}${cutNote(total - bytes, fullTextAt)}`;
+  // The note's length depends on how much is cut ("17 KiB" for the whole text, "125 bytes" for
+  // the final cut can be longer), so reserve room for it and grow the reserve until both fit.
+  let reserve = utf8Length(cutNote(total, fullTextAt));
+  for (;;) {
+    if (reserve >= maxBytes) return utf8Prefix(cutNote(total, fullTextAt), maxBytes).prefix;
+    const { prefix, bytes } = utf8Prefix(text, maxBytes - reserve);
+    const note = cutNote(total - bytes, fullTextAt);
+    const size = bytes + utf8Length(note);
+    if (size <= maxBytes) return `${prefix}${note}`;
+    reserve += size - maxBytes;
+  }
 }
 
 /**

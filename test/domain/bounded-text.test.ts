@@ -25,6 +25,15 @@ describe('boundText', () => {
     expect(bounded).toMatch(/\n… \[cut: 5,105 KiB more; the full text is in the check run's page\]$/);
   });
 
+  it('stays within the bound when less than 1 KiB is cut, where the note says "bytes" and grows (found by 5 MB of CI output end to end)', () => {
+    for (let over = 1; over <= 2_000; over += 7) {
+      const text = 'y'.repeat(16 * 1024 + over);
+      const bounded = boundText(text, 16 * 1024);
+      expect(bytes(bounded)).toBeLessThanOrEqual(16 * 1024);
+      expect(bounded.slice(bounded.indexOf('\n…'))).toBe(cutNote(text.length - bounded.indexOf('\n…'), 'the worker log'));
+    }
+  });
+
   it('never splits a multi-byte character: 2-, 3- and 4-byte code points and surrogate pairs', () => {
     for (const char of ['é', '€', '語', '😀', '𝄞']) {
       const text = `a${char.repeat(3000)}`;
