@@ -200,6 +200,10 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       await forge.deleteBranch(repo, branch);
     }),
 
+    prepareWorkspace: classed('prepareWorkspace', async ({ repo, branch, baseBranch, issueKey }) => {
+      await workspaces.prepare({ repo, cloneUrl: forge.cloneUrl(repo), authEnv: await forge.gitAuthEnv(), branch, baseBranch, key: issueKey });
+    }),
+
     cleanupWorkspace: classed('cleanupWorkspace', async ({ branch, repo }) => {
       const key = issueKeyFromBranch(branch);
       if (key) await workspaces.remove({ repo, branch, key });

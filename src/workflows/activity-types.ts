@@ -21,6 +21,8 @@ export interface AgentRunInput {
   workflowId: string;
   idleTimeout: string;
   heartbeatInterval: string;
+  /** Reuse a worktree this host prepared this recently instead of fetching again. */
+  reuseWorkspaceWithinMs?: number;
 }
 
 export interface AgentRunResult {
@@ -48,6 +50,9 @@ export interface ForgeActivities {
 }
 
 export interface WorkspaceActivities {
+  /** Fetch and check out the issue's worktree ahead of the agent, while the run waits for a
+   * slot; the agent activity reuses it when it runs on the same host soon after. */
+  prepareWorkspace(input: { repo: string; branch: string; baseBranch: string; issueKey: string }): Promise<void>;
   cleanupWorkspace(input: { workflowId: string; branch: string; repo: string }): Promise<void>;
 }
 

@@ -10,4 +10,6 @@
 export const PATCHES = {
   /** Move the issue to In Progress while the agent starts, not before: one round trip less per dispatch. */
   moveWhileAgentStarts: 'move-to-in-progress-while-agent-starts',
+  /** Prepare the worktree while waiting for an agent slot, not inside the agent activity after it. */
+  prepareWhileQueued: 'prepare-workspace-while-queued',
 } as const;

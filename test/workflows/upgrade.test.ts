@@ -1,6 +1,6 @@
-// Upgrades with runs in flight: an intended change ships behind patched(), so runs recorded on
+// Upgrades with runs in flight: each intended change ships behind patched(), so runs recorded on
 // the code before it replay unchanged and new runs take the new path. The archived histories
-// of test/histories/archive/<patch> were recorded before the change landed.
+// of test/histories/archive/<patch> were recorded before that change landed.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -30,33 +30,49 @@ const hasPatchMarker = (events: HistoryEvent[], patchId: string) =>
 const scheduledIn = (events: HistoryEvent[], activity: string) =>
   events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity)?.activityTaskScheduledEventAttributes?.workflowTaskCompletedEventId?.toString();
 
-describe(`patch "${PATCHES.moveWhileAgentStarts}"`, () => {
-  const archive = join(HISTORIES_DIR, 'archive', PATCHES.moveWhileAgentStarts);
+/** Each patch: how a run on the old code looks, and how a new run must look. */
+const CHANGES: Array<{ patch: string; before: (events: HistoryEvent[]) => boolean; after: (events: HistoryEvent[]) => boolean; says: string }> = [
+  {
+    patch: PATCHES.moveWhileAgentStarts,
+    says: 'the move to In Progress and the agent are scheduled in the same workflow task',
+    before: (events) => scheduledIn(events, 'moveIssue') !== scheduledIn(events, 'runAgent'),
+    after: (events) => scheduledIn(events, 'moveIssue') === scheduledIn(events, 'runAgent'),
+  },
+  {
+    patch: PATCHES.prepareWhileQueued,
+    says: 'the worktree is prepared while the run waits for its lease, before the agent',
+    before: (events) => scheduledIn(events, 'prepareWorkspace') === undefined,
+    after: (events) => scheduledIn(events, 'prepareWorkspace') !== undefined && Number(scheduledIn(events, 'prepareWorkspace')) < Number(scheduledIn(events, 'runAgent')),
+  },
+];
+
+describe.each(CHANGES)('patch "$patch"', ({ patch, says, before, after }) => {
+  const archive = join(HISTORIES_DIR, 'archive', patch);
   const archived = existsSync(archive) ? (readdirSync(archive, { recursive: true }) as string[]).filter((f) => f.endsWith('.json')) : [];
 
-  it('replays issue runs recorded before the change, which moved the issue before starting the agent', async () => {
+  it('replays issue runs recorded before the change, which took the old path', async () => {
     const dispatched = archived
       .map((file) => ({ file, history: historyFromJSON(JSON.parse(readFileSync(join(archive, file), 'utf8'))) }))
       .filter(({ history }) => scheduledIn(history.events ?? [], 'runAgent') !== undefined);
     expect(dispatched.length).toBeGreaterThan(0);
     for (const { file, history } of dispatched) {
       const events = history.events ?? [];
-      expect(hasPatchMarker(events, PATCHES.moveWhileAgentStarts), file).toBe(false);
-      expect(scheduledIn(events, 'moveIssue'), file).not.toBe(scheduledIn(events, 'runAgent'));
+      expect(hasPatchMarker(events, patch), file).toBe(false);
+      expect(before(events), file).toBe(true);
       const workflowId = events[0]!.workflowExecutionStartedEventAttributes!.workflowId ?? file;
       await expect(Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: file }, history, workflowId)).resolves.toBeUndefined();
     }
   });
 
-  it('takes the new path in a new run: the move and the agent are scheduled together', async () => {
+  it(`takes the new path in a new run: ${says}`, async () => {
     const line = await createLine({ name: 'patched' });
     const issue = line.world.addIssue(makeIssue());
     await withLine(line, async () => {
       await line.start(issue);
       await line.until('the PR', async () => (await line.state(issue)).phase === 'merge-gate');
       const events = (await line.client.workflow.getHandle(issueWorkflowId(issue.id)).fetchHistory()).events ?? [];
-      expect(hasPatchMarker(events, PATCHES.moveWhileAgentStarts)).toBe(true);
-      expect(scheduledIn(events, 'moveIssue')).toBe(scheduledIn(events, 'runAgent'));
+      expect(hasPatchMarker(events, patch)).toBe(true);
+      expect(after(events)).toBe(true);
       expect(line.world.movesOf(issue.id)).toEqual(['In Progress', 'In Review']);
     });
   });

@@ -8,15 +8,32 @@ import { agentOutcome, messageOf } from './failures.js';
 import { acquireLease, returnLease } from './lease.js';
 import type { Ending, Run } from './run.js';
 
+/** A worktree prepared ahead is reused only this soon after: after a long queue wait the remote
+ * may have moved, and the agent activity fetches again. */
+const REUSE_PREPARED_WITHIN_MS = 60_000;
+
 /** Runs the agent and opens (or updates) the PR. Returns an ending when the line must stop. */
 export async function dispatch(run: Run): Promise<Ending | null> {
   const { state, policy, acts } = run;
   if (policy.budgetUsd !== null && state.costUsd >= policy.budgetUsd) {
     return { outcome: 'budget-exceeded', reason: `the agent has spent $${state.costUsd.toFixed(2)} of the $${policy.budgetUsd.toFixed(2)} budget` };
   }
-  const queued = await acquireLease(run);
-  if (queued) return queued;
   const routing = state.routing!;
+  // The git work (fetch, worktree) overlaps the wait for a slot; the agent activity then finds
+  // the worktree ready when it runs on the same host soon after, and prepares it itself if not.
+  const prepared = patched(PATCHES.prepareWhileQueued)
+    ? acts.workspace.prepareWorkspace({ repo: routing.repo, branch: state.branch!, baseBranch: routing.baseBranch, issueKey: state.issue!.key }).then(
+        () => true,
+        (err: unknown) => {
+          if (isCancellation(err)) throw err;
+          run.remember('queued', `preparing the worktree ahead failed; the agent activity prepares it: ${messageOf(err)}`);
+          return false;
+        },
+      )
+    : Promise.resolve(false);
+  const queued = await acquireLease(run);
+  const preparedAhead = await prepared;
+  if (queued) return queued;
   state.attempts += 1;
   run.note('dispatched', `agent ${state.agentName} on ${routing.repo}, attempt ${state.attempts}`);
   let movedToInProgress: Promise<void> | null = null;
@@ -45,6 +62,7 @@ export async function dispatch(run: Run): Promise<Ending | null> {
       workflowId: run.workflowId,
       idleTimeout: policy.timeouts.agentIdle,
       heartbeatInterval: policy.timeouts.heartbeat,
+      ...(preparedAhead ? { reuseWorkspaceWithinMs: REUSE_PREPARED_WITHIN_MS } : {}),
     });
   } catch (err) {
     if (isCancellation(err)) throw err;
