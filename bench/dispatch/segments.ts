@@ -31,25 +31,23 @@ export const SEGMENTS: readonly SegmentDef[] = [
   { id: 'triage.run', label: 'triageIssue running' },
   { id: 'triage.getIssue', label: 'tracker read (getIssue)', sub: true },
   { id: 'triage.findPr', label: 'PR lookup (findPullRequest)', sub: true },
-  { id: 'wft.lease', label: 'triage done → requestLease sent (workflow task)' },
+  { id: 'wft.lease', label: 'triage done → requestLease sent, prepareWorkspace scheduled (workflow task)' },
   ...wftParts('wft.lease'),
-  { id: 'lease', label: 'lease round trip: requestLease sent → leaseGranted received' },
-  { id: 'lease.toFleet', label: 'signal reaches the fleet', sub: true },
-  { id: 'lease.fleet.wait', label: 'fleet: its earlier tasks (grants sent before, holder check)', sub: true },
-  { id: 'lease.fleet.queue', label: 'fleet: task queue', sub: true },
-  { id: 'lease.fleet.run', label: 'fleet: worker', sub: true },
-  { id: 'lease.toIssue', label: 'grant reaches the run', sub: true },
-  { id: 'wft.move', label: 'grant → moveIssue scheduled (workflow task)' },
-  ...wftParts('wft.move'),
-  { id: 'move.queue', label: 'moveIssue scheduled → started (activity task)' },
-  { id: 'move.run', label: 'moveIssue running (In Progress)' },
-  { id: 'wft.agent', label: 'moved → runAgent scheduled (workflow task)' },
+  { id: 'ready', label: 'requestLease sent → slot granted and worktree prepared (both, in parallel)' },
+  { id: 'lease', label: 'lease round trip: requestLease sent → leaseGranted received', sub: true },
+  { id: 'lease.toFleet', label: '· signal reaches the fleet', sub: true },
+  { id: 'lease.fleet.wait', label: '· fleet: its earlier tasks (grants sent before, holder check)', sub: true },
+  { id: 'lease.fleet.queue', label: '· fleet: task queue', sub: true },
+  { id: 'lease.fleet.run', label: '· fleet: worker', sub: true },
+  { id: 'lease.toIssue', label: '· grant reaches the run', sub: true },
+  { id: 'prepare', label: 'prepareWorkspace: scheduled → completed', sub: true },
+  { id: 'prepare.queue', label: '· activity task queue', sub: true },
+  { id: 'prepare.git', label: '· git: mirror lock, fetch, worktree', sub: true },
+  { id: 'wft.agent', label: 'both ready → runAgent (and moveIssue) scheduled (workflow task)' },
   ...wftParts('wft.agent'),
   { id: 'agent.queue', label: 'runAgent scheduled → started (activity task)' },
-  { id: 'agent.toPrepare', label: 'runAgent started → worktree prepare called' },
-  { id: 'prepare.lock', label: 'worktree prepare: waiting for the repo mirror’s lock' },
-  { id: 'prepare.git', label: 'worktree prepare: git fetch, worktree add' },
-  { id: 'spawn', label: 'prepared → agent process started (runner, spawn)' },
+  { id: 'spawn', label: 'runAgent started → agent process started' },
+  { id: 'spawn.reuse', label: 'worktree reused (or prepared again)', sub: true },
   { id: 'spawn.exec', label: 'runner called → process started (prompt file, fork, exec)', sub: true },
 ];
 
@@ -166,11 +164,11 @@ export function breakdown(input: { t0: number; agent: AgentStart; issueId: strin
     const signaled = e.workflowExecutionSignaledEventAttributes;
     return signaled?.signalName === 'leaseGranted' && firstPayload<{ requestId: string }>(signaled.input)?.requestId === requestId;
   });
-  const move = activity(events, 'moveIssue');
+  const prepareActivity = activity(events, 'prepareWorkspace');
   const runAgent = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runAgent');
   const runAgentStarted = runAgent ? events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? -1) === idOf(runAgent)) : undefined;
-  const prepare = probes.span(key, 'prepare');
-  const lockAcquired = probes.prepareLockAcquired(key);
+  const prepared = probes.span(key, 'prepare');
+  const preparedAgain = probes.span(key, 'prepareAgain');
   const agentRun = probes.span(key, 'agentRun');
 
   if (started) put('ingress', at(started) - t0);
@@ -184,6 +182,9 @@ export function breakdown(input: { t0: number; agent: AgentStart; issueId: strin
     if (lookup) put('triage.findPr', lookup.end - lookup.start);
   }
   if (triage && request) putTask('wft.lease', at(triage.completed), request);
+  // The slot and the worktree are awaited together: the later of the two starts the next task.
+  const bothReady = grant && prepareActivity ? (at(grant) > at(prepareActivity.completed) ? grant : prepareActivity.completed) : grant;
+  if (request && bothReady) put('ready', at(bothReady) - at(request));
   if (request && grant) {
     put('lease', at(grant) - at(request));
     const fleet = requestId ? input.fleet.get(requestId) : undefined;
@@ -198,19 +199,15 @@ export function breakdown(input: { t0: number; agent: AgentStart; issueId: strin
       put('lease.toIssue', at(grant) - at(fleet.granted));
     }
   }
-  if (grant && move) putTask('wft.move', at(grant), move.scheduled);
-  if (move) {
-    put('move.queue', at(move.started) - at(move.scheduled));
-    put('move.run', at(move.completed) - at(move.started));
+  if (prepareActivity) {
+    put('prepare', at(prepareActivity.completed) - at(prepareActivity.scheduled));
+    put('prepare.queue', at(prepareActivity.started) - at(prepareActivity.scheduled));
+    if (prepared) put('prepare.git', prepared.end - prepared.start);
   }
-  if (move && runAgent) putTask('wft.agent', at(move.completed), runAgent);
+  if (bothReady && runAgent) putTask('wft.agent', at(bothReady), runAgent);
   if (runAgent && runAgentStarted) put('agent.queue', at(runAgentStarted) - at(runAgent));
-  if (runAgentStarted && prepare) put('agent.toPrepare', prepare.start - at(runAgentStarted));
-  if (prepare && lockAcquired !== undefined) {
-    put('prepare.lock', lockAcquired - prepare.start);
-    put('prepare.git', prepare.end - lockAcquired);
-  }
-  if (prepare) put('spawn', agent.processStartedAt - prepare.end);
+  if (runAgentStarted) put('spawn', agent.processStartedAt - at(runAgentStarted));
+  if (preparedAgain) put('spawn.reuse', preparedAgain.end - preparedAgain.start);
   if (agentRun) put('spawn.exec', agent.processStartedAt - agentRun.start);
 
   const fleet = requestId ? input.fleet.get(requestId) : undefined;
@@ -222,7 +219,7 @@ export function breakdown(input: { t0: number; agent: AgentStart; issueId: strin
     for (const e of fleet.events) {
       const id = idOf(e);
       if (id <= from || id >= to) continue;
-      if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'findClosedWorkflows' || e.activityTaskCompletedEventAttributes) holderCheckDuringLease = true;
+      if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'findClosedHolders' || e.activityTaskCompletedEventAttributes) holderCheckDuringLease = true;
       if (e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'leaseGranted') grantsAhead += 1;
     }
   }
