@@ -30,6 +30,8 @@ export interface GitWorkspacesOptions {
   logger?: { info: LogFn; warn: LogFn };
   /** Limit for one fetch (default 10 min); local git commands get 2 min. */
   fetchTimeoutMs?: number;
+  /** Clock for `reuseWithinMs`, in ms (default `performance.now`); tests pass their own. */
+  now?: () => number;
 }
 
 const AUTHOR = ['-c', 'user.name=Conveyor', '-c', 'user.email=conveyor@users.noreply.local', '-c', 'commit.gpgsign=false'];
@@ -154,6 +156,16 @@ interface FetchQueue {
   waiting?: { fingerprint: string; done: Promise<void> };
 }
 
+/** A worktree this process prepared in full, kept for `reuseWithinMs`. */
+interface Prepared {
+  repo: string;
+  branch: string;
+  baseBranch: string;
+  head: string;
+  at: number;
+  worktree: Worktree;
+}
+
 // Concurrency. Within one process (one worker owns a root), per mirror:
 // - Fetches run one at a time, and are shared. A prepare waits for the next fetch to *start*
 //   after it arrived: the one already in flight may have read the remote's refs before a push
@@ -184,10 +196,13 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
   const logger = options.logger;
   const fetchTimeoutMs = options.fetchTimeoutMs ?? 10 * 60_000;
   const localTimeoutMs = 2 * 60_000;
+  const now = options.now ?? (() => performance.now());
   const localEnv = pickEnv(LOCAL_ENV_KEYS);
   const mirrorLocks = new Map<string, Promise<void>>();
   const worktreeLocks = new Map<string, Promise<void>>();
   const fetchQueues = new Map<string, FetchQueue>();
+  /** By worktree path; an entry is taken (deleted) by the next prepare or remove of that worktree. */
+  const recent = new Map<string, Prepared>();
   let rootReady: Promise<string> | undefined;
 
   /** The root as git records it (symlinks resolved), so worktree paths compare equal. */
@@ -351,12 +366,36 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
     }
   }
 
+  /**
+   * Whether a worktree prepared moments ago can be handed out as it is: the same request, within
+   * the window, no agent running in it (the runner keeps a pid file while its agent lives), and
+   * nothing changed since: HEAD on the branch at the prepared commit, and `status` listing
+   * nothing, ignored files included (a full prepare leaves none).
+   */
+  async function stillAsPrepared(last: Prepared, request: { repo: string; branch: string; baseBranch: string }, withinMs: number, pidFile: string): Promise<boolean> {
+    if (last.repo !== request.repo || last.branch !== request.branch || last.baseBranch !== request.baseBranch) return false;
+    if (!(now() - last.at < withinMs)) return false;
+    if (!(await exists(join(last.worktree.path, '.git'))) || (await exists(pidFile))) return false;
+    const status = await git(['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '--untracked-files=normal', '--ignored=traditional'], { cwd: last.worktree.path, env: localEnv, timeoutMs: localTimeoutMs }).catch(() => null);
+    if (status === null) return false;
+    const lines = status.split('\n').filter((line) => line !== '');
+    return lines.includes(`# branch.oid ${last.head}`) && lines.includes(`# branch.head ${request.branch}`) && lines.every((line) => line.startsWith('# '));
+  }
+
   return {
-    async prepare({ repo, cloneUrl, authEnv, branch, baseBranch, key }): Promise<Worktree> {
+    async prepare({ repo, cloneUrl, authEnv, branch, baseBranch, key, reuseWithinMs }): Promise<Worktree> {
       assertBranchName(branch);
       assertBranchName(baseBranch);
       const { mirror, worktree, pidFile } = await paths(repo, key);
       return withLock(worktreeLocks, worktree, async () => {
+        // Taken either way: a worktree is handed out as-is at most once after a full prepare.
+        const last = recent.get(worktree);
+        recent.delete(worktree);
+        if (last && reuseWithinMs !== undefined && (await stillAsPrepared(last, { repo, branch, baseBranch }, reuseWithinMs, pidFile))) {
+          logger?.info({ repo, branch, key, head: last.head }, 'reused a worktree prepared moments ago');
+          return { ...last.worktree };
+        }
+
         // The fetch is asked for first (it must start after this call), the worktree cleared meanwhile.
         const [, reusable] = await Promise.all([fetchInto(mirror, repo, cloneUrl, authEnv), clearForPrepare(mirror, worktree, pidFile)]);
 
@@ -378,8 +417,10 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
         } else {
           await withLock(mirrorLocks, mirror, () => addWorktree(mirror, worktree, branch, start));
         }
+        const prepared: Worktree = { path: worktree, branch, baseRef };
+        recent.set(worktree, { repo, branch, baseBranch, head: start, at: now(), worktree: prepared });
         logger?.info({ repo, branch, key, head: start, continued: continued !== null, reused: reusable }, 'prepared worktree');
-        return { path: worktree, branch, baseRef };
+        return { ...prepared };
       });
     },
 
@@ -412,6 +453,7 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
       assertBranchName(branch);
       const { mirror, worktree, pidFile, trash } = await paths(repo, key);
       await withLock(worktreeLocks, worktree, async () => {
+        recent.delete(worktree);
         const hasWorktree = await exists(worktree);
         await killAgentIn(worktree, pidFile, hasWorktree);
         // Moved aside by one rename, so deleting the files holds no lock: git then finds the

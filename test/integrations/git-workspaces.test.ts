@@ -283,4 +283,61 @@ describe('git workspaces', () => {
     expect(listing).not.toContain('prunable');
   });
 
+  it('reuseWithinMs hands back the worktree it just prepared, without fetching', async () => {
+    const workspaces = createGitWorkspaces({ root, now: () => 1_000 });
+    const mirror = join(root, 'mirrors', 'acme', 'widgets.git');
+    const first = await workspaces.prepare(input());
+    const prepared = head(first);
+    const pushed = remote.push('main', { 'docs/meanwhile.md': 'meanwhile\n' }, 'Pushed meanwhile');
+
+    const reused = await workspaces.prepare(input({ reuseWithinMs: 60_000 }));
+
+    expect(reused).toEqual(first);
+    expect(head(reused)).toBe(prepared);
+    // Not fetched: the mirror has not heard of the push either.
+    expect(git(mirror, 'rev-parse', 'refs/remotes/origin/main')).toBe(prepared);
+
+    const full = await workspaces.prepare(input());
+    expect(full.path).toBe(first.path);
+    expect(head(full)).toBe(pushed);
+  });
+
+  it('reuseWithinMs prepares in full after HEAD moved, files changed, an agent started, the window passed, or one reuse', async () => {
+    let clock = 0;
+    const workspaces = createGitWorkspaces({ root, now: () => clock });
+    const reuse = input({ reuseWithinMs: 60_000 });
+    /** A full prepare, a change, a push; then whether prepare(reuse) fetched (got the push) and undid the change. */
+    async function fetchesAfter(change: (worktree: Worktree) => void): Promise<boolean> {
+      const worktree = await workspaces.prepare(input());
+      change(worktree);
+      const pushed = remote.push('main', { 'docs/push.md': `${Math.random()}\n` }, 'Another push');
+      const again = await workspaces.prepare(reuse);
+      expect(git(again.path, 'status', '--porcelain', '--ignored')).toBe('');
+      return head(again) === pushed;
+    }
+
+    expect(await fetchesAfter((worktree) => git(worktree.path, 'commit', '--quiet', '--allow-empty', '-m', 'the agent committed'))).toBe(true);
+    expect(await fetchesAfter((worktree) => git(worktree.path, 'checkout', '--quiet', '--detach'))).toBe(true);
+    expect(await fetchesAfter((worktree) => writeFileSync(join(worktree.path, 'scratch.txt'), 'left behind\n'))).toBe(true);
+    expect(await fetchesAfter((worktree) => writeFileSync(join(worktree.path, 'README.md'), 'edited\n'))).toBe(true);
+    expect(
+      await fetchesAfter(() => {
+        mkdirSync(join(root, 'pids'), { recursive: true });
+        writeFileSync(join(root, 'pids', 'eng-12.pid'), '999999999\n');
+      }),
+    ).toBe(true);
+    expect(
+      await fetchesAfter(() => {
+        clock += 60_000;
+      }),
+    ).toBe(true);
+    // Unchanged and in time, it is reused, but once only.
+    expect(await fetchesAfter(() => {})).toBe(false);
+    const pushed = remote.push('main', { 'docs/push.md': 'last\n' }, 'Last push');
+    expect(head(await workspaces.prepare(reuse))).toBe(pushed);
+    // Another key, branch or base is not the same request.
+    await workspaces.prepare(input());
+    const other = remote.push('main', { 'docs/push.md': 'other\n' }, 'Other push');
+    expect(head(await workspaces.prepare({ ...reuse, branch: 'conveyor/eng-12-other' }))).toBe(other);
+  });
 });
