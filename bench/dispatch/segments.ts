@@ -47,8 +47,7 @@ export const SEGMENTS: readonly SegmentDef[] = [
   ...wftParts('wft.agent'),
   { id: 'agent.queue', label: 'runAgent scheduled → started (activity task)' },
   { id: 'agent.toPrepare', label: 'runAgent started → worktree prepare called' },
-  { id: 'prepare.lock', label: 'worktree prepare: waiting for the repo mirror’s lock' },
-  { id: 'prepare.git', label: 'worktree prepare: git fetch, worktree add' },
+  { id: 'prepare', label: 'worktree prepare (a shared fetch, worktree add under the repo’s lock)' },
   { id: 'spawn', label: 'prepared → agent process started (runner, spawn)' },
   { id: 'spawn.exec', label: 'runner called → process started (prompt file, fork, exec)', sub: true },
 ];
@@ -170,7 +169,6 @@ export function breakdown(input: { t0: number; agent: AgentStart; issueId: strin
   const runAgent = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runAgent');
   const runAgentStarted = runAgent ? events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? -1) === idOf(runAgent)) : undefined;
   const prepare = probes.span(key, 'prepare');
-  const lockAcquired = probes.prepareLockAcquired(key);
   const agentRun = probes.span(key, 'agentRun');
 
   if (started) put('ingress', at(started) - t0);
@@ -206,10 +204,7 @@ export function breakdown(input: { t0: number; agent: AgentStart; issueId: strin
   if (move && runAgent) putTask('wft.agent', at(move.completed), runAgent);
   if (runAgent && runAgentStarted) put('agent.queue', at(runAgentStarted) - at(runAgent));
   if (runAgentStarted && prepare) put('agent.toPrepare', prepare.start - at(runAgentStarted));
-  if (prepare && lockAcquired !== undefined) {
-    put('prepare.lock', lockAcquired - prepare.start);
-    put('prepare.git', prepare.end - lockAcquired);
-  }
+  if (prepare) put('prepare', prepare.end - prepare.start);
   if (prepare) put('spawn', agent.processStartedAt - prepare.end);
   if (agentRun) put('spawn.exec', agent.processStartedAt - agentRun.start);
 
