@@ -396,8 +396,12 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
           return { ...last.worktree };
         }
 
-        // The fetch is asked for first (it must start after this call), the worktree cleared meanwhile.
-        const [, reusable] = await Promise.all([fetchInto(mirror, repo, cloneUrl, authEnv), clearForPrepare(mirror, worktree, pidFile)]);
+        // The fetch is asked for first (it must start after this call), the worktree cleared
+        // meanwhile; both settle before the worktree's lock is let go, even when one fails.
+        const [fetched, cleared] = await Promise.allSettled([fetchInto(mirror, repo, cloneUrl, authEnv), clearForPrepare(mirror, worktree, pidFile)]);
+        if (fetched.status === 'rejected') throw fetched.reason;
+        if (cleared.status === 'rejected') throw cleared.reason;
+        const reusable = cleared.value;
 
         const baseRef = `refs/remotes/origin/${baseBranch}`;
         const branchRef = `refs/remotes/origin/${branch}`;

@@ -129,6 +129,20 @@ describe('git workspaces', () => {
     expect((failure as IntegrationError).message).not.toContain('pw-secret-1');
   });
 
+  it('when the fetch fails, still finishes clearing the worktree before it answers', async () => {
+    const workspaces = createGitWorkspaces({ root });
+    await workspaces.prepare(input());
+    // A pid file left by a crashed worker: prepare stops that agent and deletes the file,
+    // beside the fetch; a failing fetch must not return (and let go of the worktree) first.
+    mkdirSync(join(root, 'pids'), { recursive: true });
+    writeFileSync(join(root, 'pids', 'eng-12.pid'), '999999999\n');
+
+    const failure = await workspaces.prepare(input({ cloneUrl: `http://127.0.0.1:${await closedPort()}/acme/widgets.git` })).catch((error: unknown) => error);
+
+    expect((failure as IntegrationError).failureClass).toBe('transient');
+    expect(existsSync(join(root, 'pids', 'eng-12.pid'))).toBe(false);
+  });
+
   it('continues the remote branch on a re-dispatch', async () => {
     const earlier = remote.push(BRANCH, { 'docs/first.md': 'first attempt\n' }, 'First attempt');
     const workspaces = createGitWorkspaces({ root });
