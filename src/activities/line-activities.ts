@@ -144,6 +144,8 @@ export function createLineActivities(deps: LineDeps): LineActivities {
         branch: input.branch,
         baseBranch: input.routing.baseBranch,
         key: input.issue.key,
+        // Prepared moments ago by prepareWorkspace on this host: reuse it instead of fetching again.
+        ...(input.reuseWorkspaceWithinMs !== undefined ? { reuseWithinMs: input.reuseWorkspaceWithinMs } : {}),
       });
       // The activity's own deadline bounds the agent; keep a margin to push and report.
       const totalMs = Math.max(1_000, (ctx.info.startToCloseTimeoutMs ?? durationMs('60m')) - 15_000);

@@ -13,8 +13,15 @@ export interface Workspaces {
    * A worktree of `repo` on `branch`: created from the remote branch when it exists (a
    * re-dispatch continues the same branch), else from `baseBranch`. Idempotent: an existing
    * worktree for the branch is reused after a hard reset to what the remote has.
+   *
+   * `reuseWithinMs`: when this process prepared the same repo, key, branch and baseBranch less
+   * than that long ago, the worktree's `.git` is still there, its HEAD is still the commit it
+   * was prepared at, nothing in it changed and no agent runs in it, it is returned as it is,
+   * without a fetch (so without what was pushed since). Once: a full prepare's worktree is
+   * reused at most one time, later calls prepare in full. On another host, or after the worker
+   * restarted, the call prepares in full.
    */
-  prepare(input: { repo: string; cloneUrl: string; authEnv: Record<string, string>; branch: string; baseBranch: string; key: string }): Promise<Worktree>;
+  prepare(input: { repo: string; cloneUrl: string; authEnv: Record<string, string>; branch: string; baseBranch: string; key: string; reuseWithinMs?: number }): Promise<Worktree>;
   /** Commits the agent made, plus any changes it left uncommitted (committed by the factory). */
   finalize(worktree: Worktree, message: string): Promise<{ commitsAhead: number; headSha: string | null; subjects: string[] }>;
   /** Removes the worktree and kills any process still running in it. Idempotent. */

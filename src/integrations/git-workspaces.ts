@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Workspaces, Worktree } from './agent.js';
 import { IntegrationError } from './errors.js';
 import { assertBranchName } from './github/git-push.js';
@@ -15,6 +15,7 @@ type LogFn = (fields: Record<string, unknown>, message: string) => void;
 //   mirrors/<owner>/<name>.git   bare, no remote configured: fetched by URL into refs/remotes/origin/*
 //   worktrees/<key-lowercased>   the agent's checkout
 //   pids/<key-lowercased>.pid    written by the agent runner, read here to kill a live agent
+//   trash/                       removed checkouts, renamed here to be deleted outside the mirror's lock
 //
 // The credential (authEnv) goes only into the environment of the fetch: never into a URL or
 // the mirror's config, which the agent can read through its worktree's `.git` file. The agent
@@ -29,11 +30,15 @@ export interface GitWorkspacesOptions {
   logger?: { info: LogFn; warn: LogFn };
   /** Limit for one fetch (default 10 min); local git commands get 2 min. */
   fetchTimeoutMs?: number;
+  /** Clock for `reuseWithinMs`, in ms (default `performance.now`); tests pass their own. */
+  now?: () => number;
 }
 
 const AUTHOR = ['-c', 'user.name=Conveyor', '-c', 'user.email=conveyor@users.noreply.local', '-c', 'commit.gpgsign=false'];
 /** Config the agent may have planted that would run a program inside our git commands. */
 const SAFE = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false'];
+/** Wait for git's own ref locks instead of failing at once (see "Concurrency" below). */
+const LOCK_WAIT = ['-c', 'core.filesRefLockTimeout=2000', '-c', 'core.packedRefsTimeout=10000'];
 const MIRROR_CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n';
 const LOCAL_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR'];
 /** What a fetch may need from the host besides the credential: proxies, CAs, ssh. */
@@ -58,7 +63,7 @@ interface GitFailure {
 
 function git(args: string[], options: { cwd: string; env: Env; timeoutMs: number }): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    execFile('git', [...SAFE, ...args], { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile('git', [...SAFE, ...LOCK_WAIT, ...args], { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) reject({ stderr: String(stderr), killed: error.killed === true, message: error.message } satisfies GitFailure);
       else resolvePromise(String(stdout));
     });
@@ -123,12 +128,81 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** What the shared fetch of a mirror is keyed on besides the mirror: only callers with the same URL and credential share one. */
+function fetchFingerprint(cloneUrl: string, authEnv: Env): string {
+  const entries = Object.entries(authEnv).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256').update(JSON.stringify([cloneUrl, entries])).digest('hex');
+}
+
+/** One operation at a time per key, in call order. */
+function withLock<T>(locks: Map<string, Promise<void>>, key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = locks.get(key) ?? Promise.resolve();
+  const run = previous.then(fn);
+  const settled = run.then(
+    () => {},
+    () => {},
+  );
+  locks.set(key, settled);
+  void settled.then(() => {
+    if (locks.get(key) === settled) locks.delete(key);
+  });
+  return run;
+}
+
+interface FetchQueue {
+  /** Settles when the last fetch queued on the mirror has ended. */
+  tail: Promise<void>;
+  /** The queued fetch that has not started yet, which a newcomer with the same fingerprint joins. */
+  waiting?: { fingerprint: string; done: Promise<void> };
+}
+
+/** A worktree this process prepared in full, kept for `reuseWithinMs`. */
+interface Prepared {
+  repo: string;
+  branch: string;
+  baseBranch: string;
+  head: string;
+  at: number;
+  worktree: Worktree;
+}
+
+// Concurrency. Within one process (one worker owns a root), per mirror:
+// - Fetches run one at a time, and are shared. A prepare waits for the next fetch to *start*
+//   after it arrived: the one already in flight may have read the remote's refs before a push
+//   this prepare must see. Every prepare arriving before that fetch starts shares it, so N
+//   concurrent prepares cost at most two fetches. Two fetches into one mirror at once would
+//   contend for the same remote-tracking ref locks, and one would fail.
+// - Worktree metadata (worktree add/remove/prune, branch -D) is serialised by the mirror's
+//   lock, which a fetch does not take. That is safe because a fetch and these commands write
+//   disjoint things. The fetch writes objects (packs and loose objects are written to a
+//   temporary file and renamed into place, so a reader sees an object whole or not at all, and
+//   git rescans the pack directory when an object is missing), refs/remotes/origin/* and the
+//   mirror's FETCH_HEAD. The worktree commands write refs/heads/<the issue's branch>, one
+//   worktree's HEAD and index, and $GIT_DIR/worktrees/<id>. Every ref is changed under its own
+//   <ref>.lock and replaced by a rename, so a reader sees its old or its new value. The one file
+//   both sides may rewrite is packed-refs (deleting a ref that a gc packed: a fetch --prune, a
+//   branch -D); git waits for its lock (LOCK_WAIT) instead of failing, and the same covers the
+//   `gc --auto` a fetch may leave running detached, which it did before this lock was narrowed.
+// - The start commit is resolved after the fetch and handed to git as a SHA, so a later fetch
+//   moving origin/* during a `worktree add` cannot change what is checked out, and the commit's
+//   objects stay (git prunes only unreachable objects, and only after two weeks).
+// - The mirror's config is rewritten before each fetch by a rename, so a git command reading it
+//   meanwhile reads the old file or the new one, never a truncated one.
+// - Commands inside one existing worktree (checkout, reset, clean) change only that worktree
+//   and its own branch ref: they take that worktree's lock, not the mirror's. prepare and
+//   remove take the worktree's lock first and the mirror's inside it, never the other way.
+
 export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
   const logger = options.logger;
   const fetchTimeoutMs = options.fetchTimeoutMs ?? 10 * 60_000;
   const localTimeoutMs = 2 * 60_000;
+  const now = options.now ?? (() => performance.now());
   const localEnv = pickEnv(LOCAL_ENV_KEYS);
-  const locks = new Map<string, Promise<void>>();
+  const mirrorLocks = new Map<string, Promise<void>>();
+  const worktreeLocks = new Map<string, Promise<void>>();
+  const fetchQueues = new Map<string, FetchQueue>();
+  /** By worktree path; an entry is taken (deleted) by the next prepare or remove of that worktree. */
+  const recent = new Map<string, Prepared>();
   let rootReady: Promise<string> | undefined;
 
   /** The root as git records it (symlinks resolved), so worktree paths compare equal. */
@@ -141,26 +215,11 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
     return rootReady;
   }
 
-  /** One operation at a time per mirror: concurrent fetches and worktree edits race on its locks. */
-  function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = locks.get(key) ?? Promise.resolve();
-    const run = previous.then(fn);
-    const settled = run.then(
-      () => {},
-      () => {},
-    );
-    locks.set(key, settled);
-    void settled.then(() => {
-      if (locks.get(key) === settled) locks.delete(key);
-    });
-    return run;
-  }
-
-  async function paths(repo: string, key: string): Promise<{ mirror: string; worktree: string; pidFile: string }> {
+  async function paths(repo: string, key: string): Promise<{ mirror: string; worktree: string; pidFile: string; trash: string }> {
     const { owner, name } = repoPath(repo);
     const dir = keyDir(key);
     const base = await root();
-    return { mirror: join(base, 'mirrors', owner, `${name}.git`), worktree: join(base, 'worktrees', dir), pidFile: join(base, 'pids', `${dir}.pid`) };
+    return { mirror: join(base, 'mirrors', owner, `${name}.git`), worktree: join(base, 'worktrees', dir), pidFile: join(base, 'pids', `${dir}.pid`), trash: join(base, 'trash') };
   }
 
   async function ensureMirror(mirror: string): Promise<void> {
@@ -175,12 +234,71 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
     });
   }
 
+  /** Runs `fetch` once per waiting group: the next fetch of the mirror to start after this call (see "Concurrency"). */
+  function sharedFetch(mirror: string, fingerprint: string, fetch: () => Promise<void>): Promise<void> {
+    let queue = fetchQueues.get(mirror);
+    if (queue?.waiting?.fingerprint === fingerprint) return queue.waiting.done;
+    if (!queue) {
+      queue = { tail: Promise.resolve() };
+      fetchQueues.set(mirror, queue);
+    }
+    const q = queue;
+    const waiting: { fingerprint: string; done: Promise<void> } = { fingerprint, done: Promise.resolve() };
+    waiting.done = q.tail.then(() => {
+      // Started: whoever comes from now on may be after a push this fetch will not see.
+      if (q.waiting === waiting) q.waiting = undefined;
+      return fetch();
+    });
+    q.waiting = waiting;
+    const settled = waiting.done.then(
+      () => {},
+      () => {},
+    );
+    q.tail = settled;
+    void settled.then(() => {
+      if (q.tail === settled && fetchQueues.get(mirror) === q) fetchQueues.delete(mirror);
+    });
+    return waiting.done;
+  }
+
+  function fetchInto(mirror: string, repo: string, cloneUrl: string, authEnv: Env): Promise<void> {
+    const scrub = scrubber(authEnv);
+    return sharedFetch(mirror, fetchFingerprint(cloneUrl, authEnv), async () => {
+      await ensureMirror(mirror);
+      const config = `${mirror}/config.tmp-${randomBytes(4).toString('hex')}`;
+      await writeFile(config, MIRROR_CONFIG);
+      await rename(config, join(mirror, 'config'));
+      try {
+        const fetchEnv = { ...pickEnv([...LOCAL_ENV_KEYS, ...NETWORK_ENV_KEYS]), ...authEnv };
+        await git(['fetch', '--prune', '--no-tags', '--quiet', '--', cloneUrl, '+refs/heads/*:refs/remotes/origin/*'], { cwd: mirror, env: fetchEnv, timeoutMs: fetchTimeoutMs });
+      } catch (error) {
+        if (!isGitFailure(error)) throw error;
+        throw classifyFetch(repo, scrub(error.stderr || error.message), error.killed);
+      }
+    });
+  }
+
   async function revParse(cwd: string, ref: string): Promise<string | null> {
     try {
       return (await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd, env: localEnv, timeoutMs: localTimeoutMs })).trim() || null;
     } catch {
       return null;
     }
+  }
+
+  /** The commit each of `refs` names, in one command; a ref that does not exist (or names no commit) is absent. */
+  async function resolveCommits(mirror: string, refs: string[]): Promise<Map<string, string>> {
+    const format = '%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)';
+    const listing = await git(['for-each-ref', `--format=${format}`, ...refs], { cwd: mirror, env: localEnv, timeoutMs: localTimeoutMs });
+    const commits = new Map<string, string>();
+    for (const line of listing.split('\n')) {
+      const [name = '', type, sha = '', peeledType, peeled = ''] = line.split('\0');
+      // A pattern also matches refs below it (origin/main/x): keep exact names only.
+      if (!refs.includes(name)) continue;
+      if (type === 'commit') commits.set(name, sha);
+      else if (type === 'tag' && peeledType === 'commit') commits.set(name, peeled);
+    }
+    return commits;
   }
 
   async function registeredWorktrees(mirror: string): Promise<string[]> {
@@ -191,7 +309,9 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
       .map((line) => line.slice('worktree '.length));
   }
 
-  async function killAgentIn(worktree: string, pidFile: string): Promise<void> {
+  /** Kills an agent left running in the worktree, if one can be: none can when neither the checkout nor a pid file is there. */
+  async function killAgentIn(worktree: string, pidFile: string, hasWorktree: boolean): Promise<void> {
+    if (!hasWorktree && !(await exists(pidFile))) return;
     const recorded = Number.parseInt((await readFile(pidFile, 'utf8').catch(() => '')).trim(), 10);
     const marker = `CONVEYOR_WORKTREE=${worktree}`;
     if (Number.isInteger(recorded) && recorded > 1) {
@@ -207,49 +327,104 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
     await rm(pidFile, { force: true });
   }
 
+  /**
+   * Before a fetch has finished: stops what runs in the worktree, and tells whether the checkout
+   * can be reset in place. A directory git does not know (a crash mid-remove) is deleted, since
+   * it would make `worktree add` refuse.
+   */
+  async function clearForPrepare(mirror: string, worktree: string, pidFile: string): Promise<boolean> {
+    const hasWorktree = await exists(worktree);
+    // An agent orphaned by a worker crash (agents lead their own process group, so they
+    // outlive the worker) must not keep editing the checkout the next attempt gets.
+    await killAgentIn(worktree, pidFile, hasWorktree);
+    if (!hasWorktree) return false;
+    const registered = (await exists(join(worktree, '.git'))) && (await exists(join(mirror, 'HEAD'))) && (await registeredWorktrees(mirror)).includes(worktree);
+    if (!registered) await rm(worktree, { recursive: true, force: true });
+    return registered;
+  }
+
+  /** Under the mirror's lock. */
+  async function addWorktree(mirror: string, worktree: string, branch: string, start: string): Promise<void> {
+    const inMirror = { cwd: mirror, env: localEnv, timeoutMs: localTimeoutMs };
+    // --force: a stale worktree elsewhere may still hold the branch; the factory owns them all.
+    const add = (): Promise<string> => git(['worktree', 'add', '--quiet', '--force', '--no-track', '-B', branch, worktree, start], inMirror);
+    await mkdir(dirname(worktree), { recursive: true });
+    try {
+      await add();
+    } catch (error) {
+      if (!isGitFailure(error)) throw error;
+      // Most often the directory was deleted by hand and git still has it registered, holding
+      // the branch: `add --force -B` then refuses ("cannot force update the branch ... checked
+      // out at"), and a locked registration survives `prune`. Drop it and try once more.
+      await git(['worktree', 'remove', '--force', '--force', worktree], inMirror).catch(() => '');
+      await git(['worktree', 'prune'], inMirror);
+      await rm(worktree, { recursive: true, force: true });
+      await add().catch((again: unknown) => {
+        if (!isGitFailure(again)) throw again;
+        throw new IntegrationError(`Creating the worktree ${worktree} for ${branch} failed: ${lastLines(again.stderr || again.message)}`, 'unknown', { service: 'git' });
+      });
+    }
+  }
+
+  /**
+   * Whether a worktree prepared moments ago can be handed out as it is: the same request, within
+   * the window, no agent running in it (the runner keeps a pid file while its agent lives), and
+   * nothing changed since: HEAD on the branch at the prepared commit, and `status` listing
+   * nothing, ignored files included (a full prepare leaves none).
+   */
+  async function stillAsPrepared(last: Prepared, request: { repo: string; branch: string; baseBranch: string }, withinMs: number, pidFile: string): Promise<boolean> {
+    if (last.repo !== request.repo || last.branch !== request.branch || last.baseBranch !== request.baseBranch) return false;
+    if (!(now() - last.at < withinMs)) return false;
+    if (!(await exists(join(last.worktree.path, '.git'))) || (await exists(pidFile))) return false;
+    const status = await git(['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '--untracked-files=normal', '--ignored=traditional'], { cwd: last.worktree.path, env: localEnv, timeoutMs: localTimeoutMs }).catch(() => null);
+    if (status === null) return false;
+    const lines = status.split('\n').filter((line) => line !== '');
+    return lines.includes(`# branch.oid ${last.head}`) && lines.includes(`# branch.head ${request.branch}`) && lines.every((line) => line.startsWith('# '));
+  }
+
   return {
-    async prepare({ repo, cloneUrl, authEnv, branch, baseBranch, key }): Promise<Worktree> {
+    async prepare({ repo, cloneUrl, authEnv, branch, baseBranch, key, reuseWithinMs }): Promise<Worktree> {
       assertBranchName(branch);
       assertBranchName(baseBranch);
       const { mirror, worktree, pidFile } = await paths(repo, key);
-      const scrub = scrubber(authEnv);
-      return withLock(mirror, async () => {
-        await ensureMirror(mirror);
-        await writeFile(join(mirror, 'config'), MIRROR_CONFIG);
-        try {
-          const fetchEnv = { ...pickEnv([...LOCAL_ENV_KEYS, ...NETWORK_ENV_KEYS]), ...authEnv };
-          await git(['fetch', '--prune', '--no-tags', '--quiet', '--', cloneUrl, '+refs/heads/*:refs/remotes/origin/*'], { cwd: mirror, env: fetchEnv, timeoutMs: fetchTimeoutMs });
-        } catch (error) {
-          if (!isGitFailure(error)) throw error;
-          throw classifyFetch(repo, scrub(error.stderr || error.message), error.killed);
+      return withLock(worktreeLocks, worktree, async () => {
+        // Taken either way: a worktree is handed out as-is at most once after a full prepare.
+        const last = recent.get(worktree);
+        recent.delete(worktree);
+        if (last && reuseWithinMs !== undefined && (await stillAsPrepared(last, { repo, branch, baseBranch }, reuseWithinMs, pidFile))) {
+          logger?.info({ repo, branch, key, head: last.head }, 'reused a worktree prepared moments ago');
+          return { ...last.worktree };
         }
+
+        // The fetch is asked for first (it must start after this call), the worktree cleared
+        // meanwhile; both settle before the worktree's lock is let go, even when one fails.
+        const [fetched, cleared] = await Promise.allSettled([fetchInto(mirror, repo, cloneUrl, authEnv), clearForPrepare(mirror, worktree, pidFile)]);
+        if (fetched.status === 'rejected') throw fetched.reason;
+        if (cleared.status === 'rejected') throw cleared.reason;
+        const reusable = cleared.value;
 
         const baseRef = `refs/remotes/origin/${baseBranch}`;
-        if ((await revParse(mirror, baseRef)) === null) {
+        const branchRef = `refs/remotes/origin/${branch}`;
+        const commits = await resolveCommits(mirror, [baseRef, branchRef]);
+        const base = commits.get(baseRef);
+        if (base === undefined) {
           throw new IntegrationError(`${repo} has no branch "${baseBranch}" to start ${branch} from: check baseBranch for ${repo} in instance/factory.yaml.`, 'logic', { service: 'git' });
         }
-        const continued = await revParse(mirror, `refs/remotes/origin/${branch}`);
-        const start = continued ?? ((await revParse(mirror, baseRef)) as string);
+        const continued = commits.get(branchRef) ?? null;
+        const start = continued ?? base;
 
-        // An agent orphaned by a worker crash (agents lead their own process group, so they
-        // outlive the worker) must not keep editing the checkout the next attempt gets.
-        await killAgentIn(worktree, pidFile);
-        await git(['worktree', 'prune'], { cwd: mirror, env: localEnv, timeoutMs: localTimeoutMs });
-        const reusable = (await registeredWorktrees(mirror)).includes(worktree) && (await exists(join(worktree, '.git')));
         if (reusable) {
           const inWorktree = { cwd: worktree, env: localEnv, timeoutMs: localTimeoutMs };
           await git(['checkout', '--quiet', '--force', '--no-track', '-B', branch, start], inWorktree);
           await git(['reset', '--quiet', '--hard', start], inWorktree);
           await git(['clean', '--quiet', '-ffdx'], inWorktree);
         } else {
-          // A directory git no longer knows (a crash mid-remove) would make `worktree add` refuse.
-          await rm(worktree, { recursive: true, force: true });
-          await mkdir(dirname(worktree), { recursive: true });
-          // --force: a stale worktree elsewhere may still hold the branch; the factory owns them all.
-          await git(['worktree', 'add', '--quiet', '--force', '--no-track', '-B', branch, worktree, start], { cwd: mirror, env: localEnv, timeoutMs: localTimeoutMs });
+          await withLock(mirrorLocks, mirror, () => addWorktree(mirror, worktree, branch, start));
         }
+        const prepared: Worktree = { path: worktree, branch, baseRef };
+        recent.set(worktree, { repo, branch, baseBranch, head: start, at: now(), worktree: prepared });
         logger?.info({ repo, branch, key, head: start, continued: continued !== null, reused: reusable }, 'prepared worktree');
-        return { path: worktree, branch, baseRef };
+        return { ...prepared };
       });
     },
 
@@ -280,18 +455,41 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
 
     async remove({ repo, branch, key }) {
       assertBranchName(branch);
-      const { mirror, worktree, pidFile } = await paths(repo, key);
-      await withLock(mirror, async () => {
-        await killAgentIn(worktree, pidFile);
+      const { mirror, worktree, pidFile, trash } = await paths(repo, key);
+      await withLock(worktreeLocks, worktree, async () => {
+        recent.delete(worktree);
+        const hasWorktree = await exists(worktree);
+        await killAgentIn(worktree, pidFile, hasWorktree);
+        // Moved aside by one rename, so deleting the files holds no lock: git then finds the
+        // worktree missing, and removes only its registration.
+        let moved: string | null = null;
+        if (hasWorktree) {
+          const aside = join(trash, `${basename(worktree)}-${randomBytes(4).toString('hex')}`);
+          await mkdir(trash, { recursive: true });
+          moved = await rename(worktree, aside).then(
+            () => aside,
+            () => null,
+          );
+        }
         const hasMirror = await exists(join(mirror, 'HEAD'));
-        const inMirror = { cwd: mirror, env: localEnv, timeoutMs: localTimeoutMs };
-        if (hasMirror) await git(['worktree', 'remove', '--force', '--force', worktree], inMirror).catch(() => {});
-        await rm(worktree, { recursive: true, force: true });
-        if (!hasMirror) return;
-        await git(['worktree', 'prune'], inMirror);
-        // The local branch only mirrors what was pushed; the remote keeps the work for a human.
-        if ((await revParse(mirror, `refs/heads/${branch}`)) !== null) await git(['branch', '--quiet', '-D', branch], inMirror).catch(() => {});
-        logger?.info({ repo, branch, key }, 'removed worktree');
+        if (hasMirror) {
+          const inMirror = { cwd: mirror, env: localEnv, timeoutMs: localTimeoutMs };
+          await withLock(mirrorLocks, mirror, async () => {
+            const removed = await git(['worktree', 'remove', '--force', '--force', worktree], inMirror).then(
+              () => true,
+              () => false,
+            );
+            await rm(worktree, { recursive: true, force: true });
+            // Not registered, or the rename failed and git could not delete it: whatever is left.
+            if (!removed) await git(['worktree', 'prune'], inMirror);
+            // The local branch only mirrors what was pushed; the remote keeps the work for a human.
+            await git(['branch', '--quiet', '-D', branch], inMirror).catch(() => '');
+          });
+        } else {
+          await rm(worktree, { recursive: true, force: true });
+        }
+        if (moved !== null) await rm(moved, { recursive: true, force: true });
+        if (hasMirror) logger?.info({ repo, branch, key }, 'removed worktree');
       });
     },
   };

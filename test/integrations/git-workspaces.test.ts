@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,24 @@ function input(overrides: Partial<Parameters<ReturnType<typeof createGitWorkspac
 
 function head(worktree: Worktree): string {
   return git(worktree.path, 'rev-parse', 'HEAD');
+}
+
+/**
+ * A fetch URL for the test remote through a transport that records when each fetch starts, has
+ * served the refs and the pack, and ends: it stays in flight a while after serving.
+ */
+function slowTransport(): { remote: { cloneUrl: string; authEnv: Record<string, string> }; trace: () => string; servedInFlight: () => boolean } {
+  const trace = join(tmp, 'fetches.log');
+  const transport = join(tmp, 'slow-transport.sh');
+  writeFileSync(transport, `#!/bin/sh\necho start >> ${trace}\n"$1" "$2"\nstatus=$?\necho served >> ${trace}\nsleep 0.3\necho end >> ${trace}\nexit $status\n`, { mode: 0o755 });
+  return {
+    remote: { cloneUrl: `ext::${transport} %S ${remote.bare}`, authEnv: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.ext.allow', GIT_CONFIG_VALUE_0: 'always' } },
+    trace: () => readFileSync(trace, 'utf8'),
+    servedInFlight: () => {
+      const lines = existsSync(trace) ? readFileSync(trace, 'utf8').split('\n') : [];
+      return lines.filter((line) => line === 'served').length > lines.filter((line) => line === 'end').length;
+    },
+  };
 }
 
 async function closedPort(): Promise<number> {
@@ -109,6 +127,20 @@ describe('git workspaces', () => {
     expect((failure as IntegrationError).message).toContain(REPO);
     expect((failure as IntegrationError).message).not.toContain('topsecret');
     expect((failure as IntegrationError).message).not.toContain('pw-secret-1');
+  });
+
+  it('when the fetch fails, still finishes clearing the worktree before it answers', async () => {
+    const workspaces = createGitWorkspaces({ root });
+    await workspaces.prepare(input());
+    // A pid file left by a crashed worker: prepare stops that agent and deletes the file,
+    // beside the fetch; a failing fetch must not return (and let go of the worktree) first.
+    mkdirSync(join(root, 'pids'), { recursive: true });
+    writeFileSync(join(root, 'pids', 'eng-12.pid'), '999999999\n');
+
+    const failure = await workspaces.prepare(input({ cloneUrl: `http://127.0.0.1:${await closedPort()}/acme/widgets.git` })).catch((error: unknown) => error);
+
+    expect((failure as IntegrationError).failureClass).toBe('transient');
+    expect(existsSync(join(root, 'pids', 'eng-12.pid'))).toBe(false);
   });
 
   it('continues the remote branch on a re-dispatch', async () => {
@@ -195,6 +227,7 @@ describe('git workspaces', () => {
     expect(existsSync(join(root, 'pids', 'eng-12.pid'))).toBe(false);
     expect(git(mirror, 'worktree', 'list', '--porcelain')).not.toContain(worktree.path);
     expect(git(mirror, 'branch', '--list', BRANCH)).toBe('');
+    expect(readdirSync(join(root, 'trash'))).toEqual([]);
 
     await workspaces.remove({ repo: REPO, branch: BRANCH, key: 'ENG-12' });
     await workspaces.remove({ repo: REPO, branch: 'conveyor/eng-99-never', key: 'ENG-99' });
@@ -203,19 +236,122 @@ describe('git workspaces', () => {
     expect(head(again)).toBe(remote.head('main'));
   });
 
-  it('serialises concurrent prepares on one mirror', async () => {
-    // The fetch goes through a transport script that records when it starts and ends, so
-    // overlapping fetches would show up as interleaved lines.
-    const trace = join(tmp, 'fetches.log');
-    const transport = join(tmp, 'slow-transport.sh');
-    writeFileSync(transport, `#!/bin/sh\necho start >> ${trace}\nsleep 0.2\necho end >> ${trace}\nexec "$1" "$2"\n`, { mode: 0o755 });
-    const authEnv = { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.ext.allow', GIT_CONFIG_VALUE_0: 'always' };
+  it('never runs two fetches into one mirror at once, and concurrent prepares share them', async () => {
+    const slow = slowTransport();
     const workspaces = createGitWorkspaces({ root });
     const keys = ['ENG-1', 'ENG-2', 'ENG-3'];
 
-    const worktrees = await Promise.all(keys.map((key) => workspaces.prepare(input({ key, branch: `conveyor/${key.toLowerCase()}-id`, cloneUrl: `ext::${transport} %S ${remote.bare}`, authEnv }))));
+    const worktrees = await Promise.all(keys.map((key) => workspaces.prepare(input({ key, branch: `conveyor/${key.toLowerCase()}-id`, ...slow.remote }))));
 
     expect(worktrees.map((w) => git(w.path, 'rev-parse', '--abbrev-ref', 'HEAD'))).toEqual(keys.map((key) => `conveyor/${key.toLowerCase()}-id`));
-    expect(readFileSync(trace, 'utf8')).toBe('start\nend\n'.repeat(keys.length));
+    // All three ask before the first fetch can end: that one, and at most one after it.
+    expect(slow.trace()).toMatch(/^(start\nserved\nend\n){1,2}$/);
+  });
+
+  it('gives each of 5 concurrent prepares of one repo what was pushed before it was called', async () => {
+    // Each issue's branch is pushed just before its prepare is called, while a fetch that has
+    // already read the remote's refs is still in flight (the transport lingers after serving):
+    // a prepare that rode on that fetch would start from main instead of its branch.
+    const slow = slowTransport();
+    const workspaces = createGitWorkspaces({ root });
+    const calls: { branch: string; pushed: string; prepared: Promise<Worktree> }[] = [];
+    let pending = 0;
+
+    for (const n of [1, 2, 3, 4, 5]) {
+      if (n > 1) expect(await eventually(() => slow.servedInFlight() || pending === 0)).toBe(true);
+      const branch = `conveyor/eng-${n}-id`;
+      const pushed = remote.push(branch, { [`docs/eng-${n}.md`]: `attempt ${n}\n` }, `ENG-${n} earlier attempt`);
+      pending += 1;
+      const prepared = workspaces.prepare(input({ key: `ENG-${n}`, branch, ...slow.remote })).finally(() => (pending -= 1));
+      calls.push({ branch, pushed, prepared });
+    }
+    const worktrees = await Promise.all(calls.map((call) => call.prepared));
+
+    expect(worktrees.map(head)).toEqual(calls.map((call) => call.pushed));
+    expect(worktrees.map((w) => git(w.path, 'rev-parse', '--abbrev-ref', 'HEAD'))).toEqual(calls.map((call) => call.branch));
+    expect(slow.trace()).toMatch(/^(start\nserved\nend\n){1,5}$/);
+  });
+
+  it('prepares again after the worktree directory was deleted by hand, even with its registration locked', async () => {
+    const workspaces = createGitWorkspaces({ root });
+    const mirror = join(root, 'mirrors', 'acme', 'widgets.git');
+    const first = await workspaces.prepare(input());
+    const locked = await workspaces.prepare(input({ key: 'ENG-13', branch: 'conveyor/eng-13-def456' }));
+    git(mirror, 'worktree', 'lock', locked.path);
+    rmSync(first.path, { recursive: true, force: true });
+    rmSync(locked.path, { recursive: true, force: true });
+    // Git still has both registered, each holding its branch.
+    expect(git(mirror, 'worktree', 'list', '--porcelain')).toContain(`worktree ${first.path}`);
+    const pushed = remote.push('main', { 'docs/later.md': 'later\n' }, 'Later on main');
+
+    const again = await workspaces.prepare(input());
+    const lockedAgain = await workspaces.prepare(input({ key: 'ENG-13', branch: 'conveyor/eng-13-def456' }));
+
+    for (const worktree of [again, lockedAgain]) {
+      expect(head(worktree)).toBe(pushed);
+      expect(git(worktree.path, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(worktree.branch);
+      expect(git(worktree.path, 'status', '--porcelain')).toBe('');
+    }
+    const listing = git(mirror, 'worktree', 'list', '--porcelain');
+    expect(listing.split('\n').filter((line) => line === `worktree ${again.path}`)).toHaveLength(1);
+    expect(listing).not.toContain('prunable');
+  });
+
+  it('reuseWithinMs hands back the worktree it just prepared, without fetching', async () => {
+    const workspaces = createGitWorkspaces({ root, now: () => 1_000 });
+    const mirror = join(root, 'mirrors', 'acme', 'widgets.git');
+    const first = await workspaces.prepare(input());
+    const prepared = head(first);
+    const pushed = remote.push('main', { 'docs/meanwhile.md': 'meanwhile\n' }, 'Pushed meanwhile');
+
+    const reused = await workspaces.prepare(input({ reuseWithinMs: 60_000 }));
+
+    expect(reused).toEqual(first);
+    expect(head(reused)).toBe(prepared);
+    // Not fetched: the mirror has not heard of the push either.
+    expect(git(mirror, 'rev-parse', 'refs/remotes/origin/main')).toBe(prepared);
+
+    const full = await workspaces.prepare(input());
+    expect(full.path).toBe(first.path);
+    expect(head(full)).toBe(pushed);
+  });
+
+  it('reuseWithinMs prepares in full after HEAD moved, files changed, an agent started, the window passed, or one reuse', async () => {
+    let clock = 0;
+    const workspaces = createGitWorkspaces({ root, now: () => clock });
+    const reuse = input({ reuseWithinMs: 60_000 });
+    /** A full prepare, a change, a push; then whether prepare(reuse) fetched (got the push) and undid the change. */
+    async function fetchesAfter(change: (worktree: Worktree) => void): Promise<boolean> {
+      const worktree = await workspaces.prepare(input());
+      change(worktree);
+      const pushed = remote.push('main', { 'docs/push.md': `${Math.random()}\n` }, 'Another push');
+      const again = await workspaces.prepare(reuse);
+      expect(git(again.path, 'status', '--porcelain', '--ignored')).toBe('');
+      return head(again) === pushed;
+    }
+
+    expect(await fetchesAfter((worktree) => git(worktree.path, 'commit', '--quiet', '--allow-empty', '-m', 'the agent committed'))).toBe(true);
+    expect(await fetchesAfter((worktree) => git(worktree.path, 'checkout', '--quiet', '--detach'))).toBe(true);
+    expect(await fetchesAfter((worktree) => writeFileSync(join(worktree.path, 'scratch.txt'), 'left behind\n'))).toBe(true);
+    expect(await fetchesAfter((worktree) => writeFileSync(join(worktree.path, 'README.md'), 'edited\n'))).toBe(true);
+    expect(
+      await fetchesAfter(() => {
+        mkdirSync(join(root, 'pids'), { recursive: true });
+        writeFileSync(join(root, 'pids', 'eng-12.pid'), '999999999\n');
+      }),
+    ).toBe(true);
+    expect(
+      await fetchesAfter(() => {
+        clock += 60_000;
+      }),
+    ).toBe(true);
+    // Unchanged and in time, it is reused, but once only.
+    expect(await fetchesAfter(() => {})).toBe(false);
+    const pushed = remote.push('main', { 'docs/push.md': 'last\n' }, 'Last push');
+    expect(head(await workspaces.prepare(reuse))).toBe(pushed);
+    // Another key, branch or base is not the same request.
+    await workspaces.prepare(input());
+    const other = remote.push('main', { 'docs/push.md': 'other\n' }, 'Other push');
+    expect(head(await workspaces.prepare({ ...reuse, branch: 'conveyor/eng-12-other' }))).toBe(other);
   });
 });
