@@ -181,7 +181,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
 
     readPullRequest: classed('readPullRequest', async ({ repo, number, baseRef }) => {
       const pr = await forge.getPullRequest(repo, number);
-      const [checks, review] = await Promise.all([forge.getChecks(repo, pr.headSha, baseRef), forge.getReviews(repo, number)]);
+      const [checks, review] = await Promise.all([forge.getChecks(repo, pr.headSha, baseRef), forge.getReviews(repo, number, pr.headSha)]);
       // Failure summaries and review bodies have no natural bound, and this result travels into
       // the run's state, the agent's input and the continue-as-new input: past Temporal's blob
       // limit the server would fail the run before its release station ran.

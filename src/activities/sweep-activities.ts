@@ -193,7 +193,7 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
           }
           // Read only to tell news from no news (see sweepPullRequestDeliveryId); the run
           // re-reads checks and reviews itself, so nothing read here is trusted by it.
-          const [checks, review] = await Promise.all([forge.getChecks(repo.name, pr.headSha, pr.baseRef), forge.getReviews(repo.name, pr.number)]);
+          const [checks, review] = await Promise.all([forge.getChecks(repo.name, pr.headSha, pr.baseRef), forge.getReviews(repo.name, pr.number, pr.headSha)]);
           const delivered = await signalIssue(client, issueId, {
             name: 'forge',
             event: { deliveryId: sweepPullRequestDeliveryId({ ...pr, repo: repo.name }, checks.state, review.decision), kind: 'pull-request', prNumber: pr.number, headSha: pr.headSha },

@@ -44,6 +44,12 @@ export const repoSchema = z.strictObject({
   mergePolicy: z.enum(['never', 'on-green-with-review']).default('never'),
   /** Required check names; when absent, the branch protection of the base branch decides. */
   requiredChecks: z.array(z.string()).optional(),
+  /**
+   * Whether an approval made on an older head still counts after a push (GitHub's behaviour
+   * without "Dismiss stale pull request approvals"). Default false: the merge gate merges only
+   * a head SHA a reviewer with write access approved, whatever the branch protection says.
+   */
+  approvalSurvivesPush: z.boolean().optional(),
   /** Agents at once on this repo; absent = only the global cap applies. */
   slots: z.number().int().positive().optional(),
 });

@@ -50,10 +50,30 @@ export interface ChecksSummary {
   failures: Array<{ name: string; summary: string }>;
 }
 
+/** A change request made on an older head than the PR's current one. */
+export interface StaleChangeRequest {
+  reviewer: string;
+  /** The commit the change request was made on (null when GitHub no longer knows it). */
+  sha: string | null;
+}
+
+/**
+ * The reviews of one PR folded for its current head: only reviewers with write access count,
+ * the factory's own account never does, and an approval counts only on the head it was made
+ * on (unless the repo sets `approvalSurvivesPush`).
+ */
 export interface ReviewSummary {
   decision: ReviewDecision;
-  /** Bodies of the reviews that requested changes, newest last. */
+  /** Bodies of the change requests standing on the current head, newest last. */
   requestedChanges: string[];
+  /** The head SHA the decision was made for. Absent in runs recorded before it existed. */
+  sha?: string;
+  /**
+   * Change requests made on an older head and not yet answered by a review of the current one:
+   * they no longer re-dispatch (the agent has pushed since), but they keep the decision at
+   * REVIEW_REQUIRED until their reviewer reviews again or the review is dismissed.
+   */
+  staleChangeRequests?: StaleChangeRequest[];
 }
 
 /** Everything the merge gate needs, read from the forge in one go. */

@@ -21,7 +21,13 @@ export interface Forge {
   getPullRequest(repo: string, number: number): Promise<PullRequest>;
   /** Required checks for `sha` folded into one verdict. No check reported yet is `pending`, never green. */
   getChecks(repo: string, sha: string, baseRef: string): Promise<ChecksSummary>;
-  getReviews(repo: string, number: number): Promise<ReviewSummary>;
+  /**
+   * The review decision for `headSha`, the PR's current head (read it with the PR): only an
+   * approval made on that SHA by a reviewer with write access counts (unless the repo sets
+   * `approvalSurvivesPush`), the factory's own reviews never do, and a change request on an
+   * older head no longer reads as CHANGES_REQUESTED (see `foldReviews`).
+   */
+  getReviews(repo: string, number: number, headSha: string): Promise<ReviewSummary>;
   /** Merge pinned to `sha`: a moved head is a named outcome, not an exception. */
   merge(repo: string, number: number, sha: string): Promise<MergeResult>;
   closePullRequest(repo: string, number: number): Promise<void>;

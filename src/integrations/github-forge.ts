@@ -8,7 +8,7 @@ import type { Forge } from './forge.js';
 import { foldChecks } from './github/checks.js';
 import { isRateLimited, scrub, toIntegrationError } from './github/errors.js';
 import { gitAuthHeaderEnv, pushHead, tokenForms } from './github/git-push.js';
-import { foldReviews } from './github/reviews.js';
+import { foldReviews, permissionCanApprove } from './github/reviews.js';
 
 // The forge over GitHub's REST API. Octokit's retry plugin absorbs short 5xx outages and the
 // throttling plugin honours GitHub's rate-limit headers for a bounded wait; what is left is
@@ -34,6 +34,8 @@ export interface GitHubForgeOptions {
   gitBaseUrl?: string;
   /** Per repo (`owner/name`): the checks that must pass; overrides reading branch protection. */
   requiredChecks?: Record<string, string[]>;
+  /** Per repo (`owner/name`): an approval made on an older head still counts (default false). */
+  approvalSurvivesPush?: Record<string, boolean>;
   /** How the credential is named in error messages (default GITHUB_TOKEN or "the GitHub App credentials"). */
   credentialName?: string;
   mergeMethod?: 'merge' | 'squash';
@@ -185,6 +187,41 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
     }
   }
 
+  let ownLogin: string | null = null;
+  /** The login the factory acts as, read once: `GET /user` for a token, `<slug>[bot]` for an app
+   * (an installation token cannot read `/user`; `GET /app` is signed with the app's JWT). */
+  async function factoryLogin(): Promise<string> {
+    if (ownLogin) return ownLogin;
+    if (options.app) {
+      const { data } = await call('reading the GitHub App the credentials belong to', () => octokit.rest.apps.getAuthenticated());
+      if (!data?.slug) throw new IntegrationError(`GitHub did not name the app of ${credential} (GET /app has no slug): cannot tell the factory's own reviews from a human's`, 'logic', { service: 'github' });
+      ownLogin = `${data.slug}[bot]`;
+    } else {
+      const { data } = await call(`reading the account ${credential} acts as`, () => octokit.rest.users.getAuthenticated());
+      ownLogin = data.login;
+    }
+    return ownLogin;
+  }
+
+  /** Reviewers among `logins` with admin, maintain or write on `repo`; one read per login. */
+  async function writers(repo: string, logins: string[]): Promise<Set<string>> {
+    const { owner, repo: name } = splitRepo(repo);
+    const allowed = new Set<string>();
+    await Promise.all(
+      logins.map(async (login) => {
+        try {
+          const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo: name, username: login });
+          if (permissionCanApprove(data.permission)) allowed.add(login);
+        } catch (error) {
+          // Not a collaborator (or no such user): no write access, so the review does not count.
+          if (statusOf(error) === 404) return;
+          throw fail(error, `reading the permission of reviewer ${login} on ${repo}`);
+        }
+      }),
+    );
+    return allowed;
+  }
+
   const forge: Forge = {
     cloneUrl: (repo) => {
       const { owner, repo: name } = splitRepo(repo);
@@ -261,10 +298,21 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
       return foldChecks(sha, required, ownRuns, combined.data.statuses);
     },
 
-    async getReviews(repo, number): Promise<ReviewSummary> {
+    async getReviews(repo, number, headSha): Promise<ReviewSummary> {
       const { owner, repo: name } = splitRepo(repo);
-      const reviews = await call(`listing reviews of ${repo}#${number}`, () => octokit.paginate(octokit.rest.pulls.listReviews, { owner, repo: name, pull_number: number, per_page: 100 }));
-      return foldReviews(reviews);
+      const [self, reviews] = await Promise.all([
+        factoryLogin(),
+        call(`listing reviews of ${repo}#${number}`, () => octokit.paginate(octokit.rest.pulls.listReviews, { owner, repo: name, pull_number: number, per_page: 100 })),
+      ]);
+      // Permissions are read fresh for each read of the PR (a reviewer's access can be revoked),
+      // once per reviewer whose review could stand; comments never decide anything.
+      const deciding = new Set(['APPROVED', 'CHANGES_REQUESTED', 'DISMISSED']);
+      const logins = [...new Set(reviews.filter((r) => deciding.has(r.state) && r.user?.login && r.user.login.toLowerCase() !== self.toLowerCase()).map((r) => r.user!.login))];
+      const allowed = await writers(repo, logins);
+      const summary = foldReviews(reviews, headSha, { factoryLogin: self, hasWriteAccess: (login) => allowed.has(login), approvalSurvivesPush: options.approvalSurvivesPush?.[repo] ?? false });
+      const ignored = logins.filter((login) => !allowed.has(login));
+      if (ignored.length > 0) logger.debug({ repo, number, ignored }, 'reviews by users without write access do not count');
+      return summary;
     },
 
     async merge(repo, number, sha): Promise<MergeResult> {

@@ -7,6 +7,8 @@ import type { Sandbox } from './sandbox.js';
 export const DEMO_TEAM = 'DEMO';
 export const DEMO_REPO = 'demo/widgets';
 export const DEMO_OPERATOR = { name: 'Demo Operator', email: 'operator@example.com' };
+/** The stand-in human who approves green PRs: a collaborator with write, so its approval counts. */
+export const DEMO_REVIEWER = 'demo-reviewer';
 
 const CHECK_SCRIPT = `#!/usr/bin/env bash
 # The sandbox's CI: the demo agent leaves .conveyor/ci-should-fail on a first attempt that is
@@ -45,11 +47,16 @@ Done when CHANGELOG.md has a 1.2 section and CI is green.`,
 
 /** Seeds the demo once; a sandbox that already has the team is left as it is. */
 export async function seedDemo(sandbox: Sandbox, logger: Logger): Promise<boolean> {
-  if (sandbox.linear.state().data.teams.some((t) => t.key === DEMO_TEAM)) return false;
+  if (sandbox.linear.state().data.teams.some((t) => t.key === DEMO_TEAM)) {
+    // A sandbox seeded before reviewers needed write access: grant it, or no approval counts.
+    await sandbox.github.setCollaborator(DEMO_REPO, DEMO_REVIEWER, 'write').catch((err: unknown) => logger.warn({ err: (err as Error).message }, `could not give ${DEMO_REVIEWER} write access to ${DEMO_REPO}`));
+    return false;
+  }
   await sandbox.github.createRepo({
     owner: 'demo',
     name: 'widgets',
     defaultBranch: 'main',
+    collaborators: { [DEMO_REVIEWER]: 'write' },
     files: {
       'README.md': '# widgets\n\nA small library of widgets.\n',
       'CHANGELOG.md': '# Changelog\n\n## 1.1\n- first public release\n',
@@ -84,7 +91,7 @@ export function startDemoReviewer(options: { sandbox: Sandbox; forge: Forge; log
           if (approved.has(key)) continue;
           const checks = await options.forge.getChecks(repo, pr.headSha, pr.baseRef);
           if (checks.state !== 'success') continue;
-          await options.sandbox.github.approve(repo, pr.number, { user: 'demo-reviewer', body: 'Looks good to me (the sandbox demo reviewer).' });
+          await options.sandbox.github.approve(repo, pr.number, { user: DEMO_REVIEWER, body: 'Looks good to me (the sandbox demo reviewer).' });
           approved.add(key);
           options.logger.info({ pr: `${repo}#${pr.number}` }, 'demo reviewer approved');
         }

@@ -43,6 +43,7 @@ export function buildIntegrations(config: Config, env: Env, logger: Logger): Int
     baseUrl: factory.forge.apiUrl,
     gitBaseUrl: factory.forge.gitUrl,
     requiredChecks: Object.fromEntries(factory.repos.filter((r) => r.requiredChecks).map((r) => [r.name, r.requiredChecks!])),
+    approvalSurvivesPush: Object.fromEntries(factory.repos.map((r) => [r.name, r.approvalSurvivesPush ?? false])),
     logger: logger.child({ integration: 'github' }),
   });
   const root = resolve(config.root, factory.workspaceDir);

@@ -1,6 +1,6 @@
 // Events arrive in whatever order the services send them. A review before the checks, and a
 // push after the approval, must still end in one run, one dispatch, and a merge only of a SHA
-// whose checks were read green.
+// whose checks were read green and that was approved itself.
 import { afterAll, describe, expect, it } from 'vitest';
 import { branchForIssue, issueWorkflowId } from '../../src/domain/naming.js';
 import { createTemporalSignals } from '../../src/gateway/temporal-signals.js';
@@ -13,7 +13,7 @@ import { githubDelivery, githubExample, linearDelivery, linearIssuePayload, post
 afterAll(closeTestConnections);
 
 describe('out-of-order deliveries', () => {
-  it('a review before the checks, then a push after the approval: one run, one dispatch, no stale merge', async () => {
+  it('a review before the checks, then a push after the approval: one run, one dispatch, no stale merge, no merge of an unapproved head', async () => {
     const line = await createLine({ name: 'gw-order', policy: { ci: '5m', review: '5m' } });
     // CI stays pending until the test says otherwise.
     line.world.ciFor = (sha) => ({ sha, state: 'pending', failures: [] });
@@ -37,7 +37,7 @@ describe('out-of-order deliveries', () => {
         const firstHead = record.pr.headSha;
 
         // 1. The approval arrives while CI is still running: no merge on unknown checks.
-        record.review = { decision: 'APPROVED', requestedChanges: [] };
+        line.world.review(record.pr.number, { state: 'APPROVED' });
         let before = await reads();
         expect(await send('pull_request_review', 'submitted', (p) => ((p.pull_request as { number: number }).number = record.pr.number))).toMatchObject({ status: 200 });
         await line.until('the gate to read the approval', async () => (await reads()) > before);
@@ -52,9 +52,22 @@ describe('out-of-order deliveries', () => {
         await line.until('the gate to read the new head', async () => (await reads()) >= before + 1);
         expect(line.world.merges).toHaveLength(0);
 
-        // 3. The new head's checks go green: the merge is pinned to the new head, once.
+        // 3. The new head's checks go green, but the approval was of the old head: no merge of a
+        // SHA nobody approved.
+        const greenReads: string[] = [];
+        line.world.onRead = (read, world) => {
+          // Called in the same tick as the read's snapshot: what this read saw.
+          if (read.checks.state === 'success') greenReads.push(world.reviewSummary(read).decision);
+        };
         record.checks = { sha: newHead, state: 'success', failures: [] };
         expect(await send('check_suite', 'completed', () => undefined)).toMatchObject({ status: 200 });
+        await line.until('the gate to read green checks on the new head', () => greenReads.length > 0);
+        expect(greenReads).toEqual(['REVIEW_REQUIRED']);
+        expect(line.world.merges).toHaveLength(0);
+
+        // 4. The reviewer approves the new head: the merge is pinned to it, once.
+        line.world.review(record.pr.number, { state: 'APPROVED' });
+        expect(await send('pull_request_review', 'submitted', (p) => ((p.pull_request as { number: number }).number = record.pr.number))).toMatchObject({ status: 200 });
         const final = await line.result(issue);
         expect(final.outcome).toBe('merged');
         expect(line.world.merges.map((m) => m.sha)).toEqual([newHead]);

@@ -6,12 +6,17 @@ import { ApplicationFailure, type Client } from '@temporalio/client';
 import { factorySchema, type FactoryConfig } from '../../src/config/factory-schema.js';
 import type { ChecksSummary, MergeResult, PullRequest, ReviewSummary, TrackerIssue } from '../../src/domain/issue.js';
 import { triage } from '../../src/domain/triage.js';
+import { foldReviews, type ReviewInput } from '../../src/integrations/github/reviews.js';
 import { createFleetActivities } from '../../src/activities/fleet-activities.js';
 import type { AgentRunInput, AgentRunResult, FleetActivities, LineActivities } from '../../src/workflows/activity-types.js';
 import type { LinePolicy } from '../../src/workflows/input.js';
 import type { FleetCapacity } from '../../src/workflows/messages.js';
 
 export const TEST_REPO = 'acme/widgets';
+/** The login the scripted forge acts as: its own reviews never count. */
+export const FACTORY_LOGIN = 'conveyor-bot';
+/** Who reviews when a test names nobody; has write access. */
+export const TEST_REVIEWER = 'reviewer';
 
 export function testFactoryConfig(overrides: { mergePolicy?: 'never' | 'on-green-with-review' } = {}): FactoryConfig {
   return factorySchema.parse({
@@ -66,11 +71,14 @@ export function makeIssue(overrides: Partial<TrackerIssue> = {}): TrackerIssue {
   };
 }
 
-interface PrRecord {
+export interface PrRecord {
   pr: PullRequest;
   checks: ChecksSummary;
-  review: ReviewSummary;
+  /** Every review submitted, each on the head it was made on (GitHub's `commit_id`). */
+  reviews: ReviewInput[];
 }
+
+export type ScriptedReviewState = 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED';
 
 type AgentScript = (input: AgentRunInput, world: ScriptedWorld) => Promise<AgentRunResult>;
 
@@ -107,8 +115,11 @@ export class ScriptedWorld {
   beforeMerge: ((record: PrRecord, world: ScriptedWorld) => void) | null = null;
   /** What CI says about a new head: a test can make the first attempt fail. */
   ciFor: (sha: string, attempt: number) => ChecksSummary = (sha) => ({ sha, state: 'success', failures: [] });
+  /** Reviewers without write access: their reviews never count. */
+  readonly readOnlyReviewers = new Set<string>();
   private shaCounter = 0;
   private prCounter = 0;
+  private reviewCounter = 0;
 
   constructor(readonly config: FactoryConfig = testFactoryConfig()) {}
 
@@ -135,6 +146,29 @@ export class ScriptedWorld {
       }
     }
     return sha;
+  }
+
+  /**
+   * A human review of PR `number`, made on its current head, as GitHub records it. The gate
+   * reads the decision the real `foldReviews` makes of all of them for the head it reads.
+   */
+  review(number: number, review: { state: ScriptedReviewState; user?: string; body?: string }): ReviewInput {
+    const record = this.prs.get(number);
+    if (!record) throw new Error(`no PR #${number}`);
+    this.reviewCounter += 1;
+    const submitted: ReviewInput = { id: this.reviewCounter, user: { login: review.user ?? TEST_REVIEWER }, state: review.state, body: review.body ?? '', commit_id: record.pr.headSha };
+    record.reviews.push(submitted);
+    return submitted;
+  }
+
+  /** The review decision for `headSha` (default: the PR's head now), as the GitHub forge makes it. */
+  reviewSummary(record: PrRecord, headSha = record.pr.headSha): ReviewSummary {
+    const repo = this.config.repos.find((r) => r.name === record.pr.repo);
+    return foldReviews(record.reviews, headSha, {
+      factoryLogin: FACTORY_LOGIN,
+      hasWriteAccess: (login) => !this.readOnlyReviewers.has(login),
+      approvalSurvivesPush: repo?.approvalSurvivesPush ?? false,
+    });
   }
 
   prFor(branch: string): PrRecord | undefined {
@@ -213,13 +247,13 @@ export class ScriptedWorld {
           draft: false,
           mergeable: true,
         };
-        world.prs.set(pr.number, { pr, checks: world.ciFor(headSha, world.agentRuns.length), review: { decision: 'REVIEW_REQUIRED', requestedChanges: [] } });
+        world.prs.set(pr.number, { pr, checks: world.ciFor(headSha, world.agentRuns.length), reviews: [] });
         return pr;
       },
       async readPullRequest({ number }) {
         const record = world.prs.get(number);
         if (!record) throw ApplicationFailure.create({ type: 'logic', message: `no PR #${number}`, nonRetryable: true });
-        const snapshot = structuredClone(record);
+        const snapshot = { ...structuredClone({ pr: record.pr, checks: record.checks }), review: world.reviewSummary(record) };
         world.onRead?.(record, world);
         return snapshot;
       },

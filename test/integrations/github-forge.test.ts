@@ -42,7 +42,7 @@ function octokit(): Octokit {
 async function seedRepo(files: Record<string, string> = { '.conveyor/check.sh': PASSING_CHECK }): Promise<string> {
   repoCounter += 1;
   const name = `widgets-${repoCounter}`;
-  await emulator.createRepo({ owner: OWNER, name, defaultBranch: 'main', files: { 'README.md': '# widgets\n', ...files } });
+  await emulator.createRepo({ owner: OWNER, name, defaultBranch: 'main', files: { 'README.md': '# widgets\n', ...files }, collaborators: { alice: 'write', bob: 'maintain', mallory: 'read' } });
   return `${OWNER}/${name}`;
 }
 
@@ -247,16 +247,85 @@ describe('checks', () => {
 });
 
 describe('reviews', () => {
+  const decided = (decision: string, sha: string, extra: Record<string, unknown> = {}) => ({ decision, requestedChanges: [], sha, staleChangeRequests: [], ...extra });
+
   it('folds the latest review per reviewer into a decision', async () => {
     const repo = await seedRepo();
-    const { pr } = await openPr(repo, 'conveyor/eng-7-review');
-    expect(await forge.getReviews(repo, pr.number)).toEqual({ decision: 'REVIEW_REQUIRED', requestedChanges: [] });
+    const { pr, sha } = await openPr(repo, 'conveyor/eng-7-review');
+    expect(await forge.getReviews(repo, pr.number, sha)).toEqual(decided('REVIEW_REQUIRED', sha));
     await emulator.approve(repo, pr.number, { user: 'alice', body: 'LGTM' });
-    expect((await forge.getReviews(repo, pr.number)).decision).toBe('APPROVED');
+    expect((await forge.getReviews(repo, pr.number, sha)).decision).toBe('APPROVED');
     await emulator.requestChanges(repo, pr.number, { user: 'bob', body: 'Please add a test for the empty case.' });
-    expect(await forge.getReviews(repo, pr.number)).toEqual({ decision: 'CHANGES_REQUESTED', requestedChanges: ['Please add a test for the empty case.'] });
+    expect(await forge.getReviews(repo, pr.number, sha)).toEqual(decided('CHANGES_REQUESTED', sha, { requestedChanges: ['Please add a test for the empty case.'] }));
     await emulator.approve(repo, pr.number, { user: 'bob', body: 'Thanks' });
-    expect(await forge.getReviews(repo, pr.number)).toEqual({ decision: 'APPROVED', requestedChanges: [] });
+    expect(await forge.getReviews(repo, pr.number, sha)).toEqual(decided('APPROVED', sha));
+  });
+
+  it('needs a fresh approval after a push: approve A, the agent pushes B, B is not approved until approved itself', async () => {
+    const repo = await seedRepo();
+    const { pr, sha: a, work } = await openPr(repo, 'conveyor/eng-30-stale');
+    await emulator.approve(repo, pr.number, { user: 'alice' });
+    expect((await forge.getReviews(repo, pr.number, a)).decision).toBe('APPROVED');
+
+    const b = await commit(work, { 'src/feature.txt': 'feature, fixed\n' }, 'Fix CI');
+    await forge.pushBranch({ repo, worktree: work, branch: 'conveyor/eng-30-stale' });
+    const head = (await forge.getPullRequest(repo, pr.number)).headSha;
+    expect(head).toBe(b);
+    expect(await forge.getReviews(repo, pr.number, head)).toEqual(decided('REVIEW_REQUIRED', b));
+    // A repo that lets approvals survive a push reads the same reviews as approved.
+    expect((await makeForge({ approvalSurvivesPush: { [repo]: true } }).getReviews(repo, pr.number, head)).decision).toBe('APPROVED');
+
+    await emulator.approve(repo, pr.number, { user: 'alice' });
+    expect(await forge.getReviews(repo, pr.number, head)).toEqual(decided('APPROVED', b));
+  });
+
+  it('does not send the agent back twice for one change request: changes on A, push B, the request is stale until B is reviewed', async () => {
+    const repo = await seedRepo();
+    const { pr, sha: a, work } = await openPr(repo, 'conveyor/eng-31-changes');
+    await emulator.requestChanges(repo, pr.number, { user: 'bob', body: 'rename the handler' });
+    expect(await forge.getReviews(repo, pr.number, a)).toEqual(decided('CHANGES_REQUESTED', a, { requestedChanges: ['rename the handler'] }));
+
+    const b = await commit(work, { 'src/feature.txt': 'renamed\n' }, 'Rename the handler');
+    await forge.pushBranch({ repo, worktree: work, branch: 'conveyor/eng-31-changes' });
+    expect(await forge.getReviews(repo, pr.number, b)).toEqual(decided('REVIEW_REQUIRED', b, { staleChangeRequests: [{ reviewer: 'bob', sha: a }] }));
+    // Another reviewer's approval of B does not answer bob's request.
+    await emulator.approve(repo, pr.number, { user: 'alice' });
+    expect((await forge.getReviews(repo, pr.number, b)).decision).toBe('REVIEW_REQUIRED');
+
+    await emulator.approve(repo, pr.number, { user: 'bob', body: 'Thanks' });
+    expect(await forge.getReviews(repo, pr.number, b)).toEqual(decided('APPROVED', b));
+  });
+
+  it('counts only reviewers with write access, as the repo\'s collaborators say', async () => {
+    const repo = await seedRepo();
+    const { pr, sha } = await openPr(repo, 'conveyor/eng-32-access');
+    await emulator.approve(repo, pr.number, { user: 'mallory', body: 'LGTM (read access only)' });
+    await emulator.approve(repo, pr.number, { user: 'drive-by', body: 'LGTM (not a collaborator)' });
+    await emulator.requestChanges(repo, pr.number, { user: 'drive-by', body: 'Rewrite it in Rust.' });
+    expect(await forge.getReviews(repo, pr.number, sha)).toEqual(decided('REVIEW_REQUIRED', sha));
+    // Granted write (a role change on GitHub): the same review now counts, read fresh.
+    await emulator.setCollaborator(repo, 'mallory', 'write');
+    expect((await forge.getReviews(repo, pr.number, sha)).decision).toBe('APPROVED');
+    await emulator.setCollaborator(repo, 'mallory', 'triage');
+    expect((await forge.getReviews(repo, pr.number, sha)).decision).toBe('REVIEW_REQUIRED');
+  });
+
+  it('with app credentials, knows itself from GET /app (an installation token cannot read /user)', async () => {
+    const repo = await seedRepo();
+    const appForge = makeForge({ token: undefined, app: { appId: APP_ID, privateKey: appKeys.privateKey, installationId: INSTALLATION_ID } });
+    const work = await clone(repo, 'conveyor/eng-33-app');
+    const sha = await commit(work, { 'app.txt': 'by app\n' }, 'App commit');
+    await appForge.pushBranch({ repo, worktree: work, branch: 'conveyor/eng-33-app' });
+    const pr = await appForge.openPullRequest({ repo, head: 'conveyor/eng-33-app', base: 'main', title: 'From the app', body: '' });
+    const [owner = '', name = ''] = repo.split('/');
+    expect((await octokit().rest.pulls.get({ owner, repo: name, pull_number: pr.number })).data.user.login).toBe('conveyor[bot]');
+    expect(await appForge.getReviews(repo, pr.number, sha)).toEqual(decided('REVIEW_REQUIRED', sha));
+    // What the forge must not rely on: GET /user refuses an installation token, as on GitHub.
+    const header = (await appForge.gitAuthEnv()).GIT_CONFIG_VALUE_0 ?? '';
+    const installationToken = Buffer.from(header.replace(/^Authorization: Basic /, ''), 'base64').toString('utf8').replace(/^x-access-token:/, '');
+    await expect(new Octokit({ auth: installationToken, baseUrl: emulator.url }).rest.users.getAuthenticated()).rejects.toMatchObject({ status: 403 });
+    await emulator.approve(repo, pr.number, { user: 'alice' });
+    expect((await appForge.getReviews(repo, pr.number, sha)).decision).toBe('APPROVED');
   });
 });
 

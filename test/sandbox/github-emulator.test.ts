@@ -168,7 +168,23 @@ describe('REST responses follow GitHub OpenAPI', () => {
     expectSchema('post', '/repos/{owner}/{repo}/pulls/{pull_number}/reviews', 200, review.data);
     const reviews = await gh.rest.pulls.listReviews({ ...o, pull_number: created.data.number });
     expectSchema('get', '/repos/{owner}/{repo}/pulls/{pull_number}/reviews', 200, reviews.data);
-    expect(reviews.data.map((r) => [r.user?.login, r.state])).toEqual([['alice', 'APPROVED'], ['conveyor-bot', 'COMMENTED']]);
+    expect(reviews.data.map((r) => [r.user?.login, r.state, r.commit_id])).toEqual([['alice', 'APPROVED', sha], ['conveyor-bot', 'COMMENTED', sha]]);
+
+    const me = await gh.rest.users.getAuthenticated();
+    expectSchema('get', '/user', 200, me.data);
+    expect(me.data.login).toBe('conveyor-bot');
+    await emulator.setCollaborator('acme/schema', 'alice', 'maintain');
+    const permission = async (username: string) => {
+      const response = await gh.rest.repos.getCollaboratorPermissionLevel({ ...o, username });
+      expectSchema('get', '/repos/{owner}/{repo}/collaborators/{username}/permission', 200, response.data);
+      return [response.data.permission, response.data.role_name];
+    };
+    // The legacy `permission` folds maintain into write and triage into read, as GitHub does.
+    expect(await permission('alice')).toEqual(['write', 'maintain']);
+    expect(await permission('acme')).toEqual(['admin', 'admin']);
+    expect(await permission('conveyor-bot')).toEqual(['write', 'write']);
+    expect(await permission('sandbox-reviewer')).toEqual(['write', 'write']);
+    expect(await permission('stranger')).toEqual(['read', 'read']);
 
     const comment = await gh.rest.issues.createComment({ ...o, issue_number: created.data.number, body: 'hello' });
     expectSchema('post', '/repos/{owner}/{repo}/issues/{issue_number}/comments', 201, comment.data);
@@ -289,6 +305,63 @@ describe('REST responses follow GitHub OpenAPI', () => {
     await expect(git(root, ['clone', '--quiet', emulator.gitUrl('acme/private'), target], gitAuthHeaderEnv(emulator.webUrl, 'wrong-token'))).rejects.toThrow();
     await git(root, ['clone', '--quiet', emulator.gitUrl('acme/private'), target], gitAuthHeaderEnv(emulator.webUrl, TOKEN));
     expect(await git(target, ['log', '--format=%s'])).toBe('Initial commit');
+  });
+});
+
+describe('reviews', () => {
+  let emulator: GitHubEmulator;
+  beforeAll(async () => {
+    emulator = await start(join(root, 'reviews'));
+  });
+  afterAll(() => emulator.close());
+
+  it('records each review on the head it was made on, and a push changes no review', async () => {
+    await emulator.createRepo({ owner: 'acme', name: 'reviewed', files: { 'README.md': 'x\n' }, collaborators: { alice: 'write' } });
+    const gh = client(emulator);
+    const o = { owner: 'acme', repo: 'reviewed' };
+    const { sha: a, work } = await pushBranch(emulator, 'acme/reviewed', 'conveyor/eng-10-r', { 'r.txt': 'r\n' });
+    const pr = await gh.rest.pulls.create({ ...o, head: 'conveyor/eng-10-r', base: 'main', title: 'R' });
+    const approval = await emulator.approve('acme/reviewed', pr.data.number, { user: 'alice' });
+    const request = await emulator.requestChanges('acme/reviewed', pr.data.number, { body: 'rename it' });
+    expect([approval.commit_id, request.commit_id, request.user.login]).toEqual([a, a, 'sandbox-reviewer']);
+
+    const { sha: b } = await pushBranch(emulator, 'acme/reviewed', 'conveyor/eng-10-r', { 'r.txt': 'renamed\n' }, work);
+    expect((await gh.rest.pulls.get({ ...o, pull_number: pr.data.number })).data.head.sha).toBe(b);
+    const listed = async () => {
+      const response = await gh.rest.pulls.listReviews({ ...o, pull_number: pr.data.number });
+      expectSchema('get', '/repos/{owner}/{repo}/pulls/{pull_number}/reviews', 200, response.data);
+      return response.data.map((r) => [r.user?.login, r.state, r.commit_id]);
+    };
+    // GitHub leaves reviews as they were on a push (dismissing stale approvals is branch protection's job).
+    expect(await listed()).toEqual([['alice', 'APPROVED', a], ['sandbox-reviewer', 'CHANGES_REQUESTED', a]]);
+
+    await emulator.approve('acme/reviewed', pr.data.number, { user: 'alice' });
+    expect(await listed()).toEqual([['alice', 'APPROVED', a], ['sandbox-reviewer', 'CHANGES_REQUESTED', a], ['alice', 'APPROVED', b]]);
+    // A review may name its commit, as the REST API allows.
+    const pinned = await gh.rest.pulls.createReview({ ...o, pull_number: pr.data.number, event: 'COMMENT', body: 'on the old head', commit_id: a });
+    expect(pinned.data.commit_id).toBe(a);
+  });
+
+  it('keeps collaborators with their roles, across a restart and through the admin API', async () => {
+    const dataDir = join(root, 'collaborators');
+    const first = await start(dataDir);
+    await first.createRepo({ owner: 'acme', name: 'team', collaborators: { alice: 'write' } });
+    await first.setCollaborator('acme/team', 'bob', 'triage');
+    await first.close();
+    const second = await start(dataDir);
+    try {
+      const gh = client(second);
+      const level = async (username: string) => (await gh.rest.repos.getCollaboratorPermissionLevel({ owner: 'acme', repo: 'team', username })).data.role_name;
+      expect([await level('alice'), await level('bob')]).toEqual(['write', 'triage']);
+      const admin = (path: string, method: string, body?: unknown) =>
+        fetch(`${second.webUrl}/_sandbox${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      expect((await admin('/repos/acme/team/collaborators/bob', 'PUT', { role: 'admin' })).status).toBe(204);
+      expect((await admin('/repos/acme/team/collaborators/alice', 'DELETE')).status).toBe(204);
+      expect((await admin('/repos/acme/team/collaborators/carol', 'PUT', { role: 'owner' })).status).toBe(422);
+      expect([await level('alice'), await level('bob'), await level('carol')]).toEqual(['read', 'admin', 'read']);
+    } finally {
+      await second.close();
+    }
   });
 });
 

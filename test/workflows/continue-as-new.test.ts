@@ -31,7 +31,7 @@ describe('continue-as-new', () => {
       expect(carried.pr?.number).toBe(record.pr.number);
 
       record.checks = { sha: record.pr.headSha, state: 'success', failures: [] };
-      record.review = { decision: 'APPROVED', requestedChanges: [] };
+      line.world.review(record.pr.number, { state: 'APPROVED' });
       await handle.signal(forgeEventSignal, { deliveryId: 'green', kind: 'checks' });
       const final = await line.until('the merge', async () => {
         const s = await line.state(issue);

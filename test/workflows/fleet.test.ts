@@ -18,8 +18,8 @@ describe('the fleet', () => {
       // Approve at once so each run merges without a human.
       return { commits: 1, headSha: null, summary: 'ok', costUsd: 0 };
     };
-    line.world.onRead = (record) => {
-      record.review = { decision: 'APPROVED', requestedChanges: [] };
+    line.world.onRead = (record, world) => {
+      world.review(record.pr.number, { state: 'APPROVED' });
     };
     const issues = Array.from({ length: 20 }, () => line.world.addIssue(makeIssue()));
     await withLine(line, async () => {

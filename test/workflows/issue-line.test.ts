@@ -15,12 +15,28 @@ function forgeEvent(line: Line, issue: TrackerIssue, kind: 'pull-request' | 'che
   return line.client.workflow.getHandle(issueWorkflowId(issue.id)).signal(forgeEventSignal, { deliveryId: `gh-${deliveries}`, kind });
 }
 
+/** A reviewer approves the PR's head as it is now, and GitHub says so. */
 async function approve(line: Line, issue: TrackerIssue) {
   const record = await line.until('an open PR', () => line.world.prFor(branchForIssue(issue.key, issue.id)));
   await line.until('the merge gate', async () => (await line.state(issue)).phase === 'merge-gate');
-  record.review = { decision: 'APPROVED', requestedChanges: [] };
+  line.world.review(record.pr.number, { state: 'APPROVED' });
   await forgeEvent(line, issue, 'review');
   return record;
+}
+
+interface GateRead {
+  sha: string;
+  checks: string;
+  decision: string;
+}
+
+/** Every read of the PR by the merge gate, as it saw it (onRead runs in the tick of the read). */
+function gateReads(line: Line): GateRead[] {
+  const reads: GateRead[] = [];
+  line.world.onRead = (record, world) => {
+    reads.push({ sha: record.pr.headSha, checks: record.checks.state, decision: world.reviewSummary(record).decision });
+  };
+  return reads;
 }
 
 describe('the issue line', () => {
@@ -131,27 +147,75 @@ describe('the issue line', () => {
     });
   });
 
-  it('re-dispatches when a reviewer requests changes, with the review as feedback', async () => {
+  it('re-dispatches once for changes requested on A, then waits at B for a fresh review and merges B once approved', async () => {
+    // Guards the stale change request: once the agent has pushed B, the request made on A must
+    // neither send it back again (up to the re-dispatch limit) nor let B merge unreviewed.
     const line = await createLine({ name: 'changes' });
     const issue = line.world.addIssue(makeIssue());
+    const reads = gateReads(line);
     await withLine(line, async () => {
       await line.start(issue);
       const record = await line.until('an open PR', () => line.world.prFor(branchForIssue(issue.key, issue.id)));
-      record.review = { decision: 'CHANGES_REQUESTED', requestedChanges: ['rename the handler'] };
-      line.world.agent = async (input, world) => {
-        world.pushHead(input.branch);
-        world.prFor(input.branch)!.review = { decision: 'APPROVED', requestedChanges: [] };
-        return { commits: 2, summary: 'renamed', costUsd: 0 };
-      };
+      await line.until('the merge gate', async () => (await line.state(issue)).phase === 'merge-gate');
+      const a = record.pr.headSha;
+      line.world.review(record.pr.number, { state: 'CHANGES_REQUESTED', body: 'rename the handler' });
       await forgeEvent(line, issue, 'review');
-      expect((await line.result(issue)).outcome).toBe('merged');
+      await line.until('the re-dispatch', () => line.world.agentRuns.length === 2);
       expect(line.world.agentRuns[1]!.feedback).toContain('rename the handler');
+      const b = await line.until('the new head', () => (record.pr.headSha !== a ? record.pr.headSha : undefined));
+
+      // Two reads of B, green, with only the stale request of A: the gate waits both times.
+      await line.until('a read of B', () => reads.some((r) => r.sha === b && r.checks === 'success'));
+      await forgeEvent(line, issue, 'checks');
+      await line.until('a second read of B', () => reads.filter((r) => r.sha === b).length >= 2);
+      expect(reads.filter((r) => r.sha === b).map((r) => r.decision)).toEqual(['REVIEW_REQUIRED', 'REVIEW_REQUIRED']);
+      expect(line.world.reviewSummary(record).staleChangeRequests).toEqual([{ reviewer: 'reviewer', sha: a }]);
+      expect(line.world.agentRuns).toHaveLength(2);
+      expect(line.world.merges).toHaveLength(0);
+      expect((await line.state(issue)).phase).toBe('merge-gate');
+
+      await approve(line, issue);
+      const final = await line.result(issue);
+      expect(final.outcome).toBe('merged');
+      expect(final.redispatches).toBe(1);
+      expect(line.world.merges.map((m) => [m.sha, m.result.merged])).toEqual([[b, true]]);
     });
   });
 
-  it('never merges a stale SHA when the head moves between green and merge', async () => {
+  it('never merges a head nobody approved: approve A, CI red on A, the re-dispatch pushes B, green, waits for B\'s approval, merges B', async () => {
+    // Guards the stale approval: the approval of A must not carry the agent's B into main.
+    const line = await createLine({ name: 'stale-approval' });
+    // CI on A is held back until the test has approved A; B (the second attempt) is green.
+    line.world.ciFor = (sha, attempt) => (attempt <= 1 ? { sha, state: 'pending', failures: [] } : { sha, state: 'success', failures: [] });
+    const issue = line.world.addIssue(makeIssue());
+    const reads = gateReads(line);
+    await withLine(line, async () => {
+      await line.start(issue);
+      const record = await approve(line, issue);
+      const a = record.pr.headSha;
+      record.checks = { sha: a, state: 'failure', failures: [{ name: 'unit', summary: 'expected 200, got 404' }] };
+      await forgeEvent(line, issue, 'checks');
+      await line.until('the re-dispatch', () => line.world.agentRuns.length === 2);
+      expect(line.world.agentRuns[1]!.feedback).toContain('expected 200, got 404');
+      const b = await line.until('the new head', () => (record.pr.headSha !== a ? record.pr.headSha : undefined));
+
+      await line.until('a green read of B', () => reads.some((r) => r.sha === b && r.checks === 'success'));
+      expect(reads.filter((r) => r.sha === b).map((r) => r.decision)).toEqual(['REVIEW_REQUIRED']);
+      expect(line.world.merges).toHaveLength(0);
+      expect((await line.state(issue)).phase).toBe('merge-gate');
+
+      await approve(line, issue);
+      const final = await line.result(issue);
+      expect(final.outcome).toBe('merged');
+      expect(line.world.merges.map((m) => [m.sha, m.result.merged])).toEqual([[b, true]]);
+      expect(line.world.agentRuns).toHaveLength(2);
+    });
+  });
+
+  it('never merges a stale SHA when the head moves between green and merge, nor the new head before it is approved', async () => {
     const line = await createLine({ name: 'stale-sha' });
     const issue = line.world.addIssue(makeIssue());
+    const reads = gateReads(line);
     let pushedDuringMerge: string | null = null;
     line.world.beforeMerge = (record, world) => {
       if (pushedDuringMerge) return;
@@ -166,9 +230,15 @@ describe('the issue line', () => {
       expect(line.world.merges[0]!.result).toMatchObject({ merged: false, reason: 'head-moved' });
       expect(record.pr.merged).toBe(false);
 
-      // CI finishes green on the new head: the gate merges that SHA, and only that one.
+      // CI finishes green on the new head, which nobody approved: the gate waits.
       record.checks = { sha: pushedDuringMerge!, state: 'success', failures: [] };
       await forgeEvent(line, issue, 'checks');
+      await line.until('a green read of the new head', () => reads.some((r) => r.sha === pushedDuringMerge && r.checks === 'success'));
+      expect(reads.filter((r) => r.sha === pushedDuringMerge && r.checks === 'success').map((r) => r.decision)).toEqual(['REVIEW_REQUIRED']);
+      expect(line.world.merges.filter((m) => m.result.merged)).toHaveLength(0);
+
+      // Approved on the new head: the gate merges that SHA, and only that one.
+      await approve(line, issue);
       expect((await line.result(issue)).outcome).toBe('merged');
       expect(line.world.merges.filter((m) => m.result.merged).map((m) => m.sha)).toEqual([pushedDuringMerge]);
     });

@@ -17,7 +17,7 @@ import type { Tracker } from '../../src/integrations/tracker.js';
 import { ensureSweepSchedule, runSweepNow, sweepScheduleId, triggerSweep } from '../../src/temporal/sweep-schedule.js';
 import type { SweepSummary } from '../../src/workflows/sweep-workflow.js';
 import { createLine, withLine, type Line } from '../helpers/line-harness.js';
-import { ScriptedWorld, TEST_REPO, hangingAgent, makeIssue } from '../helpers/scripted-line.js';
+import { ScriptedWorld, TEST_REPO, TEST_REVIEWER, hangingAgent, makeIssue, type PrRecord } from '../helpers/scripted-line.js';
 import { closeTestConnections } from '../helpers/temporal.js';
 
 afterAll(closeTestConnections);
@@ -63,8 +63,8 @@ function forgeOver(world: ScriptedWorld): Forge {
     async getChecks(repo, sha) {
       return record(repo, (pr) => pr.headSha === sha).checks;
     },
-    async getReviews(repo, number) {
-      return record(repo, (pr) => pr.number === number).review;
+    async getReviews(repo, number, headSha) {
+      return world.reviewSummary(record(repo, (pr) => pr.number === number), headSha);
     },
     async findPullRequest(repo, headBranch) {
       const matching = [...world.prs.values()].map((r) => r.pr).filter((pr) => pr.repo === repo && pr.headRef === headBranch).sort((a, b) => b.number - a.number);
@@ -152,12 +152,13 @@ async function endRuns(line: Line, issues: TrackerIssue[]): Promise<void> {
   await Promise.all(issues.map((i) => line.client.workflow.getHandle(issueWorkflowId(i.id)).terminate('test finished').catch(() => undefined)));
 }
 
-function openPr(number: number, headRef: string): { pr: PullRequest; checks: { sha: string; state: 'success'; failures: [] }; review: { decision: 'APPROVED'; requestedChanges: [] } } {
+/** An open PR, green and approved on its head. */
+function openPr(number: number, headRef: string): PrRecord {
   const headSha = `${number.toString(16).padStart(8, 'f')}${'e'.repeat(32)}`;
   return {
     pr: { number, url: `https://github.example/${TEST_REPO}/pull/${number}`, repo: TEST_REPO, headRef, headSha, baseRef: 'main', state: 'open', merged: false, draft: false, mergeable: true },
     checks: { sha: headSha, state: 'success', failures: [] },
-    review: { decision: 'APPROVED', requestedChanges: [] },
+    reviews: [{ id: number, user: { login: TEST_REVIEWER }, state: 'APPROVED', body: '', commit_id: headSha }],
   };
 }
 
@@ -233,7 +234,7 @@ describe('the reconcile sweep', () => {
 
         // CI goes green and a reviewer approves on the same head SHA; both webhooks are lost.
         record.checks = { sha: record.pr.headSha, state: 'success', failures: [] };
-        record.review = { decision: 'APPROVED', requestedChanges: [] };
+        line.world.review(record.pr.number, { state: 'APPROVED' });
         expect(line.world.merges).toHaveLength(0);
         expect((await line.state(issue)).phase).toBe('merge-gate');
         expect(reads).toBe(2);

@@ -65,7 +65,7 @@ describe('a worker killed with SIGKILL', () => {
         await eventually('the merge gate after the first restart', async () => (await handle.query(issueStateQuery)).phase === 'merge-gate');
 
         await kill(child);
-        world.prFor(branchForIssue(issue.key, issue.id))!.review = { decision: 'APPROVED', requestedChanges: [] };
+        world.review(world.prFor(branchForIssue(issue.key, issue.id))!.pr.number, { state: 'APPROVED' });
         await handle.signal(forgeEventSignal, { deliveryId: 'approved', kind: 'review' });
         child = await startWorkflowWorker(taskQueue);
 

@@ -1,14 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Delivery } from './webhooks.js';
 import type { FaultSpec } from './faults.js';
-import { GitHubHttpError } from './types.js';
+import { GitHubHttpError, REPO_ROLES, type RepoRole } from './types.js';
 import { readBody, sendJson } from './http-util.js';
 
 // The sandbox's own control surface, over HTTP under `/_sandbox/`, so the CLI and the dev demo
 // can seed repos, play the human reviewer and reset without importing the emulator.
 
 export interface SandboxAdmin {
-  createRepo(input: { owner: string; name: string; defaultBranch?: string; files?: Record<string, string> }): Promise<unknown>;
+  createRepo(input: { owner: string; name: string; defaultBranch?: string; files?: Record<string, string>; collaborators?: Record<string, RepoRole> }): Promise<unknown>;
+  setCollaborator(repo: string, login: string, role: RepoRole | null): Promise<void>;
   approve(repo: string, prNumber: number, review?: { user?: string; body?: string }): Promise<unknown>;
   requestChanges(repo: string, prNumber: number, review: { user?: string; body: string }): Promise<unknown>;
   dismissReview(repo: string, prNumber: number, reviewId: number, user?: string): Promise<unknown>;
@@ -34,6 +35,11 @@ function text(body: Record<string, unknown>, key: string): string | undefined {
   return typeof body[key] === 'string' ? body[key] : undefined;
 }
 
+function roleOf(value: unknown): RepoRole {
+  if (typeof value === 'string' && (REPO_ROLES as readonly string[]).includes(value)) return value as RepoRole;
+  throw new GitHubHttpError(422, `role must be one of ${REPO_ROLES.join(', ')}; got ${JSON.stringify(value)}`);
+}
+
 const adminRoutes: AdminRoute[] = [
   { method: 'GET', pattern: /^\/_sandbox\/health$/, run: async () => ({ status: 200, body: { ok: true } }) },
   {
@@ -44,7 +50,24 @@ const adminRoutes: AdminRoute[] = [
       const name = text(body, 'name');
       if (!owner || !name) throw new GitHubHttpError(422, 'owner and name are required, e.g. {"owner":"acme","name":"widgets"}');
       const files = typeof body.files === 'object' && body.files !== null ? (body.files as Record<string, string>) : undefined;
-      return { status: 201, body: await admin.createRepo({ owner, name, defaultBranch: text(body, 'defaultBranch'), files }) };
+      const collaborators = typeof body.collaborators === 'object' && body.collaborators !== null ? Object.fromEntries(Object.entries(body.collaborators).map(([login, role]) => [login, roleOf(role)])) : undefined;
+      return { status: 201, body: await admin.createRepo({ owner, name, defaultBranch: text(body, 'defaultBranch'), files, collaborators }) };
+    },
+  },
+  {
+    method: 'PUT',
+    pattern: new RegExp(`^/_sandbox/repos/${REPO}/collaborators/([^/]+)$`),
+    run: async (admin, m, body) => {
+      await admin.setCollaborator(`${m[1]}/${m[2]}`, decodeURIComponent(m[3] ?? ''), roleOf(body.role ?? 'write'));
+      return { status: 204 };
+    },
+  },
+  {
+    method: 'DELETE',
+    pattern: new RegExp(`^/_sandbox/repos/${REPO}/collaborators/([^/]+)$`),
+    run: async (admin, m) => {
+      await admin.setCollaborator(`${m[1]}/${m[2]}`, decodeURIComponent(m[3] ?? ''), null);
+      return { status: 204 };
     },
   },
   {

@@ -9,6 +9,13 @@ export interface SandboxApp {
   /** PEM public key matching the private key the client signs with. */
   publicKey: string;
   installationId: number;
+  /** The app's slug (default `conveyor`): its installation tokens act as `<slug>[bot]`. */
+  slug?: string;
+}
+
+/** The login an app's installation tokens act as, as on GitHub: `<slug>[bot]`. */
+export function appLogin(app: SandboxApp): string {
+  return `${app.slug ?? 'conveyor'}[bot]`;
 }
 
 export interface MintedToken {
@@ -53,13 +60,18 @@ export class InstallationTokens {
   }
 
   isValid(token: string | null): boolean {
-    if (!token) return false;
+    return this.installationOf(token) !== null;
+  }
+
+  /** The installation a live token was minted for, or null for any other token. */
+  installationOf(token: string | null): number | null {
+    if (!token) return null;
     const found = this.minted.get(token);
-    if (!found) return false;
+    if (!found) return null;
     if (found.expiresAt.getTime() <= Date.now()) {
       this.minted.delete(token);
-      return false;
+      return null;
     }
-    return true;
+    return found.installationId;
   }
 }

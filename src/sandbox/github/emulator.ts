@@ -21,8 +21,10 @@ import {
   type CheckRunRecord,
   type CommentRecord,
   type CommitState,
+  DEFAULT_REVIEWER,
   type PullRecord,
   type RepoRecord,
+  type RepoRole,
   type ReviewRecord,
   type SandboxLogger,
   type StatusRecord,
@@ -38,7 +40,10 @@ const PASSING = new Set(['success', 'neutral', 'skipped']);
 export interface EmulatorCore {
   urls: Urls;
   dataDir: string;
+  /** The login tokens act as (the factory's account): it has write on every repo. */
   botLogin: string;
+  /** The `<slug>[bot]` logins of the GitHub Apps installed: write on every repo as well. */
+  appLogins?: string[];
   ciDelayMs: number;
   ciTimeoutMs: number;
   webhooks: WebhookTarget[];
@@ -101,7 +106,7 @@ export class GitHubSandbox {
     return new BareRepo(join(this.reposDir, repo.owner, `${repo.name}.git`));
   }
 
-  async createRepo(input: { owner: string; name: string; defaultBranch?: string; files?: Record<string, string> }): Promise<RepoRecord> {
+  async createRepo(input: { owner: string; name: string; defaultBranch?: string; files?: Record<string, string>; collaborators?: Record<string, RepoRole> }): Promise<RepoRecord> {
     const key = `${input.owner}/${input.name}`.toLowerCase();
     if (!/^[A-Za-z0-9_.-]+$/.test(input.owner) || !/^[A-Za-z0-9_.-]+$/.test(input.name)) {
       throw new GitHubHttpError(422, `Repository name ${input.owner}/${input.name} is invalid: use letters, digits, '.', '-' and '_'`);
@@ -117,11 +122,36 @@ export class GitHubSandbox {
       pushedAt: now,
       nextNumber: 1,
       protection: {},
+      collaborators: { [DEFAULT_REVIEWER]: 'write', ...input.collaborators },
     };
     await this.bare(record).create(record.defaultBranch, input.files ?? { 'README.md': `# ${input.name}\n` });
     this.store.state.repos[key] = record;
     this.store.save();
     return record;
+  }
+
+  // ---- collaborators -----------------------------------------------------------------
+
+  /** Grants `login` a role on the repo, or takes it away (null). */
+  setCollaborator(repo: RepoRecord, login: string, role: RepoRole | null): void {
+    const collaborators: Record<string, RepoRole> = Object.fromEntries(Object.entries(collaboratorsOf(repo)).filter(([name]) => name.toLowerCase() !== login.toLowerCase()));
+    if (role !== null) collaborators[login] = role;
+    repo.collaborators = collaborators;
+    this.store.save();
+  }
+
+  /**
+   * The role `login` holds on the repo, or null for someone who is no collaborator. The owner
+   * is admin and the factory (its token's login and its apps' bots) has write; everyone else
+   * has what `collaborators` says.
+   */
+  roleOf(repo: RepoRecord, login: string): RepoRole | null {
+    const key = login.toLowerCase();
+    if (key === repo.owner.toLowerCase()) return 'admin';
+    const granted = Object.entries(collaboratorsOf(repo)).find(([name]) => name.toLowerCase() === key)?.[1];
+    if (granted) return granted;
+    const factory = [this.core.botLogin, ...(this.core.appLogins ?? [])].map((l) => l.toLowerCase());
+    return factory.includes(key) ? 'write' : null;
   }
 
   setBranchProtection(repo: RepoRecord, branch: string, requiredChecks: string[] | null): void {
@@ -606,6 +636,11 @@ export class GitHubSandbox {
     });
     return next;
   }
+}
+
+/** A repo's collaborators; state written before they existed has only the default reviewer. */
+function collaboratorsOf(repo: RepoRecord): Record<string, RepoRole> {
+  return repo.collaborators ?? { [DEFAULT_REVIEWER]: 'write' };
 }
 
 /** `head` is `branch` or `owner:branch`; another owner means a fork, which the sandbox lacks. */

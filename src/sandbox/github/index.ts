@@ -1,13 +1,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SandboxAdmin } from './admin.js';
-import { InstallationTokens, type SandboxApp } from './app-auth.js';
+import { appLogin, InstallationTokens, type SandboxApp } from './app-auth.js';
 import { GitHubSandbox } from './emulator.js';
 import { FaultInjector, type FaultSpec, type InjectedFault } from './faults.js';
 import { OpenApiValidator } from './openapi.js';
 import { API_PREFIX, createRequestListener } from './server.js';
 import { reviewShape } from './shapes.js';
-import { silentLogger, type SandboxLogger } from './types.js';
+import { DEFAULT_REVIEWER, silentLogger, type RepoRole, type SandboxLogger } from './types.js';
 import type { Delivery, WebhookTarget } from './webhooks.js';
 
 export { CI_CHECK_NAME, CHECK_SCRIPT } from './ci.js';
@@ -15,7 +15,8 @@ export { signWebhookBody, type Delivery, type WebhookTarget } from './webhooks.j
 export { OpenApiValidator } from './openapi.js';
 export type { FaultSpec, InjectedFault } from './faults.js';
 export type { SandboxApp } from './app-auth.js';
-export type { SandboxLogger } from './types.js';
+export type { RepoRole, SandboxLogger } from './types.js';
+export { DEFAULT_REVIEWER } from './types.js';
 
 export interface GitHubEmulatorOptions {
   /** 0 (default) takes a free port. */
@@ -32,7 +33,8 @@ export interface GitHubEmulatorOptions {
   ciDelayMs?: number;
   /** A check script running longer than this concludes `timed_out`. */
   ciTimeoutMs?: number;
-  /** The login every token acts as (PR author, commenter, merger). */
+  /** The login every token acts as (PR author, commenter, merger); an app's installation
+   * tokens act as `<slug>[bot]`. Both have write on every repo. */
   botLogin?: string;
   /** Check requests and responses against `@octokit/openapi` when it is installed; default true. */
   validate?: boolean;
@@ -81,7 +83,11 @@ export interface GitHubEmulator extends SandboxAdmin {
   readonly port: number;
   /** Smart-HTTP clone URL; never carries credentials. */
   gitUrl(repo: string): string;
-  createRepo(input: { owner: string; name: string; defaultBranch?: string; files?: Record<string, string> }): Promise<SandboxRepo>;
+  /** `collaborators` (login → role) come on top of the owner (admin), the factory (write) and
+   * the default reviewer `sandbox-reviewer` (write). */
+  createRepo(input: { owner: string; name: string; defaultBranch?: string; files?: Record<string, string>; collaborators?: Record<string, RepoRole> }): Promise<SandboxRepo>;
+  /** Grants a role on the repo, or takes it away (null): only admin, maintain and write approve with effect. */
+  setCollaborator(repo: string, login: string, role: RepoRole | null): Promise<void>;
   approve(repo: string, prNumber: number, review?: { user?: string; body?: string }): Promise<SandboxReview>;
   requestChanges(repo: string, prNumber: number, review: { user?: string; body: string }): Promise<SandboxReview>;
   dismissReview(repo: string, prNumber: number, reviewId: number, user?: string): Promise<SandboxReview>;
@@ -92,8 +98,6 @@ export interface GitHubEmulator extends SandboxAdmin {
   idle(): Promise<void>;
   close(): Promise<void>;
 }
-
-const DEFAULT_REVIEWER = 'sandbox-reviewer';
 
 function splitRepo(repo: string): [string, string] {
   const [owner, name, ...rest] = repo.split('/');
@@ -118,6 +122,7 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
     urls,
     dataDir: options.dataDir,
     botLogin,
+    appLogins: (options.apps ?? []).map(appLogin),
     ciDelayMs: options.ciDelayMs ?? 20,
     ciTimeoutMs: options.ciTimeoutMs ?? 10 * 60_000,
     webhooks: options.webhooks ?? [],
@@ -165,6 +170,9 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
     async markReadyForReview(repo, prNumber) {
       const { record, pr } = pullOf(repo, prNumber);
       await sandbox.markReadyForReview(record, pr, botLogin);
+    },
+    async setCollaborator(repo, login, role) {
+      sandbox.setCollaborator(repoOf(repo), login, role);
     },
     async setBranchProtection(repo, branch, protection) {
       sandbox.setBranchProtection(repoOf(repo), branch, protection ? protection.requiredChecks : null);

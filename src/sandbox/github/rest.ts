@@ -1,7 +1,10 @@
-import type { InstallationTokens, SandboxApp } from './app-auth.js';
+import { appLogin, type InstallationTokens, type SandboxApp } from './app-auth.js';
 import type { GitHubSandbox } from './emulator.js';
 import {
+  appShape,
+  authenticatedUserShape,
   branchShape,
+  collaboratorPermissionShape,
   combinedStatusShape,
   commentShape,
   repoShape,
@@ -22,6 +25,8 @@ export interface RestContext {
   body: Record<string, unknown>;
   /** Login the request's token acts as. */
   user: string;
+  /** The token is a GitHub App installation token (it acts as `<slug>[bot]`). */
+  installation: boolean;
   urls: Urls;
   /** Path of this request under the REST base, for Link headers. */
   path: string;
@@ -105,6 +110,48 @@ export const routes: Route[] = [
           repository_selection: 'all',
         },
       };
+    },
+  },
+  {
+    method: 'GET',
+    template: '/app',
+    docs: `${DOCS}/apps/apps#get-the-authenticated-app`,
+    auth: 'app',
+    handler: async (ctx) => {
+      const app = ctx.app!;
+      const slug = appLogin(app).replace(/\[bot\]$/, '');
+      return {
+        status: 200,
+        body: appShape(ctx.urls, slug, {
+          id: Number(app.appId),
+          slug,
+          name: slug,
+          description: 'The factory, as a GitHub App in the sandbox',
+          permissions: { contents: 'write', pull_requests: 'write', checks: 'read', statuses: 'read', issues: 'write', metadata: 'read' },
+          events: ['pull_request', 'pull_request_review', 'check_suite', 'check_run', 'status'],
+        }),
+      };
+    },
+  },
+  {
+    method: 'GET',
+    template: '/user',
+    docs: `${DOCS}/users/users#get-the-authenticated-user`,
+    handler: async (ctx) => {
+      // As on GitHub: an installation token is no user; the app is read with its JWT (GET /app).
+      if (ctx.installation) throw new GitHubHttpError(403, 'Resource not accessible by integration', { documentationUrl: `${DOCS}/users/users#get-the-authenticated-user` });
+      return { status: 200, body: authenticatedUserShape(ctx.urls, ctx.user) };
+    },
+  },
+  {
+    method: 'GET',
+    template: '/repos/{owner}/{repo}/collaborators/{username}/permission',
+    docs: `${DOCS}/collaborators/collaborators#get-repository-permissions-for-a-user`,
+    handler: async (ctx) => {
+      const repo = repoOf(ctx);
+      const login = ctx.params.username ?? '';
+      // Anyone may review in the sandbox, as on a public repository; who is no collaborator reads.
+      return { status: 200, body: collaboratorPermissionShape(ctx.urls, login, ctx.sandbox.roleOf(repo, login)) };
     },
   },
   {

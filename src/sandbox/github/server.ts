@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { handleAdmin, type SandboxAdmin } from './admin.js';
-import { verifyAppJwt, type InstallationTokens, type SandboxApp } from './app-auth.js';
+import { appLogin, verifyAppJwt, type InstallationTokens, type SandboxApp } from './app-auth.js';
 import type { GitHubSandbox } from './emulator.js';
 import { defaultFaultBody, type FaultInjector } from './faults.js';
 import { serveGit } from './git-backend.js';
@@ -62,6 +62,13 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   sendJson(res, 404, { message: 'Not Found', documentation_url: DOCS, status: '404' });
 }
 
+/** Who a token acts as: an installation token is its app's bot, any other token the bot login. */
+function actorOf(deps: ServerDeps, token: string | null): { login: string; app: SandboxApp | null } {
+  const installationId = deps.installationTokens.installationOf(token);
+  const app = installationId === null ? undefined : deps.apps.find((a) => a.installationId === installationId);
+  return app ? { login: appLogin(app), app } : { login: deps.botLogin, app: null };
+}
+
 function fault(deps: ServerDeps, res: ServerResponse, method: string, path: string): boolean {
   const hit = deps.faults.take(method, path);
   if (!hit) return false;
@@ -84,9 +91,10 @@ async function handleGit(deps: ServerDeps, req: IncomingMessage, res: ServerResp
     return;
   }
   const repo = deps.sandbox.repo(owner, name);
-  await serveGit(req, res, { projectRoot: deps.sandbox.projectRoot, pathInfo: `/${repo.owner}/${repo.name}.git${service}`, query: url.search.slice(1), user: deps.botLogin }, deps.logger);
+  const actor = actorOf(deps, token).login;
+  await serveGit(req, res, { projectRoot: deps.sandbox.projectRoot, pathInfo: `/${repo.owner}/${repo.name}.git${service}`, query: url.search.slice(1), user: actor }, deps.logger);
   if (req.method === 'POST' && service === '/git-receive-pack') {
-    await deps.sandbox.onPush(repo, deps.botLogin).catch((error: unknown) => deps.logger.error({ err: String(error), repo: `${owner}/${name}` }, 'processing a push failed'));
+    await deps.sandbox.onPush(repo, actor).catch((error: unknown) => deps.logger.error({ err: String(error), repo: `${owner}/${name}` }, 'processing a push failed'));
   }
 }
 
@@ -107,6 +115,7 @@ async function handleRest(deps: ServerDeps, req: IncomingMessage, res: ServerRes
   const found = matched && 'route' in matched ? matched : null;
   const route = found?.route;
   let app: SandboxApp | undefined;
+  let actor = { login: deps.botLogin, installation: false };
   if (route?.auth === 'app') {
     const jwt = header?.toLowerCase().startsWith('bearer ') ? header.slice('bearer '.length).trim() : '';
     const verdict = verifyAppJwt(jwt, deps.apps);
@@ -121,6 +130,8 @@ async function handleRest(deps: ServerDeps, req: IncomingMessage, res: ServerRes
       sendJson(res, 401, { message: header ? 'Bad credentials' : 'Requires authentication', documentation_url: DOCS, status: '401' });
       return;
     }
+    const who = actorOf(deps, token);
+    actor = { login: who.login, installation: who.app !== null };
   }
   if (!found || !route) {
     sendJson(res, 404, { message: 'Not Found', documentation_url: DOCS, status: '404' }, common);
@@ -149,7 +160,7 @@ async function handleRest(deps: ServerDeps, req: IncomingMessage, res: ServerRes
   let payload: unknown;
   let headers: Record<string, string> = {};
   try {
-    const result = await route.handler({ sandbox: deps.sandbox, params, query: url.searchParams, body, user: deps.botLogin, urls: deps.urls, path, app, tokens: deps.installationTokens });
+    const result = await route.handler({ sandbox: deps.sandbox, params, query: url.searchParams, body, user: actor.login, installation: actor.installation, urls: deps.urls, path, app, tokens: deps.installationTokens });
     ({ status, body: payload } = result);
     headers = result.headers ?? {};
   } catch (error) {

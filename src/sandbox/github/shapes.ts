@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CheckRunRecord, CommentRecord, PullRecord, RepoRecord, ReviewRecord, StatusRecord } from './types.js';
+import { REPO_ROLES, type CheckRunRecord, type CommentRecord, type PullRecord, type RepoRecord, type RepoRole, type ReviewRecord, type StatusRecord } from './types.js';
 
 // Builders for GitHub's REST objects. Every field GitHub's OpenAPI description marks required
 // is present (the emulator checks its own responses against that description), and every URL
@@ -258,23 +258,80 @@ export function reviewShape(urls: Urls, repo: RepoRecord, review: ReviewRecord, 
   };
 }
 
-export const CI_APP = { id: 4242, slug: 'conveyor-sandbox-ci', name: 'Conveyor Sandbox CI' };
+export const CI_APP = {
+  id: 4242,
+  slug: 'conveyor-sandbox-ci',
+  name: 'Conveyor Sandbox CI',
+  description: 'Runs .conveyor/check.sh for the GitHub sandbox',
+  permissions: { checks: 'write', metadata: 'read', pull_requests: 'read' },
+  events: ['check_run', 'check_suite', 'pull_request'],
+};
 
-export function appShape(urls: Urls, owner: string): Json {
+export interface AppDescription {
+  id: number;
+  slug: string;
+  name: string;
+  description: string;
+  permissions: Record<string, string>;
+  events: string[];
+}
+
+/** GitHub's `integration`: the CI app on check runs, or the app a JWT proves (GET /app). */
+export function appShape(urls: Urls, owner: string, app: AppDescription = CI_APP): Json {
   return {
-    id: CI_APP.id,
-    slug: CI_APP.slug,
-    node_id: nodeId('App', CI_APP.id),
+    id: app.id,
+    slug: app.slug,
+    node_id: nodeId('App', app.id),
     client_id: 'Iv1.sandbox',
     owner: userShape(urls, owner),
-    name: CI_APP.name,
-    description: 'Runs .conveyor/check.sh for the GitHub sandbox',
+    name: app.name,
+    description: app.description,
     external_url: urls.web,
-    html_url: `${urls.web}/apps/${CI_APP.slug}`,
+    html_url: `${urls.web}/apps/${app.slug}`,
     created_at: EPOCH,
     updated_at: EPOCH,
-    permissions: { checks: 'write', metadata: 'read', pull_requests: 'read' },
-    events: ['check_run', 'check_suite', 'pull_request'],
+    permissions: app.permissions,
+    events: app.events,
+  };
+}
+
+/** GET /user: the account a token acts as, with the public profile fields GitHub always sends. */
+export function authenticatedUserShape(urls: Urls, login: string): Json {
+  return {
+    ...userShape(urls, login),
+    name: login,
+    company: null,
+    blog: '',
+    location: null,
+    email: null,
+    hireable: null,
+    bio: null,
+    twitter_username: null,
+    public_repos: 0,
+    public_gists: 0,
+    followers: 0,
+    following: 0,
+    created_at: EPOCH,
+    updated_at: EPOCH,
+  };
+}
+
+/** GET …/collaborators/{username}/permission: `permission` is the legacy base role
+ * (maintain reads as write, triage as read), `role_name` the role itself. */
+export function collaboratorPermissionShape(urls: Urls, login: string, role: RepoRole | null): Json {
+  const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : (role ?? 'read');
+  // REPO_ROLES runs from the most to the least access; someone who is no collaborator reads.
+  const level = (r: RepoRole) => REPO_ROLES.length - REPO_ROLES.indexOf(r);
+  const held = level(role ?? 'read');
+  const at = (r: RepoRole) => held >= level(r);
+  return {
+    permission,
+    role_name: role ?? 'read',
+    user: {
+      ...userShape(urls, login),
+      permissions: { pull: true, triage: at('triage'), push: at('write'), maintain: at('maintain'), admin: at('admin') },
+      role_name: role ?? 'read',
+    },
   };
 }
 

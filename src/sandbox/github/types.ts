@@ -25,7 +25,20 @@ export interface RepoRecord {
   nextNumber: number;
   /** branch → required status check contexts */
   protection: Record<string, { requiredChecks: string[] }>;
+  /**
+   * login → role on this repo, besides the owner (admin) and the factory's bot (write). Absent
+   * in state written before collaborators existed: then only the default reviewer has write.
+   */
+  collaborators?: Record<string, RepoRole>;
 }
+
+/** GitHub's repository roles; the REST `permission` field folds maintain into write and triage into read. */
+export type RepoRole = 'admin' | 'maintain' | 'write' | 'triage' | 'read';
+
+export const REPO_ROLES: readonly RepoRole[] = ['admin', 'maintain', 'write', 'triage', 'read'];
+
+/** Who approves or requests changes through the admin API when no user is named; has write on every new repo. */
+export const DEFAULT_REVIEWER = 'sandbox-reviewer';
 
 export interface PullRecord {
   id: number;
