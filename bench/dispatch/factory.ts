@@ -7,15 +7,11 @@ import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { factorySchema } from '../../src/config/factory-schema.js';
-import { linePolicyFromConfig } from '../../src/config/line-policy.js';
 import { validate, type Config } from '../../src/config/load.js';
-import { startGateway, type StartedGateway } from '../../src/gateway/server.js';
-import { createTemporalSignals } from '../../src/gateway/temporal-signals.js';
-import { SANDBOX_CREDENTIALS, startSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
-import { connectClient, connectNative } from '../../src/temporal/connection.js';
-import { freePort } from '../../src/temporal/dev-server.js';
-import { buildIntegrations } from '../../src/workers/integrations.js';
-import { createConveyorWorker, type ConveyorWorker } from '../../src/workers/worker.js';
+import type { StartedGateway } from '../../src/gateway/server.js';
+import { startLocalFactory } from '../../src/sandbox/local-factory.js';
+import type { Sandbox } from '../../src/sandbox/sandbox.js';
+import type { ConveyorWorker } from '../../src/workers/worker.js';
 import { startAgentReports, type AgentReports } from './agent-reports.js';
 import { Probes } from './probes.js';
 
@@ -96,50 +92,27 @@ export async function startBenchFactory(options: { base: Config; address: string
       if (linear && issue) linear.updateIssue(issue.id, { labels: [] });
     });
     cleanups.push(() => reports.close());
-    const gatewayPort = await freePort();
     const config0 = benchFactoryConfig(options.base, { ...options, reportUrl: reports.url });
-    const sandbox = await startSandbox({ config: config0, gatewayUrl: `http://127.0.0.1:${gatewayPort}`, logger });
+    // Wired as `npm run dev` wires the factory, with the dispatch path's calls timed.
+    const probes = new Probes();
+    const local = await startLocalFactory({ config: config0, logger, demo: false, instrument: (integrations) => probes.instrument(integrations) });
+    cleanups.push(() => local.stop());
+    const { sandbox, config } = local;
     started.sandbox = sandbox;
-    cleanups.push(() => sandbox.close());
-    const config = sandbox.config;
     await sandbox.github.createRepo({ owner: BENCH_REPO.split('/')[0]!, name: BENCH_REPO.split('/')[1]!, defaultBranch: 'main', files: { 'README.md': '# dispatch\n\nThe repo bench/dispatch sends agents to.\n' } });
     sandbox.linear.createTeam({ key: BENCH_TEAM, name: 'Bench' });
     sandbox.linear.createLabel({ name: config.factory.policies.readyLabel });
-
-    const env = { ...process.env, ...SANDBOX_CREDENTIALS };
-    const client = await connectClient(config, env);
-    cleanups.push(() => client.connection.close());
-    const gateway = await startGateway({
-      config,
-      secrets: { linear: [SANDBOX_CREDENTIALS.LINEAR_WEBHOOK_SECRETS], github: [SANDBOX_CREDENTIALS.GITHUB_WEBHOOK_SECRETS] },
-      signals: createTemporalSignals({ client, taskQueue: config.taskQueue, policy: linePolicyFromConfig(config) }),
-      logger,
-      port: gatewayPort,
-      host: '127.0.0.1',
-    });
-    cleanups.push(() => gateway.close());
-
-    const probes = new Probes();
-    const integrations = probes.instrument(buildIntegrations(config, env, logger));
-    const connection = await connectNative(config, env);
-    cleanups.push(() => connection.close());
-    const worker = await createConveyorWorker({ config, connection, client, integrations, logger });
-    const running = worker.run();
-    cleanups.push(async () => {
-      worker.shutdown();
-      await running.catch(() => undefined);
-    });
     // A worker that dies mid-bench must stop the bench, not leave it waiting for agents.
-    running.catch((err: unknown) => logger.error({ err: (err as Error).message }, 'the factory worker stopped'));
+    local.running.catch((err: unknown) => logger.error({ err: (err as Error).message }, 'the factory worker stopped'));
 
     const linear = sandbox.linear;
     return {
       config,
       sandbox,
-      gateway,
-      client,
-      connection,
-      worker,
+      gateway: local.gateway,
+      client: local.client,
+      connection: local.connection,
+      worker: local.worker,
       probes,
       reports,
       createIssue: (title) => {

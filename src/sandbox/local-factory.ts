@@ -2,6 +2,7 @@
 // reviewer around a Temporal server that is already running. `conveyor dev` puts a dev
 // server under it; the end-to-end tests put the test run's dev server under it.
 import type { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { linePolicyFromConfig } from '../config/line-policy.js';
@@ -19,6 +20,8 @@ export interface LocalFactory {
   gateway: StartedGateway;
   client: Client;
   integrations: Integrations;
+  /** The worker's connection: another worker (a benchmark's baseline) may share it. */
+  connection: NativeConnection;
   worker: ConveyorWorker;
   /** Settles when the worker stops. */
   running: Promise<void>;
@@ -36,6 +39,8 @@ export async function startLocalFactory(options: {
   ciDelayMs?: number;
   /** Change a running fleet's configuration to this one instead of refusing (conveyor dev). */
   applyFleetConfig?: { by: string };
+  /** Wraps the integrations the worker gets (a benchmark times the calls on a dispatch's path). */
+  instrument?: (integrations: Integrations) => Integrations;
 }): Promise<LocalFactory> {
   const { logger } = options;
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -62,7 +67,8 @@ export async function startLocalFactory(options: {
     });
     cleanups.push(() => gateway.close());
 
-    const integrations = buildIntegrations(config, env, logger);
+    const built = buildIntegrations(config, env, logger);
+    const integrations = options.instrument ? options.instrument(built) : built;
     const connection = await connectNative(config, env);
     cleanups.push(() => connection.close());
     const worker = await createConveyorWorker({ config, connection, client, integrations, logger, applyFleetConfig: options.applyFleetConfig });
@@ -78,7 +84,7 @@ export async function startLocalFactory(options: {
       cleanups.push(() => reviewer.stop());
       seeded = await seedDemo(sandbox, logger);
     }
-    return { config, sandbox, gateway, client, integrations, worker, running, seeded, stop: stopAll };
+    return { config, sandbox, gateway, client, integrations, connection, worker, running, seeded, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
