@@ -1,37 +1,22 @@
 // The three demo issues through the whole line: the real dev server, the gateway, both
 // emulators (driven by the real @linear/sdk and @octokit/rest clients), the scripted demo
 // agent as a real child process, and real git. Final states are read from both services.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig, type Config } from '../../src/config/load.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { branchForIssue, issueWorkflowId } from '../../src/domain/naming.js';
 import { DEMO_REPO } from '../../src/sandbox/demo.js';
-import { startLocalFactory, type LocalFactory } from '../../src/sandbox/local-factory.js';
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox/sandbox.js';
 import { issueStateQuery } from '../../src/workflows/messages.js';
-import { eventually, uniqueTaskQueue } from '../helpers/temporal.js';
+import { startE2eFactory, type E2eFactory } from '../helpers/e2e-factory.js';
+import { eventually } from '../helpers/temporal.js';
 
-let factory: LocalFactory;
-let dataDir: string;
+let factory: E2eFactory;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'conveyor-e2e-'));
-  const base = loadConfig({ profile: 'sandbox' });
-  const config: Config = {
-    ...base,
-    taskQueue: uniqueTaskQueue('e2e'),
-    temporal: { ...base.temporal, connection: { ...base.temporal.connection, address: inject('temporalAddress'), namespace: inject('temporalNamespace') } },
-    factory: { ...base.factory, workspaceDir: join(dataDir, 'workspaces') },
-  };
-  factory = await startLocalFactory({ config, logger: pino({ level: 'silent' }), dataDir, ciDelayMs: 50 });
+  factory = await startE2eFactory('e2e', { demo: true });
 });
 
 afterAll(async () => {
-  await factory?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await factory?.cleanup();
 });
 
 const issueByTitle = (title: RegExp) => factory.sandbox.linear.getIssue(factory.sandbox.linear.state().data.issues.find((i) => title.test(i.title))!.id)!;

@@ -3,38 +3,24 @@
 // the run's state, the agent's input and the continue-as-new input, and past Temporal's blob
 // limit the server would end the run before its release station. Bounded, the run carries on:
 // it re-dispatches the agent with the cut feedback and waits for CI on the new head.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig, type Config } from '../../src/config/load.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PAYLOAD_LIMIT, utf8Length } from '../../src/domain/bounded-text.js';
 import { issueWorkflowId } from '../../src/domain/naming.js';
 import { DEMO_OPERATOR, DEMO_REPO, DEMO_TEAM } from '../../src/sandbox/demo.js';
-import { startLocalFactory, type LocalFactory } from '../../src/sandbox/local-factory.js';
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox/sandbox.js';
 import { signalWithStartIssue } from '../../src/temporal/issue-runs.js';
 import { linePolicyFromConfig } from '../../src/config/line-policy.js';
 import { forgeEventSignal, issueStateQuery } from '../../src/workflows/messages.js';
-import { eventually, uniqueTaskQueue } from '../helpers/temporal.js';
+import { startE2eFactory, type E2eFactory } from '../helpers/e2e-factory.js';
+import { eventually } from '../helpers/temporal.js';
 
 const JOBS = Array.from({ length: 80 }, (_, n) => `test (shard ${n + 1}/80)`);
 
-let factory: LocalFactory;
-let dataDir: string;
+let factory: E2eFactory;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'conveyor-e2e-large-'));
-  const base = loadConfig({ profile: 'sandbox' });
-  const config: Config = {
-    ...base,
-    taskQueue: uniqueTaskQueue('e2e-large'),
-    temporal: { ...base.temporal, connection: { ...base.temporal.connection, address: inject('temporalAddress'), namespace: inject('temporalNamespace') } },
-    factory: { ...base.factory, workspaceDir: join(dataDir, 'workspaces') },
-  };
-  factory = await startLocalFactory({ config, logger: pino({ level: 'silent' }), dataDir, ciDelayMs: 50, demo: false });
+  factory = await startE2eFactory('e2e-large', { demo: false });
   const { github, linear } = factory.sandbox;
   await github.createRepo({ owner: 'demo', name: 'widgets', defaultBranch: 'main', files: { 'README.md': '# widgets\n' } });
   // The matrix is what branch protection requires: CI is pending until the CI app reports.
@@ -45,8 +31,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await factory?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await factory?.cleanup();
 });
 
 describe('5 MB of CI output', () => {

@@ -1,0 +1,31 @@
+// The sandbox factory as an end-to-end test runs it: the run's shared dev server, a task queue
+// and a data folder of its own, CI that answers quickly, and nothing logged.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../src/config/load.js';
+import { startLocalFactory, type LocalFactory } from '../../src/sandbox/local-factory.js';
+import { uniqueTaskQueue } from './temporal.js';
+
+export type E2eFactory = LocalFactory & { cleanup(): Promise<void> };
+
+export async function startE2eFactory(name: string, options: { demo: boolean }): Promise<E2eFactory> {
+  const dataDir = mkdtempSync(join(tmpdir(), `conveyor-${name}-`));
+  const base = loadConfig({ profile: 'sandbox' });
+  const config: Config = {
+    ...base,
+    taskQueue: uniqueTaskQueue(name),
+    temporal: { ...base.temporal, connection: { ...base.temporal.connection, address: inject('temporalAddress'), namespace: inject('temporalNamespace') } },
+    factory: { ...base.factory, workspaceDir: join(dataDir, 'workspaces') },
+  };
+  const factory = await startLocalFactory({ config, logger: pino({ level: 'silent' }), dataDir, ciDelayMs: 50, demo: options.demo });
+  return {
+    ...factory,
+    async cleanup() {
+      await factory.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
