@@ -22,5 +22,7 @@ export function publishSearchAttributes(state: IssueRunState): void {
     ...(state.agentName ? [{ key: Agent, value: state.agentName }] : []),
     ...(state.pr ? [{ key: PR, value: `${state.pr.repo}#${state.pr.number}` }] : []),
     ...(state.failureClass ? [{ key: FailureClassKey, value: state.failureClass }] : []),
+    // Present exactly while the run holds a lease: a revived fleet rebuilds its ledger from it.
+    { key: LeaseKey, value: state.leaseGranted && state.leaseRequestId ? state.leaseRequestId : null },
   ]);
 }

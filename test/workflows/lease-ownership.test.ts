@@ -58,4 +58,31 @@ describe('leases belong to runs', () => {
       expect(fleet.reclaimedTotal).toBeGreaterThanOrEqual(1);
     });
   });
+
+  it('a fleet lost while agents run is revived by the next run that asks, with the leases the running issue runs hold (the runs never published ConveyorLease, so a revived fleet forgot them)', async () => {
+    const line = await createLine({ name: 'revive-real-runs', capacity: { globalSlots: 2, agentNames: ['ada', 'grace'] } });
+    line.world.agent = hangingAgent;
+    const [first, second, third] = [makeIssue(), makeIssue(), makeIssue()].map((issue) => line.world.addIssue(issue));
+    await withLine(line, async () => {
+      await line.start(first!);
+      await line.start(second!);
+      await line.until('two agents running', () => line.world.runningAgents === 2);
+      const held = (await line.fleet()).leases.map((l) => [l.requestId, l.agentName]).sort();
+      await line.client.workflow.getHandle(line.fleetId).terminate('simulating a lost fleet');
+
+      // The third run cannot signal the fleet: it revives it, and the revived fleet rebuilds its
+      // ledger from the running issue runs before granting anything.
+      await line.start(third!);
+      const revived = await line.until('the revived fleet to know the third run', async () => {
+        const fleet = await line.fleet().catch(() => undefined);
+        const known = [...(fleet?.waiting ?? []), ...(fleet?.leases ?? [])].some((entry) => entry.holderId === issueWorkflowId(third!.id));
+        return fleet && fleet.rebuiltAt !== null && known && fleet;
+      }, 30_000);
+      // Forgetting them would hand the third run a slot: a third agent beside the two running.
+      expect(revived.leases.map((l) => [l.requestId, l.agentName]).sort()).toEqual(held);
+      expect(revived.waiting.map((w) => w.holderId)).toEqual([issueWorkflowId(third!.id)]);
+      expect(line.world.agentRuns).toHaveLength(2);
+      expect((await line.state(third!)).phase).toBe('queued');
+    });
+  });
 });

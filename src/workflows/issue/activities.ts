@@ -29,7 +29,12 @@ export function lineProxies(policy: LinePolicy): LineProxies {
     tracker: proxyActivities<TrackerActivities>({ startToCloseTimeout: '1m', retry }),
     forge: proxyActivities<ForgeActivities>({ startToCloseTimeout: '2m', retry }),
     publisher: proxyActivities<ForgeActivities>({ scheduleToCloseTimeout: policy.timeouts.prOpen, startToCloseTimeout: '2m', retry }),
-    workspace: proxyActivities<WorkspaceActivities>({ startToCloseTimeout: '2m', retry }),
+    workspace: {
+      // Preparing ahead is only a head start: one attempt, since the agent activity prepares the
+      // worktree itself when this one failed, and a held slot must not wait out retries.
+      prepareWorkspace: proxyActivities<WorkspaceActivities>({ startToCloseTimeout: '2m', retry: { ...retry, maximumAttempts: 1 } }).prepareWorkspace,
+      cleanupWorkspace: proxyActivities<WorkspaceActivities>({ startToCloseTimeout: '2m', retry }).cleanupWorkspace,
+    },
     agent: proxyActivities<AgentActivities>({
       startToCloseTimeout: policy.timeouts.agentTotal,
       // The activity heartbeats while its worker and agent live; three missed beats mean the
