@@ -71,6 +71,10 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       }
     };
 
+  /** The issue's worktree, fetched over the forge's git URL with its credential (or reused). */
+  const prepareWorktree = async (target: { repo: string; branch: string; baseBranch: string; key: string }, reuseWithinMs?: number) =>
+    workspaces.prepare({ ...target, cloneUrl: forge.cloneUrl(target.repo), authEnv: await forge.gitAuthEnv(), ...(reuseWithinMs !== undefined ? { reuseWithinMs } : {}) });
+
   /** Logs the whole text (redacted) when a bound cut it, so the note's "worker log" is true. */
   const logCut = (what: string, full: string, bounded: string, fields: Record<string, unknown> = {}): void => {
     if (bounded === full) return;
@@ -137,16 +141,8 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       const ctx = Context.current();
       const spec = factory.agents.providers[input.routing.agent];
       if (!spec) throw ApplicationFailure.create({ type: 'logic', nonRetryable: true, message: `agent "${input.routing.agent}" is not configured under agents.providers` });
-      const worktree = await workspaces.prepare({
-        repo: input.routing.repo,
-        cloneUrl: forge.cloneUrl(input.routing.repo),
-        authEnv: await forge.gitAuthEnv(),
-        branch: input.branch,
-        baseBranch: input.routing.baseBranch,
-        key: input.issue.key,
-        // Prepared moments ago by prepareWorkspace on this host: reuse it instead of fetching again.
-        ...(input.reuseWorkspaceWithinMs !== undefined ? { reuseWithinMs: input.reuseWorkspaceWithinMs } : {}),
-      });
+      // Prepared moments ago by prepareWorkspace on this host: reused instead of fetched again.
+      const worktree = await prepareWorktree({ repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, key: input.issue.key }, input.reuseWorkspaceWithinMs);
       // The activity's own deadline bounds the agent; keep a margin to push and report.
       const totalMs = Math.max(1_000, (ctx.info.startToCloseTimeoutMs ?? durationMs('60m')) - 15_000);
       const exit = await agents.run({
@@ -203,7 +199,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
     }),
 
     prepareWorkspace: classed('prepareWorkspace', async ({ repo, branch, baseBranch, issueKey }) => {
-      await workspaces.prepare({ repo, cloneUrl: forge.cloneUrl(repo), authEnv: await forge.gitAuthEnv(), branch, baseBranch, key: issueKey });
+      await prepareWorktree({ repo, branch, baseBranch, key: issueKey });
     }),
 
     cleanupWorkspace: classed('cleanupWorkspace', async ({ branch, repo }) => {

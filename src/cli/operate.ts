@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { fleetCapacity } from '../config/fleet-capacity.js';
 import { ConfigError, type Config } from '../config/load.js';
-import { fleetWorkflowId, issueWorkflowId } from '../domain/naming.js';
+import { fleetWorkflowId, issueIdFromWorkflowId, issueWorkflowId } from '../domain/naming.js';
 import { signalIssue } from '../temporal/issue-runs.js';
 import { readFleetMemo, startFleet, type FleetStart } from '../temporal/runs.js';
 import { fleetStateQuery, issueStateQuery, pauseFleetSignal, type OperatorCommandName } from '../workflows/messages.js';
@@ -18,7 +18,8 @@ const operator = () => process.env.CONVEYOR_OPERATOR ?? process.env.USER ?? 'cli
 export async function resolveIssueId(client: Client, issue: string): Promise<string> {
   if (!/^[A-Za-z0-9]+-\d+$/.test(issue)) return issue;
   for await (const run of client.workflow.list({ query: `${IssueKey.name} = '${issue.toUpperCase()}'`, pageSize: 1 })) {
-    return run.workflowId.replace(/^conveyor-issue-/, '');
+    const issueId = issueIdFromWorkflowId(run.workflowId);
+    if (issueId) return issueId;
   }
   throw new ConfigError(`No run found for issue ${issue}. Check the key, or pass the issue's id.`);
 }

@@ -97,8 +97,6 @@ export class ScriptedWorld {
   readonly merges: Array<{ number: number; sha: string; result: MergeResult }> = [];
   readonly agentRuns: AgentRunInput[] = [];
   readonly cleanups: string[] = [];
-  /** Branches whose worktree was prepared ahead of the agent. */
-  readonly prepared: string[] = [];
   readonly deletedBranches: string[] = [];
   runningAgents = 0;
   maxRunningAgents = 0;
@@ -275,8 +273,8 @@ export class ScriptedWorld {
       async deleteBranch({ branch }) {
         world.deletedBranches.push(branch);
       },
-      async prepareWorkspace({ branch }) {
-        world.prepared.push(branch);
+      async prepareWorkspace() {
+        // Nothing to prepare in a scripted world: its agents edit no files.
       },
       async cleanupWorkspace({ workflowId }) {
         world.cleanups.push(workflowId);

@@ -19,6 +19,9 @@ export async function acquireLease(run: Run): Promise<Ending | null> {
     state.waits.queuedAt = now;
     state.waits.queueDeadlineAt = now + durationMs(policy.timeouts.queue);
   }
+  // Set with the request id, and carried with it across continue-as-new.
+  const queuedAt = state.waits.queuedAt ?? now;
+  const deadlineAt = state.waits.queueDeadlineAt ?? now + durationMs(policy.timeouts.queue);
   run.grant = null;
   run.note('queued', `waiting for an agent slot on ${state.routing!.repo}`);
   const request: LeaseRequest = {
@@ -28,12 +31,11 @@ export async function acquireLease(run: Run): Promise<Ending | null> {
     holderRunId: workflowInfo().runId,
     repo: state.routing!.repo,
     priority: state.issue!.priority,
-    queuedAt: state.waits.queuedAt ?? now,
+    queuedAt,
   };
   const askEvery = Math.max(durationMs(policy.timeouts.heartbeat) * ASK_AGAIN_EVERY_HEARTBEATS, 1_000);
   for (;;) {
     await askFleet(run, request);
-    const deadlineAt = state.waits.queueDeadlineAt ?? now;
     if (await run.waitUntil(() => run.grant !== null, Math.min(Date.now() + askEvery, deadlineAt))) break;
     if (Date.now() >= deadlineAt) return { outcome: 'queue-timeout', reason: `no agent slot on ${state.routing!.repo} within ${policy.timeouts.queue}` };
   }
