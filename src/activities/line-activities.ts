@@ -7,13 +7,13 @@ import type { FactoryConfig } from '../config/factory-schema.js';
 import { boundText, boundTexts, utf8Length } from '../domain/bounded-text.js';
 import { durationMs } from '../domain/duration.js';
 import type { ChecksSummary, ReviewSummary, TrackerIssue } from '../domain/issue.js';
-import { BRANCH_PREFIX, branchForIssue, issueKeyFromBranch } from '../domain/naming.js';
-import { triage } from '../domain/triage.js';
+import { BRANCH_PREFIX, issueKeyFromBranch } from '../domain/naming.js';
 import type { AgentRunner, Workspaces } from '../integrations/agent.js';
 import type { Forge } from '../integrations/forge.js';
 import type { Tracker } from '../integrations/tracker.js';
 import type { AgentRunInput, LineActivities } from '../workflows/activity-types.js';
 import { toActivityFailure } from './failure-classifier.js';
+import { createJudge } from './judgement.js';
 import type { Redactor } from './redact.js';
 
 export interface LineDeps {
@@ -56,6 +56,7 @@ function prBody(issue: TrackerIssue, summary: string): string {
 export function createLineActivities(deps: LineDeps): LineActivities {
   const { tracker, forge, workspaces, agents, redact, factory } = deps;
   const limit = factory.policies.payloadLimit;
+  const judge = createJudge({ tracker, forge, factory });
 
   /** Failures leave as classed ApplicationFailures, with secrets scrubbed from the message. */
   const classed =
@@ -126,12 +127,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
   };
 
   return {
-    triageIssue: classed('triageIssue', async ({ issueId }) => {
-      const issue = await tracker.getIssue(issueId);
-      const teamRepo = factory.tracker.teams.find((t) => t.key === issue.team.key)?.repo;
-      const existing = teamRepo ? await forge.findPullRequest(teamRepo, branchForIssue(issue.key, issue.id)) : null;
-      return triage(issue, factory, existing);
-    }),
+    triageIssue: classed('triageIssue', async ({ issueId }) => judge.triageIssue(issueId)),
 
     moveIssue: classed('moveIssue', ({ issueId, stateName }) => tracker.moveIssue(issueId, stateName)),
 
