@@ -31,6 +31,14 @@ export interface Judge {
   blockedBy(issueId: string): Promise<Array<{ id: string; key: string }>>;
 }
 
+/** The unfinished issues `issueId` blocks, as the gateway asks when an issue finishes. */
+export function blockedIssuesOf(tracker: Tracker): (issueId: string) => Promise<Array<{ id: string; key: string }>> {
+  return async (issueId) => {
+    const relations = await tracker.getBlockingRelations(issueId);
+    return relations.blocks.filter((b) => !FINISHED.has(b.state.type)).map((b) => ({ id: b.id, key: b.key }));
+  };
+}
+
 export function createJudge(deps: { tracker: Tracker; forge: Forge; factory: FactoryConfig; cacheGraduation?: boolean }): Judge {
   const { tracker, forge, factory } = deps;
   // A dry run over a backlog asks about the same repo many times; a run asks once.
@@ -120,9 +128,6 @@ export function createJudge(deps: { tracker: Tracker; forge: Forge; factory: Fac
       return triageRead(await tracker.getIssue(issueId));
     },
     graduation,
-    async blockedBy(issueId) {
-      const relations = await tracker.getBlockingRelations(issueId);
-      return relations.blocks.filter((b) => !FINISHED.has(b.state.type)).map((b) => ({ id: b.id, key: b.key }));
-    },
+    blockedBy: blockedIssuesOf(tracker),
   };
 }

@@ -24,6 +24,8 @@ export interface GatewayOptions {
   bodyLimit?: number;
   /** Defaults to a registry of the gateway's own. */
   metrics?: GatewayMetrics;
+  /** The unfinished issues an issue blocks (see ReceiveDeps.blockedBy). */
+  blockedBy?: ReceiveDeps['blockedBy'];
 }
 
 export function createGateway(options: GatewayOptions): FastifyInstance {
@@ -41,6 +43,7 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     logger,
     metrics,
     now: options.now ?? Date.now,
+    ...(options.blockedBy ? { blockedBy: options.blockedBy } : {}),
   };
   // What became of each request, for the requests counter (kept off FastifyRequest's type).
   const outcomes = new WeakMap<FastifyRequest, string>();

@@ -9,6 +9,7 @@ import { linePolicyFromConfig } from '../config/line-policy.js';
 import { startGateway, type StartedGateway } from '../gateway/server.js';
 import { createTemporalSignals } from '../gateway/temporal-signals.js';
 import { connectClient, connectNative } from '../temporal/connection.js';
+import { blockedIssuesOf } from '../activities/judgement.js';
 import { buildIntegrations, type Integrations } from '../workers/integrations.js';
 import { createConveyorWorker, type ConveyorWorker } from '../workers/worker.js';
 import { seedDemo, startDemoReviewer } from './demo.js';
@@ -57,8 +58,11 @@ export async function startLocalFactory(options: {
 
     const client = await connectClient(config, env);
     cleanups.push(() => client.connection.close());
+    const built = buildIntegrations(config, env, logger);
+    const integrations = options.instrument ? options.instrument(built) : built;
     const gateway = await startGateway({
       config,
+      blockedBy: blockedIssuesOf(integrations.tracker),
       secrets: { linear: [SANDBOX_CREDENTIALS.LINEAR_WEBHOOK_SECRETS], github: [SANDBOX_CREDENTIALS.GITHUB_WEBHOOK_SECRETS] },
       signals: createTemporalSignals({ client, taskQueue: config.taskQueue, policy: linePolicyFromConfig(config) }),
       logger,
@@ -67,8 +71,6 @@ export async function startLocalFactory(options: {
     });
     cleanups.push(() => gateway.close());
 
-    const built = buildIntegrations(config, env, logger);
-    const integrations = options.instrument ? options.instrument(built) : built;
     const connection = await connectNative(config, env);
     cleanups.push(() => connection.close());
     const worker = await createConveyorWorker({ config, connection, client, integrations, logger, applyFleetConfig: options.applyFleetConfig });
