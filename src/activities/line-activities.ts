@@ -1,5 +1,6 @@
 // Every side effect of the issue line, as plain async functions built over injected clients.
 // Tests hand in emulator-backed or failing dependencies; nothing here is patched.
+import { open, type FileHandle } from 'node:fs/promises';
 import { CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
@@ -12,7 +13,7 @@ import type { AgentRunner, Workspaces } from '../integrations/agent.js';
 import type { Forge } from '../integrations/forge.js';
 import type { Tracker } from '../integrations/tracker.js';
 import type { AgentRunInput, LineActivities } from '../workflows/activity-types.js';
-import { toActivityFailure } from './failure-classifier.js';
+import { classifyAgentEnding, toActivityFailure } from './failure-classifier.js';
 import { createJudge } from './judgement.js';
 import type { Redactor } from './redact.js';
 
@@ -26,6 +27,26 @@ export interface LineDeps {
   agents: AgentRunner;
   redact: Redactor;
   logger: Logger;
+}
+
+/** How much of the end of an agent's log is read to class its failure: the final events. */
+const AGENT_TAIL_BYTES = 64 * 1024;
+
+/** The last `bytes` of a file as text; empty when it cannot be read (the class is then from the exit alone). */
+async function readTail(file: string, bytes: number): Promise<string> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(file, 'r');
+    const { size } = await handle.stat();
+    const length = Math.min(size, bytes);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    return buffer.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    await handle?.close();
+  }
 }
 
 export function buildPrompt(input: AgentRunInput): string {
@@ -158,8 +179,17 @@ export function createLineActivities(deps: LineDeps): LineActivities {
           throw ApplicationFailure.create({ type: 'agent-stalled', nonRetryable: true, message: exit.message });
         case 'timeout':
           throw ApplicationFailure.create({ type: 'agent-timeout', nonRetryable: true, message: exit.message });
-        case 'failed':
-          throw ApplicationFailure.create({ type: 'agent-failed', nonRetryable: true, message: exit.message });
+        case 'failed': {
+          // The class is the failure's type, which the run records (ConveyorFailureClass); the
+          // outcome stays agent-failed. Only a passing cause (a rate limit) is tried again.
+          const verdict = classifyAgentEnding({ exitCode: exit.exitCode, signal: exit.signal, output: await readTail(exit.logFile, AGENT_TAIL_BYTES) });
+          deps.logger.warn({ issue: input.issue.key, failureClass: verdict.failureClass, rule: verdict.rule, agentLog: exit.logFile }, 'agent failed');
+          throw ApplicationFailure.create({
+            type: verdict.failureClass,
+            nonRetryable: verdict.failureClass !== 'transient',
+            message: `${exit.message} Classed ${verdict.failureClass} (${verdict.rule}): ${redact(verdict.evidence)}`,
+          });
+        }
       }
       const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);
       if (done.commitsAhead > 0) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });
