@@ -9,6 +9,7 @@ import { linePolicyFromConfig } from '../config/line-policy.js';
 import { startGateway, type StartedGateway } from '../gateway/server.js';
 import { createTemporalSignals } from '../gateway/temporal-signals.js';
 import { connectClient, connectNative } from '../temporal/connection.js';
+import { cachedFailureReport, failureReport } from '../temporal/failure-report.js';
 import { blockedIssuesOf } from '../activities/judgement.js';
 import { buildIntegrations, type Integrations } from '../workers/integrations.js';
 import { createConveyorWorker, type ConveyorWorker } from '../workers/worker.js';
@@ -63,6 +64,7 @@ export async function startLocalFactory(options: {
     const gateway = await startGateway({
       config,
       blockedBy: blockedIssuesOf(integrations.tracker),
+      failures: cachedFailureReport(() => failureReport(client, { taskQueue: config.taskQueue })),
       secrets: { linear: [SANDBOX_CREDENTIALS.LINEAR_WEBHOOK_SECRETS], github: [SANDBOX_CREDENTIALS.GITHUB_WEBHOOK_SECRETS] },
       signals: createTemporalSignals({ client, taskQueue: config.taskQueue, policy: linePolicyFromConfig(config) }),
       logger,
