@@ -85,3 +85,30 @@ describe('settledBlocker', () => {
     expect(settledBlocker({ type: 'Comment', action: 'create', data: {} })).toBeNull();
   });
 });
+
+describe('the unknown-failure alert on the gateway', () => {
+  it('/readyz carries the failure detail and /metrics the unknown share and alert gauges', async () => {
+    signals = new RecordingSignals();
+    const { summarizeFailures } = await import('../../src/temporal/failure-report.js');
+    const now = Date.now();
+    const rows = [
+      { issueKey: 'ENG-1', repo: 'acme/widgets', failureClass: 'unknown' as const, at: now - 1000, phase: 'done:failed' },
+      { issueKey: 'ENG-2', repo: 'acme/widgets', failureClass: 'auth' as const, at: now - 1000, phase: 'done:failed' },
+    ];
+    let reads = 0;
+    gateway = await startTestGateway({
+      signals,
+      failures: async () => {
+        reads += 1;
+        return summarizeFailures(rows, { since: now - 7 * 86_400_000, until: now + 1 });
+      },
+    });
+    const ready = (await (await fetch(`${gateway.url}/readyz`)).json()) as { status: string; failures: { unknownShare: number; alert: string | null; total: number } };
+    expect(ready).toMatchObject({ status: 'ready', failures: { total: 2, unknownShare: 0.5 } });
+    expect(ready.failures.alert).toMatch(/50% of the 2 failures .* are unknown/);
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(/^conveyor_failures_unknown_ratio 0\.5$/m);
+    expect(metrics).toMatch(/^conveyor_failures_unknown_alert 1$/m);
+    expect(reads).toBeGreaterThan(0);
+  });
+});
