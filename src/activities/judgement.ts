@@ -15,6 +15,8 @@ import type { TriageResult } from '../workflows/activity-types.js';
 /** Pull requests read per repo to count graduation: the newest ones. Older merges are not
  * counted; a repo this busy has long graduated or has a reason not to. */
 export const GRADUATION_HISTORY = 100;
+/** How long a repo's graduation, once read, is reused (the worker's judge; 0 reads every time). */
+export const GRADUATION_TTL_MS = 5 * 60_000;
 /** Issues followed up a chain of blockers looking for a cycle. */
 const MAX_CHAIN = 25;
 
@@ -39,10 +41,12 @@ export function blockedIssuesOf(tracker: Tracker): (issueId: string) => Promise<
   };
 }
 
-export function createJudge(deps: { tracker: Tracker; forge: Forge; factory: FactoryConfig; cacheGraduation?: boolean }): Judge {
+export function createJudge(deps: { tracker: Tracker; forge: Forge; factory: FactoryConfig; graduationTtlMs?: number }): Judge {
   const { tracker, forge, factory } = deps;
-  // A dry run over a backlog asks about the same repo many times; a run asks once.
-  const graduationCache = new Map<string, Promise<GraduationEvidence>>();
+  // Graduation moves when a human merges a factory PR, so a few minutes' reuse costs little and
+  // spares the forge a history read per triage (a dry run over a backlog asks per issue).
+  const ttlMs = deps.graduationTtlMs ?? GRADUATION_TTL_MS;
+  const graduationCache = new Map<string, { at: number; evidence: Promise<GraduationEvidence> }>();
 
   async function readGraduation(repo: string): Promise<GraduationEvidence> {
     const needed = factory.repos.find((r) => r.name === repo)?.graduation.cleanMerges ?? 0;
@@ -52,14 +56,12 @@ export function createJudge(deps: { tracker: Tracker; forge: Forge; factory: Fac
   }
 
   function graduation(repo: string): Promise<GraduationEvidence> {
-    if (!deps.cacheGraduation) return readGraduation(repo);
-    let cached = graduationCache.get(repo);
-    if (!cached) {
-      cached = readGraduation(repo);
-      graduationCache.set(repo, cached);
-      cached.catch(() => graduationCache.delete(repo));
-    }
-    return cached;
+    const cached = graduationCache.get(repo);
+    if (cached && Date.now() - cached.at < ttlMs) return cached.evidence;
+    const evidence = readGraduation(repo);
+    graduationCache.set(repo, { at: Date.now(), evidence });
+    evidence.catch(() => graduationCache.delete(repo));
+    return evidence;
   }
 
   /** Unfinished blockers, and a cycle through this issue if following them leads back to it. */

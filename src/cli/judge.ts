@@ -40,7 +40,7 @@ export function judgeContext(config: Config, env: Env = process.env, logger: Log
     useEnv = { ...SANDBOX_CREDENTIALS, ...env };
   }
   const { tracker, forge } = buildIntegrations(cfg, useEnv, logger);
-  return { judge: createJudge({ tracker, forge, factory: cfg.factory, cacheGraduation: true }), tracker, config: cfg };
+  return { judge: createJudge({ tracker, forge, factory: cfg.factory, graduationTtlMs: Number.POSITIVE_INFINITY }), tracker, config: cfg };
 }
 
 /** Triage as it would decide were the issue in its team's ready state (a backlog dry run). */

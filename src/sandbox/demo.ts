@@ -75,6 +75,14 @@ export const BACKLOG_ISSUES: ReadonlyArray<{ ref: string; team: string; title: s
   { ref: 'node-pin', team: OPS_TEAM, title: 'Pin the Node version in CI', labels: ['infra'], description: spec('CI takes whatever Node the runner image happens to have; pin it to 20 so builds are reproducible from one week to the next.', ['CI uses Node 20', '.nvmrc says 20']) },
 ];
 
+/** The second repo of instance.example, empty: its history comes with the backlog. */
+async function ensureDocsRepo(sandbox: Sandbox, logger: Logger): Promise<void> {
+  if (!sandbox.config.factory.repos.some((r) => r.name === DOCS_REPO)) return;
+  await sandbox.github
+    .createRepo({ owner: 'demo', name: 'docs', defaultBranch: 'main', collaborators: { [DEMO_REVIEWER]: 'write' }, files: { 'README.md': '# docs\n\nUser documentation for widgets.\n' } })
+    .catch((err: unknown) => logger.debug({ err: (err as Error).message }, `${DOCS_REPO} not created (it exists already)`));
+}
+
 /** Seeds the backlog once (it goes with the OPS team); returns whether it did. */
 export async function seedBacklog(sandbox: Sandbox, logger: Logger): Promise<boolean> {
   if (sandbox.linear.state().data.teams.some((t) => t.key === OPS_TEAM)) return false;
@@ -98,7 +106,6 @@ export async function seedBacklog(sandbox: Sandbox, logger: Logger): Promise<boo
   // demo/docs: its history shows graduation (one factory PR merged clean by a human, one
   // reverted after), and the guide's factory PR is already open.
   if (repos.includes(DOCS_REPO)) {
-    await sandbox.github.createRepo({ owner: 'demo', name: 'docs', defaultBranch: 'main', collaborators: { [DEMO_REVIEWER]: 'write' }, files: { 'README.md': '# docs\n\nUser documentation for widgets.\n' } });
     const merged = async (branch: string, title: string, files: Record<string, string>) => {
       await sandbox.github.commitFiles(DOCS_REPO, { branch, files, message: title });
       const pr = (await sandbox.github.openPull(DOCS_REPO, { head: branch, title })) as { number: number };
@@ -119,13 +126,15 @@ export async function seedBacklog(sandbox: Sandbox, logger: Logger): Promise<boo
   return true;
 }
 
-/** Seeds the demo once; a sandbox that already has the team is left as it is. */
-export async function seedDemo(sandbox: Sandbox, logger: Logger): Promise<boolean> {
+/** Seeds the demo once; a sandbox that already has the team is left as it is. With `backlog`
+ * (what `conveyor dev` asks for), the backlog for `conveyor triage --all` too, now or later. */
+export async function seedDemo(sandbox: Sandbox, logger: Logger, options: { backlog?: boolean } = {}): Promise<boolean> {
   if (sandbox.linear.state().data.teams.some((t) => t.key === DEMO_TEAM)) {
     // A sandbox seeded before reviewers needed write access: grant it, or no approval counts.
     await sandbox.github.setCollaborator(DEMO_REPO, DEMO_REVIEWER, 'write').catch((err: unknown) => logger.warn({ err: (err as Error).message }, `could not give ${DEMO_REVIEWER} write access to ${DEMO_REPO}`));
+    await ensureDocsRepo(sandbox, logger);
     // A sandbox seeded before the backlog existed gets it now.
-    await seedBacklog(sandbox, logger).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not seed the backlog'));
+    if (options.backlog) await seedBacklog(sandbox, logger).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not seed the backlog'));
     return false;
   }
   await sandbox.github.createRepo({
@@ -140,6 +149,7 @@ export async function seedDemo(sandbox: Sandbox, logger: Logger): Promise<boolea
     },
   });
   await sandbox.github.setBranchProtection(DEMO_REPO, 'main', { requiredChecks: ['conveyor/ci'] });
+  await ensureDocsRepo(sandbox, logger);
   sandbox.linear.createTeam({ key: DEMO_TEAM, name: 'Demo' });
   sandbox.linear.createUser(DEMO_OPERATOR);
   for (const label of ['conveyor', 'conveyor-e2e', 'needs-design', 'reserved']) sandbox.linear.createLabel({ name: label });
@@ -147,7 +157,7 @@ export async function seedDemo(sandbox: Sandbox, logger: Logger): Promise<boolea
     const created = sandbox.linear.createIssue({ teamKey: DEMO_TEAM, title: issue.title, description: issue.description, priority: issue.priority, labels: ['conveyor'], stateName: 'Todo' });
     logger.info({ issue: created.key }, 'demo issue created');
   }
-  await seedBacklog(sandbox, logger);
+  if (options.backlog) await seedBacklog(sandbox, logger);
   return true;
 }
 

@@ -38,6 +38,8 @@ export async function startLocalFactory(options: {
   ports?: { gateway?: number; linear?: number; github?: number };
   /** Seed the three demo issues (and start the demo reviewer). */
   demo?: boolean;
+  /** Seed the backlog for `conveyor triage --all` too (conveyor dev; the e2e tests do not). */
+  backlog?: boolean;
   ciDelayMs?: number;
   /** Change a running fleet's configuration to this one instead of refusing (conveyor dev). */
   applyFleetConfig?: { by: string };
@@ -86,7 +88,7 @@ export async function startLocalFactory(options: {
     if (options.demo !== false) {
       const reviewer = startDemoReviewer({ sandbox, forge: integrations.forge, logger, intervalMs: 1_000 });
       cleanups.push(() => reviewer.stop());
-      seeded = await seedDemo(sandbox, logger);
+      seeded = await seedDemo(sandbox, logger, { backlog: options.backlog ?? false });
     }
     return { config, sandbox, gateway, client, integrations, connection, worker, running, seeded, stop: stopAll };
   } catch (err) {

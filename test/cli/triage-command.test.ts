@@ -24,7 +24,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'conveyor-triage-cli-'));
   // Webhooks go nowhere (port 9 discards): this test is about reading, not about runs.
   sandbox = await startSandbox({ config: loadConfig({ root, profile: 'sandbox', env: {} }), dataDir, gatewayUrl: 'http://127.0.0.1:9', logger: pino({ level: 'silent' }) });
-  expect(await seedDemo(sandbox, pino({ level: 'silent' }))).toBe(true);
+  expect(await seedDemo(sandbox, pino({ level: 'silent' }), { backlog: true })).toBe(true);
 }, 120_000);
 
 afterAll(async () => {

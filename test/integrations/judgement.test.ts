@@ -47,7 +47,8 @@ beforeAll(async () => {
   });
   tracker = createLinearTracker({ apiKey: LINEAR_KEY, apiUrl: linear.url });
   const forge = createGitHubForge({ token: GITHUB_TOKEN, baseUrl: github.url, gitBaseUrl: github.webUrl, retry: { unitMs: 10, spaceWrites: false } });
-  judge = createJudge({ tracker, forge, factory });
+  // Read fresh each time: the test merges PRs between reads.
+  judge = createJudge({ tracker, forge, factory, graduationTtlMs: 0 });
   sdk = new LinearClient({ apiKey: LINEAR_KEY, apiUrl: linear.url });
 });
 
