@@ -9,7 +9,7 @@ import { boundText, boundTexts, utf8Length } from '../domain/bounded-text.js';
 import { durationMs } from '../domain/duration.js';
 import type { ChecksSummary, ReviewSummary, TrackerIssue } from '../domain/issue.js';
 import { BRANCH_PREFIX, issueKeyFromBranch } from '../domain/naming.js';
-import type { AgentRunner, Workspaces } from '../integrations/agent.js';
+import type { AgentExit, AgentRunner, Workspaces } from '../integrations/agent.js';
 import type { Forge } from '../integrations/forge.js';
 import type { Tracker } from '../integrations/tracker.js';
 import type { AgentRunInput, LineActivities } from '../workflows/activity-types.js';
@@ -47,6 +47,20 @@ async function readTail(file: string, bytes: number): Promise<string> {
   } finally {
     await handle?.close();
   }
+}
+
+/**
+ * What a failed agent activity throws: its class (from the exit and the end of its log) as the
+ * failure's type, which the run records as ConveyorFailureClass; the rule and the evidence,
+ * redacted, in the message. Only a passing cause (rate limit, overload) may be tried again.
+ */
+export async function agentFailure(exit: Extract<AgentExit, { status: 'failed' }>, redact: Redactor): Promise<ApplicationFailure> {
+  const verdict = classifyAgentEnding({ exitCode: exit.exitCode, signal: exit.signal, output: await readTail(exit.logFile, AGENT_TAIL_BYTES) });
+  return ApplicationFailure.create({
+    type: verdict.failureClass,
+    nonRetryable: verdict.failureClass !== 'transient',
+    message: `${exit.message} Classed ${verdict.failureClass} (${verdict.rule}): ${redact(verdict.evidence)}`,
+  });
 }
 
 export function buildPrompt(input: AgentRunInput): string {
@@ -182,13 +196,9 @@ export function createLineActivities(deps: LineDeps): LineActivities {
         case 'failed': {
           // The class is the failure's type, which the run records (ConveyorFailureClass); the
           // outcome stays agent-failed. Only a passing cause (a rate limit) is tried again.
-          const verdict = classifyAgentEnding({ exitCode: exit.exitCode, signal: exit.signal, output: await readTail(exit.logFile, AGENT_TAIL_BYTES) });
-          deps.logger.warn({ issue: input.issue.key, failureClass: verdict.failureClass, rule: verdict.rule, agentLog: exit.logFile }, 'agent failed');
-          throw ApplicationFailure.create({
-            type: verdict.failureClass,
-            nonRetryable: verdict.failureClass !== 'transient',
-            message: `${exit.message} Classed ${verdict.failureClass} (${verdict.rule}): ${redact(verdict.evidence)}`,
-          });
+          const failure = await agentFailure(exit, redact);
+          deps.logger.warn({ issue: input.issue.key, failureClass: failure.type, agentLog: exit.logFile }, 'agent failed');
+          throw failure;
         }
       }
       const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);

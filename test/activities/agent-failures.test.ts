@@ -58,3 +58,31 @@ describe('classifying agent endings', () => {
     expect(ended('segfault-free but silent', 3)).toEqual({ failureClass: 'unknown', rule: 'no rule matched', evidence: 'exit 3' });
   });
 });
+
+describe('the failure a failed agent activity throws', () => {
+  it('carries the class read from the end of the real log file as its type, redacts the evidence, and retries only transient', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { agentFailure } = await import('../../src/activities/line-activities.js');
+    const { createRedactor } = await import('../../src/activities/redact.js');
+    const dir = await mkdtemp(join(tmpdir(), 'agent-failure-'));
+    try {
+      const logFile = join(dir, 'eng-1-1.log');
+      const key = 'sk-ant-api03-' + 'x'.repeat(40);
+      // A long stream first: only the end of the log is read.
+      await writeFile(logFile, `${'{"type":"assistant","message":{"content":[]}}\n'.repeat(5000)}${claudeResult(anthropicError(401, 'authentication_error', `invalid x-api-key ${key}`))}\n`);
+      const exit = { status: 'failed' as const, exitCode: 1, signal: null, message: `The agent exited with code 1; see ${logFile}.`, logFile };
+      const auth = await agentFailure(exit, createRedactor({}));
+      expect(auth).toMatchObject({ type: 'auth', nonRetryable: true });
+      expect(auth.message).toMatch(/Classed auth \(model authentication \(authentication_error\)\)/);
+      expect(auth.message).not.toContain(key);
+
+      await writeFile(logFile, `${claudeResult(anthropicError(529, 'overloaded_error', 'Overloaded'))}\n`);
+      expect(await agentFailure(exit, createRedactor({}))).toMatchObject({ type: 'transient', nonRetryable: false });
+      expect(await agentFailure({ ...exit, logFile: join(dir, 'missing.log'), exitCode: 5 }, createRedactor({}))).toMatchObject({ type: 'unknown', nonRetryable: true });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
