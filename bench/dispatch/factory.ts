@@ -54,7 +54,7 @@ export function benchFactoryConfig(base: Config, options: { address: string; nam
   const factory = validate(
     factorySchema,
     {
-      tracker: { kind: 'linear', teams: [{ key: BENCH_TEAM, repo: BENCH_REPO }], operators: [] },
+      tracker: { kind: 'linear', teams: [{ key: BENCH_TEAM, defaultRepo: BENCH_REPO }], operators: [] },
       repos: [{ name: BENCH_REPO, baseBranch: 'main', mergePolicy: 'never' }],
       fleet: {
         slots: options.slots,

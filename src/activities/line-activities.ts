@@ -1,5 +1,6 @@
 // Every side effect of the issue line, as plain async functions built over injected clients.
 // Tests hand in emulator-backed or failing dependencies; nothing here is patched.
+import { open, type FileHandle } from 'node:fs/promises';
 import { CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
@@ -7,13 +8,13 @@ import type { FactoryConfig } from '../config/factory-schema.js';
 import { boundText, boundTexts, utf8Length } from '../domain/bounded-text.js';
 import { durationMs } from '../domain/duration.js';
 import type { ChecksSummary, ReviewSummary, TrackerIssue } from '../domain/issue.js';
-import { BRANCH_PREFIX, branchForIssue, issueKeyFromBranch } from '../domain/naming.js';
-import { triage } from '../domain/triage.js';
-import type { AgentRunner, Workspaces } from '../integrations/agent.js';
+import { BRANCH_PREFIX, issueKeyFromBranch } from '../domain/naming.js';
+import type { AgentExit, AgentRunner, Workspaces } from '../integrations/agent.js';
 import type { Forge } from '../integrations/forge.js';
 import type { Tracker } from '../integrations/tracker.js';
 import type { AgentRunInput, LineActivities } from '../workflows/activity-types.js';
-import { toActivityFailure } from './failure-classifier.js';
+import { classifyAgentEnding, toActivityFailure } from './failure-classifier.js';
+import { createJudge } from './judgement.js';
 import type { Redactor } from './redact.js';
 
 export interface LineDeps {
@@ -26,6 +27,40 @@ export interface LineDeps {
   agents: AgentRunner;
   redact: Redactor;
   logger: Logger;
+}
+
+/** How much of the end of an agent's log is read to class its failure: the final events. */
+const AGENT_TAIL_BYTES = 64 * 1024;
+
+/** The last `bytes` of a file as text; empty when it cannot be read (the class is then from the exit alone). */
+async function readTail(file: string, bytes: number): Promise<string> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(file, 'r');
+    const { size } = await handle.stat();
+    const length = Math.min(size, bytes);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    return buffer.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * What a failed agent activity throws: its class (from the exit and the end of its log) as the
+ * failure's type, which the run records as ConveyorFailureClass; the rule and the evidence,
+ * redacted, in the message. Only a passing cause (rate limit, overload) may be tried again.
+ */
+export async function agentFailure(exit: Extract<AgentExit, { status: 'failed' }>, redact: Redactor): Promise<ApplicationFailure> {
+  const verdict = classifyAgentEnding({ exitCode: exit.exitCode, signal: exit.signal, output: await readTail(exit.logFile, AGENT_TAIL_BYTES) });
+  return ApplicationFailure.create({
+    type: verdict.failureClass,
+    nonRetryable: verdict.failureClass !== 'transient',
+    message: `${exit.message} Classed ${verdict.failureClass} (${verdict.rule}): ${redact(verdict.evidence)}`,
+  });
 }
 
 export function buildPrompt(input: AgentRunInput): string {
@@ -56,6 +91,7 @@ function prBody(issue: TrackerIssue, summary: string): string {
 export function createLineActivities(deps: LineDeps): LineActivities {
   const { tracker, forge, workspaces, agents, redact, factory } = deps;
   const limit = factory.policies.payloadLimit;
+  const judge = createJudge({ tracker, forge, factory });
 
   /** Failures leave as classed ApplicationFailures, with secrets scrubbed from the message. */
   const classed =
@@ -126,12 +162,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
   };
 
   return {
-    triageIssue: classed('triageIssue', async ({ issueId }) => {
-      const issue = await tracker.getIssue(issueId);
-      const teamRepo = factory.tracker.teams.find((t) => t.key === issue.team.key)?.repo;
-      const existing = teamRepo ? await forge.findPullRequest(teamRepo, branchForIssue(issue.key, issue.id)) : null;
-      return triage(issue, factory, existing);
-    }),
+    triageIssue: classed('triageIssue', async ({ issueId }) => judge.triageIssue(issueId)),
 
     moveIssue: classed('moveIssue', ({ issueId, stateName }) => tracker.moveIssue(issueId, stateName)),
 
@@ -162,8 +193,13 @@ export function createLineActivities(deps: LineDeps): LineActivities {
           throw ApplicationFailure.create({ type: 'agent-stalled', nonRetryable: true, message: exit.message });
         case 'timeout':
           throw ApplicationFailure.create({ type: 'agent-timeout', nonRetryable: true, message: exit.message });
-        case 'failed':
-          throw ApplicationFailure.create({ type: 'agent-failed', nonRetryable: true, message: exit.message });
+        case 'failed': {
+          // The class is the failure's type, which the run records (ConveyorFailureClass); the
+          // outcome stays agent-failed. Only a passing cause (a rate limit) is tried again.
+          const failure = await agentFailure(exit, redact);
+          deps.logger.warn({ issue: input.issue.key, failureClass: failure.type, agentLog: exit.logFile }, 'agent failed');
+          throw failure;
+        }
       }
       const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);
       if (done.commitsAhead > 0) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });

@@ -69,10 +69,12 @@ export async function runDev(options: { config: Config }): Promise<void> {
       ports: { gateway: ports.gateway, linear: ports.linear, github: ports.github },
       // The only worker of its sandbox: a changed fleet section in factory.yaml is applied, not refused.
       applyFleetConfig: { by: 'conveyor dev' },
+      // A backlog of every kind of issue for `conveyor triage --all`; it sits in Backlog, so it starts nothing.
+      backlog: true,
     });
     const { sandbox, config, running, worker } = factory;
     const gatewayUrl = factory.gateway.url;
-    if (factory.seeded) say(`seeded the demo: repo ${DEMO_REPO} and three issues in team DEMO`);
+    if (factory.seeded) say(`seeded the demo: repo ${DEMO_REPO} and three issues in team DEMO, and a backlog in DEMO and OPS for \`conveyor triage --all\``);
     else say('the sandbox already has its demo (conveyor sandbox reset starts it over)');
     if (worker.fleet.outcome === 'applied') {
       say('the fleet ran another configuration; applied this one:');

@@ -10,7 +10,16 @@ Processes
   gateway                  run the webhook gateway (POST /webhooks/linear, /webhooks/github)
 
 Operating
-  status [ISSUE]           runs and their phases; with ISSUE (key like ENG-12, or id), its full state
+  status [ISSUE]           runs and their phases, each repo's graduation and the failure alert;
+                           with ISSUE (key like ENG-12, or id), its full state
+  triage ISSUE             what triage decides for the issue and why: every routing rule that
+                           fired, the default repo if used, blockers, graduation (starts nothing)
+  triage --all [--team K]  classify every open labelled issue: dispatchable, thin, reserved,
+                           unroutable, blocked, already has a PR (a dry run; starts nothing)
+  failures [--since 7d]    failed runs by class, by repo and by day, from Temporal visibility;
+                           alerts when more than 20% are unknown
+  graduation               per repo: factory PRs merged clean by a human so far, and which did
+                           not count and why (on-green-with-review waits for graduation.cleanMerges)
   retry ISSUE              retry an escalated run
   approve ISSUE            dispatch an escalated (thin) issue as it is
   abort ISSUE              stop a run; compensation returns its slot and puts the issue back
@@ -29,7 +38,7 @@ Options
   --profile NAME           runtime | dev | sandbox (default: $CONVEYOR_PROFILE or sandbox)
   --root DIR               where temporal.yaml and instance/ live (default: current directory)
   --port N                 gateway port (gateway; default 8787)
-  --json                   machine-readable output (status, fleet, fleet apply)
+  --json                   machine-readable output (status, fleet, fleet apply, triage, failures, graduation)
   -h, --help               this text
 
 Environment

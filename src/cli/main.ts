@@ -15,6 +15,9 @@ const { values, positionals } = parseArgs({
     root: { type: 'string' },
     port: { type: 'string' },
     json: { type: 'boolean', default: false },
+    all: { type: 'boolean', default: false },
+    team: { type: 'string' },
+    since: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -53,7 +56,46 @@ async function main(): Promise<void> {
       const client = await connectClient(cfg);
       if (rest[0]) return print(await issueStatus(client, rest[0]));
       const rows = await listRuns(client, cfg);
-      return print(rows, () => formatTable(rows.map((r) => ({ issue: r.issueKey, phase: r.phase, repo: r.repo, pr: r.pr, status: r.status, started: r.startTime }))));
+      if (values.json) return print(rows);
+      const { failureReport } = await import('../temporal/failure-report.js');
+      const { judgeContext, graduationOf, formatGraduation } = await import('./judge.js');
+      // The line's health beside its runs; each part says so when it cannot be read.
+      const [failures, graduation] = await Promise.all([
+        failureReport(client, { taskQueue: cfg.taskQueue }).then(
+          (f) => (f.alert ? `ALERT: ${f.alert}` : `failures (7d): ${f.total}, unknown ${Math.round(f.unknownShare * 100)}% (alert above 20%)`),
+          (err: unknown) => `failures: could not read Temporal visibility (${err instanceof Error ? err.message : String(err)})`,
+        ),
+        graduationOf(judgeContext(cfg)).then(formatGraduation, (err: unknown) => `graduation: could not read the forge (${err instanceof Error ? err.message : String(err)})`),
+      ]);
+      console.log([formatTable(rows.map((r) => ({ issue: r.issueKey, phase: r.phase, repo: r.repo, pr: r.pr, status: r.status, started: r.startTime }))), '', graduation, failures].join('\n'));
+      return;
+    }
+    case 'failures': {
+      const cfg = config();
+      const { failureReport, formatFailures } = await import('../temporal/failure-report.js');
+      const { isDuration } = await import('../domain/duration.js');
+      const window = values.since ?? '7d';
+      if (!isDuration(window)) throw new ConfigError(`--since ${window}: expected a duration such as 24h, 7d or 30d.`);
+      const summary = await failureReport(await connectClient(cfg), { taskQueue: cfg.taskQueue, window });
+      return print(summary, () => formatFailures(summary));
+    }
+    case 'triage': {
+      const cfg = config();
+      const { judgeContext, triageOne, triageAll, formatTriage, formatTriageAll } = await import('./judge.js');
+      const ctx = judgeContext(cfg);
+      if (values.all) {
+        const reports = await triageAll(ctx, values.team ? { team: values.team.toUpperCase() } : {});
+        return print(reports, () => formatTriageAll(reports, formatTable));
+      }
+      if (!rest[0]) throw new ConfigError('Usage: conveyor triage ISSUE (a key like ENG-12, or the issue\'s id), or conveyor triage --all [--team KEY].');
+      const report = await triageOne(ctx, rest[0]);
+      return print(report, () => formatTriage(report));
+    }
+    case 'graduation': {
+      const cfg = config();
+      const { judgeContext, graduationOf, formatGraduation } = await import('./judge.js');
+      const evidence = await graduationOf(judgeContext(cfg));
+      return print(evidence, () => formatGraduation(evidence));
     }
     case 'retry':
     case 'approve':

@@ -6,6 +6,9 @@ import { secretsFromEnv } from '../gateway/secrets.js';
 import { DEFAULT_GATEWAY_PORT, startGateway } from '../gateway/server.js';
 import { createTemporalSignals } from '../gateway/temporal-signals.js';
 import { connectClient, connectNative, describeTarget } from '../temporal/connection.js';
+import { cachedFailureReport, failureReport } from '../temporal/failure-report.js';
+import { blockedIssuesOf } from '../activities/judgement.js';
+import { createLinearTracker } from '../integrations/linear-tracker.js';
 import { buildIntegrations } from '../workers/integrations.js';
 import { createConveyorWorker, installRuntime } from '../workers/worker.js';
 
@@ -56,7 +59,12 @@ export async function runGatewayProcess(config: Config, port = DEFAULT_GATEWAY_P
   const secrets = secretsFromEnv(process.env);
   const client = await connectClient(config);
   const signals = createTemporalSignals({ client, taskQueue: config.taskQueue, policy: linePolicyFromConfig(config) });
-  const gateway = await startGateway({ config, secrets, signals, logger, port, host: process.env.CONVEYOR_GATEWAY_HOST ?? '127.0.0.1' });
+  // With a Linear key the gateway tells blocked runs when their blocker finishes; without one
+  // (a gateway host kept free of tracker credentials) the sweep does, a sweep interval later.
+  const blockedBy = process.env.LINEAR_API_KEY ? blockedIssuesOf(createLinearTracker({ apiKey: process.env.LINEAR_API_KEY, apiUrl: config.factory.tracker.apiUrl, logger: logger.child({ integration: 'linear' }) })) : undefined;
+  if (!blockedBy) logger.info({}, 'LINEAR_API_KEY is not set: runs blocked by an issue learn it finished from the sweep, not from its webhook');
+  const failures = cachedFailureReport(() => failureReport(client, { taskQueue: config.taskQueue }));
+  const gateway = await startGateway({ config, secrets, signals, logger, port, host: process.env.CONVEYOR_GATEWAY_HOST ?? '127.0.0.1', failures, ...(blockedBy ? { blockedBy } : {}) });
   logger.info({ url: gateway.url }, 'gateway listening');
   await untilSignal();
   await gateway.close();

@@ -27,16 +27,28 @@ const byteSize = z.union([z.number(), z.string()], { error: `expected ${BYTE_SIZ
 
 const repoName = z.string().regex(/^[\w.-]+\/[\w.-]+$/, { message: 'expected a repository as owner/name' });
 
-export const teamSchema = z.strictObject({
-  key: z.string().min(1),
-  /** Where issues of this team go unless a routing rule says otherwise. */
-  repo: repoName,
-  /** A state name that also counts as ready; any state of type `unstarted` always does. */
-  readyState: z.string().default('Todo'),
-  inProgressState: z.string().default('In Progress'),
-  inReviewState: z.string().default('In Review'),
-  doneState: z.string().default('Done'),
-});
+const TEAM_REPO_REMOVED =
+  'a team no longer names a repo: it was a silent default that routed every issue no rule matched. ' +
+  'Write `defaultRepo: <owner/name>` to keep sending those issues there on purpose (triage then says the default was used), ' +
+  'or drop it and add routing rules (`routing: [{ team, project, labels, titlePattern, descriptionPattern, repo }]`): an issue no rule routes is escalated';
+
+export const teamSchema = z
+  .strictObject({
+    key: z.string().min(1),
+    /** Refused with a message saying what to write instead (see TEAM_REPO_REMOVED). */
+    repo: z.unknown().optional(),
+    /** Opt-in: where this team's issues go when no routing rule fires. Absent: they escalate. */
+    defaultRepo: repoName.optional(),
+    /** A state name that also counts as ready; any state of type `unstarted` always does. */
+    readyState: z.string().default('Todo'),
+    inProgressState: z.string().default('In Progress'),
+    inReviewState: z.string().default('In Review'),
+    doneState: z.string().default('Done'),
+  })
+  .superRefine((team, ctx) => {
+    if (team.repo !== undefined) ctx.addIssue({ code: 'custom', path: ['repo'], message: TEAM_REPO_REMOVED });
+  })
+  .transform(({ repo: _removed, ...team }) => team);
 
 export const repoSchema = z.strictObject({
   name: repoName,
@@ -52,15 +64,45 @@ export const repoSchema = z.strictObject({
   approvalSurvivesPush: z.boolean().optional(),
   /** Agents at once on this repo; absent = only the global cap applies. */
   slots: z.number().int().positive().optional(),
+  /**
+   * `on-green-with-review` takes effect only after this many factory PRs in the repo were
+   * merged by a human with no follow-up fix (counted from the forge); until then the repo
+   * merges as `never`. 0 turns graduation off.
+   */
+  graduation: z.strictObject({ cleanMerges: z.number().int().min(0).default(3) }).prefault({}),
 });
 
-export const routeSchema = z.strictObject({
-  team: z.string().optional(),
-  project: z.string().optional(),
-  label: z.string().optional(),
-  repo: repoName,
-  agent: z.string().optional(),
-});
+function isRegex(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'i');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const pattern = z.string().min(1).refine(isRegex, { message: 'expected a regular expression (JavaScript syntax, matched case-insensitively)' });
+
+/**
+ * A routing rule: every condition given must hold (labels: all of them). An issue goes to a
+ * repo when the rules that fire all name that repo; none firing uses the team's `defaultRepo`
+ * if it has one, and otherwise, or when fired rules name different repos, triage escalates.
+ */
+export const routeSchema = z
+  .strictObject({
+    team: z.string().optional(),
+    project: z.string().optional(),
+    /** One label; kept for configs written before `labels`. */
+    label: z.string().optional(),
+    labels: z.array(z.string()).min(1).optional(),
+    titlePattern: pattern.optional(),
+    descriptionPattern: pattern.optional(),
+    repo: repoName,
+    agent: z.string().optional(),
+  })
+  .refine((r) => [r.team, r.project, r.label, r.labels, r.titlePattern, r.descriptionPattern].some((c) => c !== undefined), {
+    message: 'a routing rule needs at least one condition (team, project, label, labels, titlePattern, descriptionPattern); for a catch-all, set defaultRepo on the team',
+  });
 
 export const agentSchema = z.strictObject({
   /** argv of the agent CLI; `{promptFile}`, `{resultFile}`, `{worktree}` and `{root}` (the installation) are substituted. */
@@ -141,4 +183,5 @@ export const factorySchema = z.strictObject({
 export type FactoryConfig = z.infer<typeof factorySchema>;
 export type TeamConfig = z.infer<typeof teamSchema>;
 export type RepoConfig = z.infer<typeof repoSchema>;
+export type RouteConfig = z.infer<typeof routeSchema>;
 export type Policies = z.infer<typeof policiesSchema>;

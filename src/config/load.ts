@@ -95,10 +95,11 @@ function checkReferences(factory: FactoryConfig, file: string): void {
   const repos = new Set(factory.repos.map((r) => r.name));
   const problems: string[] = [];
   factory.tracker.teams.forEach((team, i) => {
-    if (!repos.has(team.repo)) problems.push(`tracker.teams.${i}.repo: "${team.repo}" is not listed under repos`);
+    if (team.defaultRepo && !repos.has(team.defaultRepo)) problems.push(`tracker.teams.${i}.defaultRepo: "${team.defaultRepo}" is not listed under repos`);
   });
   factory.routing.forEach((route, i) => {
     if (!repos.has(route.repo)) problems.push(`routing.${i}.repo: "${route.repo}" is not listed under repos`);
+    if (route.team && !factory.tracker.teams.some((t) => t.key === route.team)) problems.push(`routing.${i}.team: "${route.team}" is not listed under tracker.teams`);
     if (route.agent && !factory.agents.providers[route.agent]) problems.push(`routing.${i}.agent: "${route.agent}" is not listed under agents.providers`);
   });
   if (!factory.agents.providers[factory.agents.default]) {

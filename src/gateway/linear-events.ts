@@ -66,6 +66,27 @@ function mapIssue(action: string, data: unknown, ctx: LinearContext): GatewayAct
   return { kind: 'signal', issueId: issue.id, signal: { name: 'tracker', event: { kind: 'issue-updated', deliveryId: ctx.deliveryId } } };
 }
 
+const settledSchema = z.looseObject({
+  type: z.literal('Issue'),
+  action: z.enum(['update', 'remove']),
+  data: z.looseObject({ id: z.string().min(1), identifier: z.string().min(1), state: z.looseObject({ type: z.string() }).nullish() }),
+  updatedFrom: z.looseObject({}).nullish(),
+});
+
+/**
+ * The issue a delivery says has stopped blocking others: moved into a finished state
+ * (completed or canceled) or deleted. The runs it blocks are then told (`receive.ts`), whatever
+ * the issue's team: a blocker need not be a factory issue, nor in an allowlisted team.
+ */
+export function settledBlocker(payload: unknown): { id: string; key: string } | null {
+  const parsed = settledSchema.safeParse(payload);
+  if (!parsed.success) return null;
+  const { action, data, updatedFrom } = parsed.data;
+  if (action === 'remove') return { id: data.id, key: data.identifier };
+  const finished = data.state?.type === 'completed' || data.state?.type === 'canceled';
+  return finished && updatedFrom && 'stateId' in updatedFrom ? { id: data.id, key: data.identifier } : null;
+}
+
 const COMMAND_PATTERN = /^\/conveyor\s+(\S+)(?:\s+([\s\S]*))?$/;
 const COMMANDS: readonly OperatorCommandName[] = ['retry', 'abort', 'approve'];
 

@@ -1,6 +1,6 @@
 // The gateway's own Prometheus registry (never the global one, so two gateways in one
 // process, as in tests, do not collide and nothing else leaks into /metrics).
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type WebhookSource = 'linear' | 'github';
 
@@ -16,9 +16,15 @@ export interface GatewayMetrics {
   signals: Counter<'source' | 'result'>;
   /** Time spent handing a delivery to Temporal. */
   signalLatency: Histogram<'operation'>;
+  /** Share of `unknown` among the failures of the last 7 days, and 1 while it is above 20%. */
+  unknownFailureShare: Gauge;
+  unknownFailureAlert: Gauge;
 }
 
-export function createGatewayMetrics(): GatewayMetrics {
+/** The failure share the gauges report, read when /metrics is scraped. */
+export type FailureShareReader = () => Promise<{ unknownShare: number; alert: string | null } | null>;
+
+export function createGatewayMetrics(failures?: FailureShareReader): GatewayMetrics {
   const registry = new Registry();
   return {
     registry,
@@ -37,6 +43,24 @@ export function createGatewayMetrics(): GatewayMetrics {
       labelNames: ['operation'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
+    }),
+    unknownFailureShare: new Gauge({
+      name: 'conveyor_failures_unknown_ratio',
+      help: 'Share of failed issue runs of the last 7 days whose failure class is unknown (from Temporal visibility)',
+      registers: [registry],
+      async collect() {
+        const summary = await failures?.();
+        if (summary) this.set(summary.unknownShare);
+      },
+    }),
+    unknownFailureAlert: new Gauge({
+      name: 'conveyor_failures_unknown_alert',
+      help: '1 while more than 20% of the failures of the last 7 days are unknown: the failure rules need attention',
+      registers: [registry],
+      async collect() {
+        const summary = await failures?.();
+        if (summary) this.set(summary.alert ? 1 : 0);
+      },
     }),
   };
 }

@@ -7,7 +7,7 @@ import type { FactoryConfig } from '../config/factory-schema.js';
 import type { GatewayAction } from './actions.js';
 import { mapGithubEvent } from './github-events.js';
 import { TemporalUnavailableError, type IssueSignals } from './issue-signals.js';
-import { mapLinearEvent } from './linear-events.js';
+import { mapLinearEvent, settledBlocker } from './linear-events.js';
 import type { GatewayMetrics, WebhookSource } from './metrics.js';
 import { verifyGithubSignature, type LinearVerifier, type Verification } from './verify.js';
 
@@ -19,6 +19,13 @@ export interface ReceiveDeps {
   logger: Logger;
   metrics: GatewayMetrics;
   now: () => number;
+  /**
+   * The unfinished issues an issue blocks (a tracker read). When present, a delivery saying an
+   * issue finished (or was deleted) also sends `trackerEvent` to the run of each issue it
+   * blocked, which re-triages and starts once its last blocker is done. Absent (no tracker
+   * credentials on the gateway host): those runs wait for the sweep.
+   */
+  blockedBy?: (issueId: string) => Promise<Array<{ id: string; key: string }>>;
 }
 
 export interface WebhookRequest {
@@ -73,7 +80,11 @@ export async function receiveLinear(deps: ReceiveDeps, request: WebhookRequest):
     (typeof webhookId === 'string' && typeof webhookTimestamp === 'number' ? `${webhookId}:${webhookTimestamp}` : `sha256:${createHash('sha256').update(raw).digest('hex')}`);
   const event = `${String(type)}.${String(action)}`;
   deps.metrics.deliveries.inc({ source, event });
-  return act(deps, { source, deliveryId, event }, mapLinearEvent(payload, { factory: deps.factory, deliveryId }));
+  const result = await act(deps, { source, deliveryId, event }, mapLinearEvent(payload, { factory: deps.factory, deliveryId }));
+  const settled = result.status < 300 ? settledBlocker(payload) : null;
+  if (!settled || !deps.blockedBy) return result;
+  const unblocked = await tellBlocked(deps, { source, deliveryId, event }, settled);
+  return unblocked.length > 0 ? { ...result, body: { ...result.body, unblocked } } : result;
 }
 
 export async function receiveGithub(deps: ReceiveDeps, request: WebhookRequest): Promise<ReceiveResult> {
@@ -166,6 +177,27 @@ async function act(deps: ReceiveDeps, delivery: DeliveryContext, action: Gateway
     logger.error({ source, deliveryId, event, err }, 'delivery failed');
     count('error');
     return { status: 500, body: { error: 'internal error; the delivery was not accepted, retry later' }, outcome: 'error' };
+  }
+}
+
+/**
+ * Tells the runs of the issues `blocker` blocked that it finished: each re-reads its blockers.
+ * Best effort: the delivery itself is already handled, and a run this misses (tracker or
+ * Temporal unreachable) is found by the sweep, so a failure here is logged, not answered 5xx.
+ */
+async function tellBlocked(deps: ReceiveDeps, delivery: DeliveryContext, blocker: { id: string; key: string }): Promise<string[]> {
+  const { source, deliveryId, event } = delivery;
+  try {
+    const blocked = await deps.blockedBy!(blocker.id);
+    if (blocked.length === 0) return [];
+    const signal = { name: 'tracker' as const, event: { kind: 'issue-updated' as const, deliveryId: `${deliveryId}:unblocked-by:${blocker.id}` } };
+    const delivered = await timed(deps, 'signal', () => Promise.all(blocked.map((issue) => deps.signals.signal(issue.id, signal))));
+    const told = blocked.filter((_, i) => delivered[i]).map((issue) => issue.key);
+    deps.logger.info({ source, deliveryId, event, blocker: blocker.key, blocked: blocked.map((b) => b.key), told }, 'blocker finished: blocked runs told');
+    return told;
+  } catch (err) {
+    deps.logger.warn({ source, deliveryId, event, blocker: blocker.key, err: err instanceof Error ? err.message : String(err) }, 'could not tell the runs this issue blocked; the sweep will');
+    return [];
   }
 }
 

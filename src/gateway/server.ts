@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from '../config/load.js';
 import type { IssueSignals } from './issue-signals.js';
+import type { FailureSummary } from '../temporal/failure-report.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { receiveGithub, receiveLinear, type ReceiveDeps, type ReceiveResult } from './receive.js';
 import type { WebhookSecrets } from './secrets.js';
@@ -24,6 +25,10 @@ export interface GatewayOptions {
   bodyLimit?: number;
   /** Defaults to a registry of the gateway's own. */
   metrics?: GatewayMetrics;
+  /** The failure report over the last 7 days (cached): /readyz detail and the unknown-share gauges. */
+  failures?: () => Promise<FailureSummary | null>;
+  /** The unfinished issues an issue blocks (see ReceiveDeps.blockedBy). */
+  blockedBy?: ReceiveDeps['blockedBy'];
 }
 
 export function createGateway(options: GatewayOptions): FastifyInstance {
@@ -32,7 +37,7 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     throw new ConfigError('The webhook gateway needs at least one Linear and one GitHub webhook secret: set LINEAR_WEBHOOK_SECRETS and GITHUB_WEBHOOK_SECRETS (read with secretsFromEnv()).');
   }
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const metrics = options.metrics ?? createGatewayMetrics();
+  const metrics = options.metrics ?? createGatewayMetrics(options.failures);
   const deps: ReceiveDeps = {
     factory: options.config.factory,
     linear: linearVerifier(secrets.linear),
@@ -41,6 +46,7 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     logger,
     metrics,
     now: options.now ?? Date.now,
+    ...(options.blockedBy ? { blockedBy: options.blockedBy } : {}),
   };
   // What became of each request, for the requests counter (kept off FastifyRequest's type).
   const outcomes = new WeakMap<FastifyRequest, string>();
@@ -104,7 +110,10 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
   app.get('/readyz', async (request, reply) => {
     if (await signals.ready()) {
       outcomes.set(request, 'ready');
-      return { status: 'ready' };
+      // Detail, not readiness: the gateway takes deliveries whatever the failure rules say.
+      const failures = await options.failures?.().catch(() => null);
+      if (!failures) return { status: 'ready' };
+      return { status: 'ready', failures: { since: failures.since, total: failures.total, unknownShare: Number(failures.unknownShare.toFixed(3)), alert: failures.alert } };
     }
     outcomes.set(request, 'unavailable');
     return reply.code(503).send({ error: 'Temporal is unreachable; deliveries are refused with 503 until it answers' });

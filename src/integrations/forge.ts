@@ -1,3 +1,4 @@
+import type { PullHistoryEntry } from '../domain/graduation.js';
 import type { ChecksSummary, MergeResult, PullRequest, ReviewSummary } from '../domain/issue.js';
 
 /**
@@ -19,6 +20,11 @@ export interface Forge {
   /** Open PRs whose head branch starts with `headPrefix` (the sweep lists factory PRs). All pages. */
   listOpenPullRequests(repo: string, headPrefix: string): Promise<PullRequest[]>;
   getPullRequest(repo: string, number: number): Promise<PullRequest>;
+  /** The repo's most recent pull requests (any state, any branch), newest first, at most
+   * `limit`; `mergedBy` is read for the merged ones whose head starts with `mergedByFor`. */
+  pullHistory(repo: string, options: { limit: number; mergedByFor: string }): Promise<PullHistoryEntry[]>;
+  /** The login the factory acts as on the forge (its own merges and reviews are not a human's). */
+  factoryLogin(): Promise<string>;
   /** Required checks for `sha` folded into one verdict. No check reported yet is `pending`, never green. */
   getChecks(repo: string, sha: string, baseRef: string): Promise<ChecksSummary>;
   /**

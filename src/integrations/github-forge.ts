@@ -280,6 +280,31 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
         .map((p) => toPullRequest(repo, p));
     },
 
+    async pullHistory(repo, { limit, mergedByFor }) {
+      const { owner, repo: name } = splitRepo(repo);
+      const perPage = Math.min(100, Math.max(1, limit));
+      const pulls: Array<Awaited<ReturnType<typeof octokit.rest.pulls.list>>['data'][number]> = [];
+      for (let page = 1; pulls.length < limit; page += 1) {
+        const { data } = await call(`listing recent pull requests of ${repo}`, () => octokit.rest.pulls.list({ owner, repo: name, state: 'all', sort: 'created', direction: 'desc', per_page: perPage, page }));
+        pulls.push(...data);
+        if (data.length < perPage) break;
+      }
+      // The list has no merged_by: one read per merged factory PR, which is what graduation needs.
+      return Promise.all(
+        pulls.slice(0, limit).map(async (p) => {
+          const merged = p.merged_at !== null;
+          let mergedBy: string | null = null;
+          if (merged && p.head.ref.startsWith(mergedByFor)) {
+            const { data } = await call(`reading who merged ${repo}#${p.number}`, () => octokit.rest.pulls.get({ owner, repo: name, pull_number: p.number }));
+            mergedBy = data.merged_by?.login ?? null;
+          }
+          return { number: p.number, title: p.title, body: p.body ?? '', headRef: p.head.ref, merged, mergedBy, createdAt: p.created_at, url: p.html_url };
+        }),
+      );
+    },
+
+    factoryLogin,
+
     async getPullRequest(repo, number) {
       const { owner, repo: name } = splitRepo(repo);
       const { data } = await call(`reading pull request ${repo}#${number}`, () => octokit.rest.pulls.get({ owner, repo: name, pull_number: number }));

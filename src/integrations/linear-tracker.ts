@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { FailureClass } from '../domain/failure.js';
 import type { StateType, TrackerIssue } from '../domain/issue.js';
 import { IntegrationError } from './errors.js';
-import type { Tracker } from './tracker.js';
+import type { BlockingRelations, RelatedIssue, Tracker } from './tracker.js';
 
 // The Tracker over @linear/sdk. Reads go through one GraphQL document each (the SDK's own
 // client, `rawRequest`), because the SDK's model objects fetch every relation with a request of
@@ -92,6 +92,34 @@ const ISSUE_HAS_COMMENT = /* GraphQL */ `
     }
   }
 `;
+
+// Both directions of an issue's relations; only `blocks` ones are kept. A hundred each way is
+// far past any real backlog's blockers; more are reported, not silently dropped.
+const ISSUE_RELATIONS = /* GraphQL */ `
+  query ConveyorIssueRelations($id: String!) {
+    issue(id: $id) {
+      id
+      identifier
+      relations(first: 100) { nodes { type relatedIssue { id identifier state { name type } } } pageInfo { hasNextPage } }
+      inverseRelations(first: 100) { nodes { type issue { id identifier state { name type } } } pageInfo { hasNextPage } }
+    }
+  }
+`;
+
+interface RelatedNode {
+  id: string;
+  identifier: string;
+  state: { name: string; type: string };
+}
+
+interface IssueRelations {
+  issue: {
+    id: string;
+    identifier: string;
+    relations: { nodes: Array<{ type: string; relatedIssue: RelatedNode }>; pageInfo: { hasNextPage: boolean } };
+    inverseRelations: { nodes: Array<{ type: string; issue: RelatedNode }>; pageInfo: { hasNextPage: boolean } };
+  };
+}
 
 interface IssueNode {
   id: string;
@@ -334,6 +362,24 @@ export function createLinearTracker(options: LinearTrackerOptions): Tracker {
     async hasComment(issueId, text) {
       const data = await query<{ issue: { comments: { nodes: Array<{ id: string }> } } }>(`reading comments of issue ${issueId}`, ISSUE_HAS_COMMENT, { id: issueId, text });
       return data.issue.comments.nodes.length > 0;
+    },
+
+    async getBlockingRelations(issueId): Promise<BlockingRelations> {
+      const { issue } = await query<IssueRelations>(`reading the relations of issue ${issueId}`, ISSUE_RELATIONS, { id: issueId });
+      if (issue.relations.pageInfo.hasNextPage || issue.inverseRelations.pageInfo.hasNextPage) {
+        logger?.warn({ issue: issue.identifier }, 'issue has more than 100 relations one way; only the first 100 are read');
+      }
+      const related = (node: RelatedNode): RelatedIssue => {
+        if (!isStateType(node.state.type)) {
+          throw new IntegrationError(`Linear issue ${node.identifier} is in state "${node.state.name}" of unknown type "${node.state.type}"; Conveyor knows ${STATE_TYPES.join(', ')}.`, 'unknown', { service: 'linear' });
+        }
+        return { id: node.id, key: node.identifier, state: { name: node.state.name, type: node.state.type } };
+      };
+      return {
+        // The source of an inverse "blocks" relation blocks this issue.
+        blockedBy: issue.inverseRelations.nodes.filter((r) => r.type === 'blocks').map((r) => related(r.issue)),
+        blocks: issue.relations.nodes.filter((r) => r.type === 'blocks').map((r) => related(r.relatedIssue)),
+      };
     },
 
     async addLabel(issueId, label) {

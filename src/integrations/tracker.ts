@@ -1,4 +1,19 @@
-import type { TrackerIssue } from '../domain/issue.js';
+import type { StateType, TrackerIssue } from '../domain/issue.js';
+
+/** One end of a "blocks" relation, with the state it is in now. */
+export interface RelatedIssue {
+  id: string;
+  key: string;
+  state: { name: string; type: StateType };
+}
+
+/** An issue's "blocks" relations, both ways, as the tracker has them now. */
+export interface BlockingRelations {
+  /** Issues that block this one, finished or not. */
+  blockedBy: RelatedIssue[];
+  /** Issues this one blocks. */
+  blocks: RelatedIssue[];
+}
 
 /**
  * The tracker as Conveyor uses it. Implemented over `@linear/sdk` (`linear-tracker.ts`);
@@ -14,6 +29,9 @@ export interface Tracker {
   /** Whether some comment on the issue contains `text` (case-sensitive): how a writer that may
    * run twice (a retried or repeated sweep) finds out it has already said its piece. */
   hasComment(issueId: string, text: string): Promise<boolean>;
+  /** The issue's "blocks" relations both ways (Linear: `relations` and `inverseRelations` of
+   * type `blocks`). */
+  getBlockingRelations(issueId: string): Promise<BlockingRelations>;
   addLabel(issueId: string, label: string): Promise<void>;
   removeLabel(issueId: string, label: string): Promise<void>;
 }

@@ -9,6 +9,8 @@ import { linePolicyFromConfig } from '../config/line-policy.js';
 import { startGateway, type StartedGateway } from '../gateway/server.js';
 import { createTemporalSignals } from '../gateway/temporal-signals.js';
 import { connectClient, connectNative } from '../temporal/connection.js';
+import { cachedFailureReport, failureReport } from '../temporal/failure-report.js';
+import { blockedIssuesOf } from '../activities/judgement.js';
 import { buildIntegrations, type Integrations } from '../workers/integrations.js';
 import { createConveyorWorker, type ConveyorWorker } from '../workers/worker.js';
 import { seedDemo, startDemoReviewer } from './demo.js';
@@ -36,6 +38,8 @@ export async function startLocalFactory(options: {
   ports?: { gateway?: number; linear?: number; github?: number };
   /** Seed the three demo issues (and start the demo reviewer). */
   demo?: boolean;
+  /** Seed the backlog for `conveyor triage --all` too (conveyor dev; the e2e tests do not). */
+  backlog?: boolean;
   ciDelayMs?: number;
   /** Change a running fleet's configuration to this one instead of refusing (conveyor dev). */
   applyFleetConfig?: { by: string };
@@ -57,8 +61,12 @@ export async function startLocalFactory(options: {
 
     const client = await connectClient(config, env);
     cleanups.push(() => client.connection.close());
+    const built = buildIntegrations(config, env, logger);
+    const integrations = options.instrument ? options.instrument(built) : built;
     const gateway = await startGateway({
       config,
+      blockedBy: blockedIssuesOf(integrations.tracker),
+      failures: cachedFailureReport(() => failureReport(client, { taskQueue: config.taskQueue })),
       secrets: { linear: [SANDBOX_CREDENTIALS.LINEAR_WEBHOOK_SECRETS], github: [SANDBOX_CREDENTIALS.GITHUB_WEBHOOK_SECRETS] },
       signals: createTemporalSignals({ client, taskQueue: config.taskQueue, policy: linePolicyFromConfig(config) }),
       logger,
@@ -67,8 +75,6 @@ export async function startLocalFactory(options: {
     });
     cleanups.push(() => gateway.close());
 
-    const built = buildIntegrations(config, env, logger);
-    const integrations = options.instrument ? options.instrument(built) : built;
     const connection = await connectNative(config, env);
     cleanups.push(() => connection.close());
     const worker = await createConveyorWorker({ config, connection, client, integrations, logger, applyFleetConfig: options.applyFleetConfig });
@@ -82,7 +88,7 @@ export async function startLocalFactory(options: {
     if (options.demo !== false) {
       const reviewer = startDemoReviewer({ sandbox, forge: integrations.forge, logger, intervalMs: 1_000 });
       cleanups.push(() => reviewer.stop());
-      seeded = await seedDemo(sandbox, logger);
+      seeded = await seedDemo(sandbox, logger, { backlog: options.backlog ?? false });
     }
     return { config, sandbox, gateway, client, integrations, connection, worker, running, seeded, stop: stopAll };
   } catch (err) {

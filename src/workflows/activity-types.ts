@@ -1,5 +1,6 @@
 // The activities as the workflows see them: types only, so no I/O code enters the bundle.
 import type { MergeResult, PullRequest, PullRequestStatus, TrackerIssue } from '../domain/issue.js';
+import type { BlockingIssue, Graduation, RouteTrace, TriageCategory } from '../domain/routing.js';
 import type { Lease, Routing } from './state.js';
 
 export interface TriageResult {
@@ -9,6 +10,23 @@ export interface TriageResult {
   routing: Routing | null;
   /** Escalations an operator may approve past (thin); unroutable or reserved issues may not. */
   overridable: boolean;
+  // Optional, so results recorded before they existed still read. Absent on old runs.
+  /** Which kind of decision this is (the escalation's kind, or why it was ignored). */
+  category?: TriageCategory;
+  /** How routing decided: the rules that fired, whether the team's defaultRepo was used, the
+   * candidates when it could not decide. */
+  route?: RouteTrace;
+  /** Unfinished issues blocking this one (Linear "blocks" relations). When non-empty the
+   * decision is `escalate` with `overridable: false` and category `blocked`: the issue must
+   * wait, not be approved past. The run re-triages when the tracker signals it (the gateway
+   * sends `trackerEvent` to each blocked run when a blocker changes state). */
+  blockedBy?: BlockingIssue[];
+  /** When the unfinished blockers lead back to this issue: the keys around the cycle, this
+   * issue first and last. Waiting cannot end it; escalate (the reason says which relation). */
+  blockerCycle?: string[];
+  /** Set while the routed repo's `on-green-with-review` waits for graduation: routing's
+   * mergePolicy is then `never`. */
+  graduating?: Graduation;
 }
 
 export interface AgentRunInput {

@@ -84,13 +84,43 @@ policies: { maxRedispach: 2 }
     expect(err.message).toMatch(/policies: Unrecognized key.*maxRedispach/);
     const fixed = installation(`
 tracker:
-  teams: [{ key: ENG, repo: acme/api }]
+  teams: [{ key: ENG, defaultRepo: acme/api }]
 repos: [{ name: acme/web }]
 agents: { default: claude, providers: { codex: { command: [codex] } } }
 `);
     const refs = errorOf(() => loadConfig({ root: fixed, profile: 'sandbox', env: {} }));
-    expect(refs.message).toMatch(/tracker\.teams\.0\.repo: "acme\/api" is not listed under repos/);
+    expect(refs.message).toMatch(/tracker\.teams\.0\.defaultRepo: "acme\/api" is not listed under repos/);
     expect(refs.message).toMatch(/agents\.default: "claude" is not listed/);
+  });
+
+  it('refuses a team repo (the old silent default) and says to write defaultRepo or routing rules instead', () => {
+    const root = installation(`
+tracker:
+  teams: [{ key: ENG, repo: acme/api }]
+repos: [{ name: acme/api }]
+agents: { default: codex, providers: { codex: { command: [codex] } } }
+`);
+    const err = errorOf(() => loadConfig({ root, profile: 'sandbox', env: {} }));
+    expect(err.message).toMatch(/tracker\.teams\.0\.repo: a team no longer names a repo: it was a silent default/);
+    expect(err.message).toMatch(/Write `defaultRepo: <owner\/name>`/);
+  });
+
+  it('refuses a routing rule without conditions, a bad pattern, and a rule for an unknown team', () => {
+    const base = `
+tracker:
+  teams: [{ key: ENG }]
+repos: [{ name: acme/api }]
+agents: { default: codex, providers: { codex: { command: [codex] } } }
+`;
+    const catchAll = errorOf(() => loadConfig({ root: installation(`${base}routing: [{ repo: acme/api }]\n`), profile: 'sandbox', env: {} }));
+    expect(catchAll.message).toMatch(/routing\.0: a routing rule needs at least one condition .*set defaultRepo on the team/);
+    const badPattern = errorOf(() => loadConfig({ root: installation(`${base}routing: [{ titlePattern: "(unclosed", repo: acme/api }]\n`), profile: 'sandbox', env: {} }));
+    expect(badPattern.message).toMatch(/routing\.0\.titlePattern: expected a regular expression/);
+    const team = errorOf(() => loadConfig({ root: installation(`${base}routing: [{ team: OPS, repo: acme/api }]\n`), profile: 'sandbox', env: {} }));
+    expect(team.message).toMatch(/routing\.0\.team: "OPS" is not listed under tracker\.teams/);
+    const ok = loadConfig({ root: installation(`${base}routing: [{ team: ENG, labels: [api], repo: acme/api }]\n`), profile: 'sandbox', env: {} });
+    expect(ok.factory.repos[0]!.graduation.cleanMerges).toBe(3);
+    expect(ok.factory.tracker.teams[0]!.defaultRepo).toBeUndefined();
   });
 
   it('reports broken YAML with the file', () => {

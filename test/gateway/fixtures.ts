@@ -32,8 +32,8 @@ export function testConfig(): Config {
   const factory = factorySchema.parse({
     tracker: {
       teams: [
-        { key: 'ENG', repo: REPO },
-        { key: 'OPS', repo: REPO, readyState: 'Ready for agents' },
+        { key: 'ENG', defaultRepo: REPO },
+        { key: 'OPS', defaultRepo: REPO, readyState: 'Ready for agents' },
       ],
       operators: [OPERATOR_EMAIL, 'Grace Hopper'],
     },

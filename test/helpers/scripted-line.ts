@@ -20,7 +20,7 @@ export const TEST_REVIEWER = 'reviewer';
 
 export function testFactoryConfig(overrides: { mergePolicy?: 'never' | 'on-green-with-review' } = {}): FactoryConfig {
   return factorySchema.parse({
-    tracker: { teams: [{ key: 'ENG', repo: TEST_REPO }], operators: ['op@example.com'] },
+    tracker: { teams: [{ key: 'ENG', defaultRepo: TEST_REPO }], operators: ['op@example.com'] },
     repos: [{ name: TEST_REPO, mergePolicy: overrides.mergePolicy ?? 'on-green-with-review' }],
     agents: { default: 'scripted', providers: { scripted: { command: ['true'] } } },
   });

@@ -46,6 +46,7 @@ function trackerOver(world: ScriptedWorld): Tracker {
     },
     getIssue: notUsed('Tracker.getIssue'),
     addLabel: notUsed('Tracker.addLabel'),
+    getBlockingRelations: notUsed('Tracker.getBlockingRelations'),
     removeLabel: notUsed('Tracker.removeLabel'),
   };
 }
@@ -73,6 +74,8 @@ function forgeOver(world: ScriptedWorld): Forge {
     cloneUrl: () => {
       throw new Error('the sweep does not call Forge.cloneUrl');
     },
+    pullHistory: notUsed('Forge.pullHistory'),
+    factoryLogin: notUsed('Forge.factoryLogin'),
     gitAuthEnv: notUsed('Forge.gitAuthEnv'),
     pushBranch: notUsed('Forge.pushBranch'),
     openPullRequest: notUsed('Forge.openPullRequest'),

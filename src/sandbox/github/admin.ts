@@ -16,6 +16,12 @@ export interface SandboxAdmin {
   markReadyForReview(repo: string, prNumber: number): Promise<void>;
   setBranchProtection(repo: string, branch: string, protection: { requiredChecks: string[] } | null): Promise<void>;
   getPull(repo: string, prNumber: number): Promise<unknown>;
+  /** A commit on `branch` (from `from`, default the default branch) writing `files`, as a human's push. */
+  commitFiles(repo: string, input: { branch: string; from?: string; files: Record<string, string>; message: string; user?: string }): Promise<{ sha: string }>;
+  /** Opens a pull request as `user` (default the factory's bot login). */
+  openPull(repo: string, input: { head: string; base?: string; title: string; body?: string; user?: string }): Promise<unknown>;
+  /** GitHub's merge button pressed by `user`: what graduation counts as a human merge. */
+  mergePull(repo: string, prNumber: number, input: { user: string; method?: 'merge' | 'squash' }): Promise<{ sha: string }>;
   listCommits(repo: string, branch: string): Promise<unknown>;
   reset(): Promise<void>;
   injectFault(fault: FaultSpec): unknown;
@@ -97,6 +103,37 @@ const adminRoutes: AdminRoute[] = [
     method: 'GET',
     pattern: new RegExp(`^/_sandbox/repos/${REPO}/pulls/(\\d+)$`),
     run: async (admin, m) => ({ status: 200, body: await admin.getPull(`${m[1]}/${m[2]}`, Number(m[3])) }),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/_sandbox/repos/${REPO}/commits$`),
+    run: async (admin, m, body) => {
+      const branch = text(body, 'branch');
+      const message = text(body, 'message');
+      const files = typeof body.files === 'object' && body.files !== null ? (body.files as Record<string, string>) : null;
+      if (!branch || !message || !files) throw new GitHubHttpError(422, 'branch, message and files are required, e.g. {"branch":"fix","message":"Fix","files":{"a.txt":"x"}}');
+      return { status: 201, body: await admin.commitFiles(`${m[1]}/${m[2]}`, { branch, message, files, from: text(body, 'from'), user: text(body, 'user') }) };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/_sandbox/repos/${REPO}/pulls$`),
+    run: async (admin, m, body) => {
+      const head = text(body, 'head');
+      const title = text(body, 'title');
+      if (!head || !title) throw new GitHubHttpError(422, 'head and title are required');
+      return { status: 201, body: await admin.openPull(`${m[1]}/${m[2]}`, { head, title, base: text(body, 'base'), body: text(body, 'body'), user: text(body, 'user') }) };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/_sandbox/repos/${REPO}/pulls/(\\d+)/merge$`),
+    run: async (admin, m, body) => {
+      const user = text(body, 'user');
+      if (!user) throw new GitHubHttpError(422, 'user is required: who presses the merge button');
+      const method = text(body, 'method');
+      return { status: 200, body: await admin.mergePull(`${m[1]}/${m[2]}`, Number(m[3]), { user, ...(method === 'squash' || method === 'merge' ? { method } : {}) }) };
+    },
   },
   {
     method: 'PUT',

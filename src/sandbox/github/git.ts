@@ -86,6 +86,28 @@ export class BareRepo {
     }
   }
 
+  /** One commit on `branch` (created from `from` when absent) that writes `files`; returns it.
+   * For seeding history a human would have made; pushes from clients go through http-backend. */
+  async commitFiles(input: { branch: string; from: string; files: Record<string, string>; message: string; author?: { name: string; email: string } }): Promise<string> {
+    const parent = (await this.resolve(`refs/heads/${input.branch}`)) ?? (await this.resolve(`refs/heads/${input.from}`));
+    if (!parent) throw new Error(`cannot commit to ${input.branch}: neither it nor ${input.from} exists`);
+    const index = join(await mkdtemp(join(tmpdir(), 'gh-sandbox-index-')), 'index');
+    try {
+      const env = { GIT_INDEX_FILE: index, ...(input.author ? { GIT_AUTHOR_NAME: input.author.name, GIT_AUTHOR_EMAIL: input.author.email } : {}) };
+      await this.git(['read-tree', parent], { env });
+      for (const [path, content] of Object.entries(input.files)) {
+        const blob = (await this.git(['hash-object', '-w', '--stdin'], { input: content })).trim();
+        await this.git(['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], { env });
+      }
+      const tree = (await this.git(['write-tree'], { env })).trim();
+      const commit = (await this.git(['commit-tree', tree, '-p', parent, '-m', input.message], { env })).trim();
+      await this.git(['update-ref', `refs/heads/${input.branch}`, commit]);
+      return commit;
+    } finally {
+      await rm(dirname(index), { recursive: true, force: true });
+    }
+  }
+
   /** The commit a ref, branch or SHA names, or null. */
   async resolve(ref: string): Promise<string | null> {
     const result = await runGit(['--git-dir', this.dir, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`]);

@@ -181,6 +181,22 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
       const { record, pr } = pullOf(repo, prNumber);
       return (await sandbox.pullJson(record, pr)) as unknown as SandboxPull;
     },
+    async commitFiles(repo, input) {
+      const record = repoOf(repo);
+      const user = input.user ?? botLogin;
+      const sha = await sandbox.bare(record).commitFiles({ branch: input.branch, from: input.from ?? record.defaultBranch, files: input.files, message: input.message, author: { name: user, email: `${user}@users.noreply.sandbox.github.local` } });
+      await sandbox.onPush(record, user);
+      return { sha };
+    },
+    async openPull(repo, input) {
+      const record = repoOf(repo);
+      const pr = await sandbox.openPull(record, { head: input.head, base: input.base ?? record.defaultBranch, title: input.title, body: input.body ?? null, user: input.user ?? botLogin });
+      return sandbox.pullJson(record, pr);
+    },
+    async mergePull(repo, prNumber, input) {
+      const { record, pr } = pullOf(repo, prNumber);
+      return sandbox.merge(record, pr, { user: input.user, method: input.method ?? 'merge' });
+    },
     async listCommits(repo, branch) {
       return sandbox.bare(repoOf(repo)).log(`refs/heads/${branch}`);
     },

@@ -18,6 +18,7 @@ import type { LinearEmulator } from './index.js';
 //   PATCH  /_sandbox/issues/:idOrKey          { title?, description?, priority?, stateName?, labels?, assigneeEmail?, projectName? }
 //   GET    /_sandbox/issues/:idOrKey/comments
 //   POST   /_sandbox/issues/:idOrKey/comments { body, userEmail? }
+//   POST   /_sandbox/relations                { issue, relatedIssue, type } (ids or keys; blocks: issue blocks relatedIssue)
 //   POST   /_sandbox/faults                   { operationName?, status, headers?, body?, times? }
 //   DELETE /_sandbox/faults
 //   POST   /_sandbox/webhooks                 { url, secret }
@@ -54,6 +55,7 @@ const schemas = {
     projectName: z.string().nullable().optional(),
   }),
   comment: z.object({ body: z.string().min(1), userEmail: z.string().optional() }),
+  relation: z.object({ issue: z.string().min(1), relatedIssue: z.string().min(1), type: z.enum(['blocks', 'duplicate', 'related', 'similar']) }),
   fault: z.object({
     operationName: z.string().optional(),
     status: z.number().int().min(100).max(599),
@@ -126,6 +128,8 @@ function route(emulator: LinearEmulator, method: string, path: string, raw: stri
       return ok(emulator.listComments(id ?? ''));
     case 'POST issues/:id/comments':
       return ok(emulator.addComment({ issueId: id ?? '', ...input(schemas.comment, raw) }), 201);
+    case 'POST relations':
+      return ok(emulator.createRelation(input(schemas.relation, raw)), 201);
     case 'POST faults':
       emulator.injectFault(input(schemas.fault, raw));
       return ok({ injected: true }, 201);

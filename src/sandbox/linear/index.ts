@@ -90,6 +90,8 @@ export interface LinearEmulator {
   addComment(input: AddCommentInput): SandboxComment;
   getIssue(idOrKey: string): SandboxIssue | undefined;
   listComments(issueIdOrKey: string): SandboxComment[];
+  /** A relation between two issues (ids or keys): for `blocks`, `issue` blocks `relatedIssue`. */
+  createRelation(input: { issue: string; relatedIssue: string; type: 'blocks' | 'duplicate' | 'related' | 'similar' }): { id: string };
   /** The user every API key acts as. */
   viewer(): UserRecord;
   state(): LinearEmulatorState;
@@ -178,6 +180,7 @@ export async function startLinearEmulator(options: LinearEmulatorOptions): Promi
       return issue ? issueSummary(context, issue) : undefined;
     },
     listComments: (idOrKey) => store.issueComments(store.requireIssue(idOrKey).id).map((c) => commentSummary(context, c)),
+    createRelation: (input) => ({ id: store.createRelation(input).id }),
     viewer: () => store.viewer(),
     state: () => ({
       data: store.snapshot(),

@@ -1,7 +1,7 @@
 import { matches, many, one, scalar, type FilterView } from './filters.js';
 import { connection, type PageArgs } from './pagination.js';
 import type { LinearStore } from './store.js';
-import type { CommentRecord, IssueRecord, LabelRecord, ProjectRecord, TeamRecord, UserRecord, WorkflowStateRecord } from './types.js';
+import type { CommentRecord, IssueRecord, LabelRecord, ProjectRecord, RelationRecord, TeamRecord, UserRecord, WorkflowStateRecord } from './types.js';
 
 // GraphQL source objects built from stored records. A property holds a field's value; a
 // function property resolves a field with arguments or a relation, lazily, so a document pays
@@ -376,6 +376,29 @@ export function issueNode(ctx: ResolverContext, issue: IssueRecord): Node {
         (c) => commentView(ctx, c),
         (c) => commentNode(ctx, c),
       ),
+    relations: (args: Args) => list(store.issueRelations(issue.id), args, relationView, (r) => relationNode(ctx, r)),
+    inverseRelations: (args: Args) => list(store.inverseRelations(issue.id), args, relationView, (r) => relationNode(ctx, r)),
+  };
+}
+
+export function relationView(relation: RelationRecord): FilterView {
+  return {
+    id: scalar(relation.id),
+    type: scalar(relation.type),
+    createdAt: scalar(relation.createdAt),
+    updatedAt: scalar(relation.updatedAt),
+  };
+}
+
+export function relationNode(ctx: ResolverContext, relation: RelationRecord): Node {
+  return {
+    id: relation.id,
+    type: relation.type,
+    createdAt: relation.createdAt,
+    updatedAt: relation.updatedAt,
+    archivedAt: null,
+    issue: () => issueNode(ctx, ctx.store.requireIssue(relation.issueId)),
+    relatedIssue: () => issueNode(ctx, ctx.store.requireIssue(relation.relatedIssueId)),
   };
 }
 

@@ -10,6 +10,8 @@ import {
   organizationNode,
   projectNode,
   projectView,
+  relationNode,
+  relationView,
   stateNode,
   stateView,
   teamNode,
@@ -71,6 +73,8 @@ const ISSUE_UPDATE_FIELDS = [
 ] as const;
 const ISSUE_CREATE_FIELDS = ['teamId', 'title', 'description', 'priority', 'stateId', 'labelIds', 'assigneeId', 'projectId'] as const;
 const COMMENT_CREATE_FIELDS = ['issueId', 'body'] as const;
+const RELATION_CREATE_FIELDS = ['id', 'issueId', 'relatedIssueId', 'type'] as const;
+const RELATION_TYPES = ['blocks', 'duplicate', 'related', 'similar'] as const;
 
 export function queryRoot(ctx: ResolverContext): Node {
   const { store } = ctx;
@@ -95,6 +99,8 @@ export function queryRoot(ctx: ResolverContext): Node {
       return commentNode(ctx, store.requireComment(args['id']));
     },
     comments: (args: Args) => list(store.allComments(), args, (c) => commentView(ctx, c), (c) => commentNode(ctx, c)),
+    issueRelation: (args: Args) => relationNode(ctx, store.requireRelation(str(args, 'id'))),
+    issueRelations: (args: Args) => list(store.allRelations(), args, relationView, (r) => relationNode(ctx, r)),
   };
 }
 
@@ -153,6 +159,17 @@ export function mutationRoot(ctx: ResolverContext): Node {
     },
     issueAddLabel: (args: Args) => issuePayload(ctx, store.addLabelToIssue(str(args, 'id'), str(args, 'labelId')).id),
     issueRemoveLabel: (args: Args) => issuePayload(ctx, store.removeLabelFromIssue(str(args, 'id'), str(args, 'labelId')).id),
+    issueRelationCreate: (args: Args) => {
+      const input = pick((args['input'] ?? {}) as Args, RELATION_CREATE_FIELDS, 'IssueRelationCreateInput');
+      const type = RELATION_TYPES.find((t) => t === input['type']);
+      if (!type) throw new LinearInputError(`Relation type must be one of ${RELATION_TYPES.join(', ')}.`);
+      const relation = store.createRelation({ issue: str(input, 'issueId'), relatedIssue: str(input, 'relatedIssueId'), type, ...(optionalString(input, 'id') ? { id: optionalString(input, 'id')! } : {}) });
+      return { success: true, lastSyncId: store.lastSyncId, issueRelation: () => relationNode(ctx, relation) };
+    },
+    issueRelationDelete: (args: Args) => {
+      store.deleteRelation(str(args, 'id'));
+      return { success: true, lastSyncId: store.lastSyncId, entityId: str(args, 'id') };
+    },
     commentCreate: (args: Args) => {
       const input = pick((args['input'] ?? {}) as Args, COMMENT_CREATE_FIELDS, 'CommentCreateInput');
       const issueId = optionalString(input, 'issueId');

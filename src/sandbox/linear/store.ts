@@ -7,6 +7,7 @@ import type {
   LabelRecord,
   LinearData,
   ProjectRecord,
+  RelationRecord,
   StoreEvent,
   TeamRecord,
   UserRecord,
@@ -124,6 +125,7 @@ export function emptyData(): LinearData {
     projects: [],
     issues: [],
     comments: [],
+    relations: [],
     lastSyncId: 0,
   };
 }
@@ -143,6 +145,7 @@ export class LinearStore {
   private projects = new Map<string, ProjectRecord>();
   private issues = new Map<string, IssueRecord>();
   private comments = new Map<string, CommentRecord>();
+  private relations = new Map<string, RelationRecord>();
   private syncId = 0;
   private readonly eventListeners: Array<(event: StoreEvent) => void> = [];
   private readonly writeListeners: Array<() => void> = [];
@@ -161,6 +164,7 @@ export class LinearStore {
     this.projects = new Map(data.projects.map((r) => [r.id, r]));
     this.issues = new Map(data.issues.map((r) => [r.id, r]));
     this.comments = new Map(data.comments.map((r) => [r.id, r]));
+    this.relations = new Map((data.relations ?? []).map((r) => [r.id, r]));
     this.syncId = data.lastSyncId;
   }
 
@@ -195,6 +199,7 @@ export class LinearStore {
       projects: [...this.projects.values()],
       issues: [...this.issues.values()],
       comments: [...this.comments.values()],
+      relations: [...this.relations.values()],
       lastSyncId: this.syncId,
     });
   }
@@ -277,6 +282,30 @@ export class LinearStore {
 
   identifier(issue: IssueRecord): string {
     return `${this.requireTeam(issue.teamId).key}-${issue.number}`;
+  }
+
+  allRelations(): RelationRecord[] {
+    return [...this.relations.values()];
+  }
+
+  relation(id: string): RelationRecord | undefined {
+    return this.relations.get(id);
+  }
+
+  /** Relations this issue is the source of (Linear's `Issue.relations`). */
+  issueRelations(issueId: string): RelationRecord[] {
+    return this.allRelations().filter((r) => r.issueId === issueId);
+  }
+
+  /** Relations pointing at this issue (Linear's `Issue.inverseRelations`). */
+  inverseRelations(issueId: string): RelationRecord[] {
+    return this.allRelations().filter((r) => r.relatedIssueId === issueId);
+  }
+
+  requireRelation(id: string): RelationRecord {
+    const relation = this.relation(id);
+    if (!relation) throw new LinearInputError('Entity not found: IssueRelation', 'Could not find referenced IssueRelation.');
+    return relation;
   }
 
   issueComments(issueId: string): CommentRecord[] {
@@ -567,6 +596,26 @@ export class LinearStore {
     const author = input.userEmail === undefined ? this.viewer() : this.userByEmail(input.userEmail);
     if (!author) throw new LinearInputError(`No user has email ${input.userEmail}.`);
     return this.insertComment(issue.id, author.id, input.body);
+  }
+
+  /** `issue` relates to `relatedIssue` (ids or keys); for `blocks`, it blocks it. */
+  createRelation(input: { issue: string; relatedIssue: string; type: RelationRecord['type']; id?: string }): RelationRecord {
+    const issue = this.requireIssue(input.issue);
+    const related = this.requireIssue(input.relatedIssue);
+    if (issue.id === related.id) throw new LinearInputError('An issue cannot relate to itself.', 'Cannot relate an issue to itself.');
+    const existing = this.allRelations().find((r) => r.issueId === issue.id && r.relatedIssueId === related.id && r.type === input.type);
+    if (existing) return existing;
+    const at = now();
+    const relation: RelationRecord = { id: input.id ?? randomUUID(), issueId: issue.id, relatedIssueId: related.id, type: input.type, createdAt: at, updatedAt: at };
+    this.relations.set(relation.id, relation);
+    this.written();
+    return relation;
+  }
+
+  deleteRelation(id: string): void {
+    this.requireRelation(id);
+    this.relations.delete(id);
+    this.written();
   }
 
   insertComment(issueId: string, userId: string, body: string): CommentRecord {

@@ -89,6 +89,17 @@ export interface CommentRecord {
   updatedAt: string;
 }
 
+/** Linear's IssueRelation: `issueId` relates to `relatedIssueId` as `type` says; for
+ * `blocks`, the issue blocks the related issue. */
+export interface RelationRecord {
+  id: string;
+  issueId: string;
+  relatedIssueId: string;
+  type: 'blocks' | 'duplicate' | 'related' | 'similar';
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** Everything the emulator knows; also the shape of the data file. */
 export interface LinearData {
   version: 1;
@@ -102,6 +113,8 @@ export interface LinearData {
   projects: ProjectRecord[];
   issues: IssueRecord[];
   comments: CommentRecord[];
+  /** Absent in data files written before relations existed. */
+  relations?: RelationRecord[];
   /** Bumped on every write, served as `lastSyncId` like Linear's sync counter. */
   lastSyncId: number;
 }
