@@ -10,6 +10,10 @@ Processes
   gateway                  run the webhook gateway (POST /webhooks/linear, /webhooks/github)
 
 Operating
+  doctor [--fix]           check this installation: config, credentials (names only), Temporal,
+                           namespace and search attributes (--fix registers them), the fleet's
+                           configuration, git and agent CLIs, webhook secrets, ports, disk;
+                           exits non-zero on any failure
   status [ISSUE]           runs and their phases; with ISSUE (key like ENG-12, or id), its full state
   retry ISSUE              retry an escalated run
   approve ISSUE            dispatch an escalated (thin) issue as it is
@@ -29,7 +33,8 @@ Options
   --profile NAME           runtime | dev | sandbox (default: $CONVEYOR_PROFILE or sandbox)
   --root DIR               where temporal.yaml and instance/ live (default: current directory)
   --port N                 gateway port (gateway; default 8787)
-  --json                   machine-readable output (status, fleet, fleet apply)
+  --json                   machine-readable output (status, fleet, fleet apply, doctor)
+  --fix                    doctor: register the namespace and missing search attributes
   -h, --help               this text
 
 Environment

@@ -15,6 +15,7 @@ const { values, positionals } = parseArgs({
     root: { type: 'string' },
     port: { type: 'string' },
     json: { type: 'boolean', default: false },
+    fix: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -47,6 +48,15 @@ async function main(): Promise<void> {
     case 'gateway': {
       const { runGatewayProcess } = await import('./processes.js');
       return runGatewayProcess(config(), values.port ? Number(values.port) : undefined);
+    }
+    case 'doctor': {
+      const { formatReport, runDoctor } = await import('./doctor.js');
+      const profile = (values.profile ?? process.env.CONVEYOR_PROFILE ?? 'sandbox') as Profile;
+      if (!PROFILES.includes(profile)) throw new ConfigError(`Unknown profile "${profile}": use one of ${PROFILES.join(', ')}.`);
+      const report = await runDoctor({ root: values.root, profile, fix: values.fix });
+      print(report, () => formatReport(report));
+      if (!report.ok) process.exitCode = 1;
+      return;
     }
     case 'status': {
       const cfg = config();
