@@ -11,6 +11,7 @@ import { createTemporalSignals } from '../gateway/temporal-signals.js';
 import { connectClient, connectNative } from '../temporal/connection.js';
 import { buildIntegrations, type Integrations } from '../workers/integrations.js';
 import { createConveyorWorker, type ConveyorWorker } from '../workers/worker.js';
+import type { WorkerMetrics } from '../workers/worker-metrics.js';
 import { seedDemo, startDemoReviewer } from './demo.js';
 import { SANDBOX_CREDENTIALS, startSandbox, type Sandbox } from './sandbox.js';
 
@@ -39,6 +40,8 @@ export async function startLocalFactory(options: {
   ciDelayMs?: number;
   /** Change a running fleet's configuration to this one instead of refusing (conveyor dev). */
   applyFleetConfig?: { by: string };
+  /** Conveyor's worker metrics (the caller serves their registry). */
+  metrics?: WorkerMetrics;
   /** Wraps the integrations the worker gets (a benchmark times the calls on a dispatch's path). */
   instrument?: (integrations: Integrations) => Integrations;
 }): Promise<LocalFactory> {
@@ -71,7 +74,7 @@ export async function startLocalFactory(options: {
     const integrations = options.instrument ? options.instrument(built) : built;
     const connection = await connectNative(config, env);
     cleanups.push(() => connection.close());
-    const worker = await createConveyorWorker({ config, connection, client, integrations, logger, applyFleetConfig: options.applyFleetConfig });
+    const worker = await createConveyorWorker({ config, connection, client, integrations, logger, applyFleetConfig: options.applyFleetConfig, metrics: options.metrics });
     const running = worker.run();
     cleanups.push(async () => {
       worker.shutdown();
