@@ -9,9 +9,13 @@ import { DEFAULT_GATEWAY_PORT } from '../gateway/server.js';
 import { createLogger } from '../logging.js';
 import { DEMO_REPO } from '../sandbox/demo.js';
 import { startLocalFactory, type LocalFactory } from '../sandbox/local-factory.js';
+import { reapLeftoverAgents } from '../integrations/leftover-agents.js';
 import { ensureTemporalCli } from '../temporal/cli-binary.js';
 import { freePort, startDevServer } from '../temporal/dev-server.js';
+import { startMetricsServer, type MetricsServer } from '../workers/metrics-server.js';
 import { installRuntime } from '../workers/worker.js';
+import { createWorkerMetrics } from '../workers/worker-metrics.js';
+import { clearDevRecord, readDevRecord, recordProcess, stillRunning, stopProcess, writeDevRecord, type DevRecord } from './dev-record.js';
 import { untilSignal } from './processes.js';
 
 /** The emulators' state, beside the dev server's history under the gitignored .data/. */
@@ -32,6 +36,31 @@ async function ensureFree(name: string, value: number, variable: string): Promis
   });
 }
 
+/**
+ * Before anything binds a port: the earlier `conveyor dev` of this root, if its record says one
+ * ran. A live one is refused with its pid; a killed one (terminal closed, out of memory) left
+ * its dev server (its own process group, so the kill missed it) and its agents (their own groups
+ * too) running: the server is stopped, since its output pipes led to the dead process and it
+ * would die on its next log line, and the agents are killed, so none goes on and commits with
+ * no worker watching. Their runs retry them once the new worker polls.
+ */
+async function recoverFromEarlierRun(config: Config): Promise<void> {
+  const earlier = readDevRecord(config.root);
+  if (earlier && earlier.dev.pid !== process.pid && (await stillRunning(earlier.dev))) {
+    throw new ConfigError(
+      `Another conveyor dev is running in ${config.root} (pid ${earlier.dev.pid}, since ${earlier.startedAt}; Temporal at ${earlier.temporal?.address ?? 'starting'}). Use that one, or stop it (Ctrl-C in its terminal, or kill ${earlier.dev.pid}) and start again.`,
+    );
+  }
+  if (earlier?.temporal && (await stillRunning(earlier.temporal))) {
+    say(`an earlier npm run dev was killed; stopping the Temporal dev server it left running (pid ${earlier.temporal.pid}, ${earlier.temporal.address})`);
+    await stopProcess(earlier.temporal);
+  }
+  const reaped = await reapLeftoverAgents(resolve(config.root, config.factory.workspaceDir));
+  const killed = reaped.groups.length + reaped.strays.length;
+  if (killed > 0) say(`stopped ${reaped.groups.length} agent${reaped.groups.length === 1 ? '' : 's'} left running by an earlier npm run dev (pids ${[...reaped.groups, ...reaped.strays].join(', ')}); their runs retry them`);
+  if (earlier) clearDevRecord(config.root);
+}
+
 export async function runDev(options: { config: Config }): Promise<void> {
   const base = options.config;
   if (base.profile === 'runtime') throw new ConfigError('conveyor dev runs the sandbox or dev profile; use conveyor worker and conveyor gateway on a runtime host.');
@@ -46,6 +75,7 @@ export async function runDev(options: { config: Config }): Promise<void> {
     github: port(env.CONVEYOR_GITHUB_PORT, 8789),
     metrics: port(env.CONVEYOR_METRICS_PORT, base.temporal.worker.metricsPort),
   };
+  await recoverFromEarlierRun(base);
   await ensureFree('Temporal', ports.temporal, 'CONVEYOR_TEMPORAL_PORT');
   await ensureFree('Temporal Web UI', ports.ui, 'CONVEYOR_UI_PORT');
   await ensureFree('gateway', ports.gateway, 'CONVEYOR_GATEWAY_PORT');
@@ -56,11 +86,20 @@ export async function runDev(options: { config: Config }): Promise<void> {
   const cli = ensureTemporalCli({ root: base.root, log: say });
   const dbFile = resolve(base.root, devServer.dbFile);
   say(`starting the Temporal dev server (history kept in ${dbFile})`);
-  const server = await startDevServer({ cli, ip: devServer.ip, port: ports.temporal, uiPort: ports.ui, dbFile, namespace: devServer.namespace, searchAttributes: base.temporal.searchAttributes });
+  const record: DevRecord = { dev: await recordProcess(process.pid), startedAt: new Date().toISOString(), ports, temporal: null };
+  writeDevRecord(base.root, record);
+  const server = await startDevServer({ cli, ip: devServer.ip, port: ports.temporal, uiPort: ports.ui, dbFile, namespace: devServer.namespace, searchAttributes: base.temporal.searchAttributes }).catch((err: unknown) => {
+    clearDevRecord(base.root);
+    throw err;
+  });
+  writeDevRecord(base.root, { ...record, temporal: { ...(await recordProcess(server.process.pid!)), address: server.address, dbFile } });
   let factory: LocalFactory | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
     const temporal = { ...base.temporal, connection: { ...base.temporal.connection, address: server.address, namespace: devServer.namespace }, worker: { ...base.temporal.worker, metricsPort: ports.metrics } };
-    installRuntime({ ...base, temporal }, { metrics: true, logger });
+    const sdkMetricsPort = await freePort();
+    installRuntime({ ...base, temporal }, { metrics: true, logger, sdkMetricsPort });
+    const metrics = createWorkerMetrics();
     say('bundling the workflow code and starting the worker, the gateway and the sandbox');
     factory = await startLocalFactory({
       config: { ...base, temporal },
@@ -71,7 +110,9 @@ export async function runDev(options: { config: Config }): Promise<void> {
       applyFleetConfig: { by: 'conveyor dev' },
       // A backlog of every kind of issue for `conveyor triage --all`; it sits in Backlog, so it starts nothing.
       backlog: true,
+      metrics,
     });
+    metricsServer = await startMetricsServer({ port: ports.metrics, registry: metrics.registry, sdkMetricsUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics` });
     const { sandbox, config, running, worker } = factory;
     const gatewayUrl = factory.gateway.url;
     if (factory.seeded) say(`seeded the demo: repo ${DEMO_REPO} and three issues in team DEMO, and a backlog in DEMO and OPS for \`conveyor triage --all\``);
@@ -99,13 +140,16 @@ export async function runDev(options: { config: Config }): Promise<void> {
     await running.catch((err: unknown) => logger.error({ err: (err as Error).message }, 'worker ended with an error'));
   } finally {
     // The factory first (the worker drains against a live server), then the server.
+    await metricsServer?.close();
     await factory?.stop();
     await server.stop();
+    clearDevRecord(base.root);
     say('stopped');
   }
 }
 
 export async function resetSandbox(config: Config): Promise<void> {
+  await recoverFromEarlierRun(config);
   const paths = [resolve(config.root, SANDBOX_DATA_DIR), resolve(config.root, config.temporal.devServer.dbFile), resolve(config.root, config.factory.workspaceDir)];
   try {
     await ensureFree('Temporal', config.temporal.devServer.port, 'CONVEYOR_TEMPORAL_PORT');

@@ -10,6 +10,10 @@ Processes
   gateway                  run the webhook gateway (POST /webhooks/linear, /webhooks/github)
 
 Operating
+  doctor [--fix]           check this installation: config, credentials (names only), Temporal,
+                           namespace and search attributes (--fix registers them), the fleet's
+                           configuration, git and agent CLIs, webhook secrets, ports, disk;
+                           exits non-zero on any failure
   status [ISSUE]           runs and their phases, each repo's graduation and the failure alert;
                            with ISSUE (key like ENG-12, or id), its full state
   triage ISSUE             what triage decides for the issue and why: every routing rule that
@@ -20,9 +24,9 @@ Operating
                            alerts when more than 20% are unknown
   graduation               per repo: factory PRs merged clean by a human so far, and which did
                            not count and why (on-green-with-review waits for graduation.cleanMerges)
-  retry ISSUE              retry an escalated run
+  retry ISSUE              retry an escalated run, or start a blocked one again
   approve ISSUE            dispatch an escalated (thin) issue as it is
-  abort ISSUE              stop a run; compensation returns its slot and puts the issue back
+  abort ISSUE              stop a run; its slot returns and the issue is blocked
   pause | resume           hold or release new dispatches fleet-wide
   fleet [show]             the fleet's caps and configuration fingerprint, its leases, the queue
                            of waiting issues, and whether its check of lease holders is failing
@@ -38,6 +42,8 @@ Options
   --profile NAME           runtime | dev | sandbox (default: $CONVEYOR_PROFILE or sandbox)
   --root DIR               where temporal.yaml and instance/ live (default: current directory)
   --port N                 gateway port (gateway; default 8787)
+  --json                   machine-readable output (status, fleet, fleet apply, doctor)
+  --fix                    doctor: register the namespace and missing search attributes
   --json                   machine-readable output (status, fleet, fleet apply, triage, failures, graduation)
   -h, --help               this text
 

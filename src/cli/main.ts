@@ -18,6 +18,7 @@ const { values, positionals } = parseArgs({
     all: { type: 'boolean', default: false },
     team: { type: 'string' },
     since: { type: 'string' },
+    fix: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -50,6 +51,15 @@ async function main(): Promise<void> {
     case 'gateway': {
       const { runGatewayProcess } = await import('./processes.js');
       return runGatewayProcess(config(), values.port ? Number(values.port) : undefined);
+    }
+    case 'doctor': {
+      const { formatReport, runDoctor } = await import('./doctor.js');
+      const profile = (values.profile ?? process.env.CONVEYOR_PROFILE ?? 'sandbox') as Profile;
+      if (!PROFILES.includes(profile)) throw new ConfigError(`Unknown profile "${profile}": use one of ${PROFILES.join(', ')}.`);
+      const report = await runDoctor({ root: values.root, profile, fix: values.fix });
+      print(report, () => formatReport(report));
+      if (!report.ok) process.exitCode = 1;
+      return;
     }
     case 'status': {
       const cfg = config();

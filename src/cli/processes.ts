@@ -1,4 +1,5 @@
 // Long-running processes: the worker and the gateway, each stopping cleanly on SIGINT/SIGTERM.
+import { resolve } from 'node:path';
 import { createLogger } from '../logging.js';
 import type { Config } from '../config/load.js';
 import { linePolicyFromConfig } from '../config/line-policy.js';
@@ -10,6 +11,12 @@ import { cachedFailureReport, failureReport } from '../temporal/failure-report.j
 import { blockedIssuesOf } from '../activities/judgement.js';
 import { createLinearTracker } from '../integrations/linear-tracker.js';
 import { buildIntegrations } from '../workers/integrations.js';
+import { durationMs } from '../domain/duration.js';
+import { killOwnAgents } from '../integrations/leftover-agents.js';
+import { freePort } from '../temporal/dev-server.js';
+import { gracefulStop, signalExitCode } from '../workers/graceful-stop.js';
+import { startMetricsServer } from '../workers/metrics-server.js';
+import { createWorkerMetrics } from '../workers/worker-metrics.js';
 import { createConveyorWorker, installRuntime } from '../workers/worker.js';
 
 /**
@@ -34,24 +41,56 @@ export function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/** From a SIGTERM to the forced exit: `worker.shutdownDeadline`, else the grace time plus 10 s. */
+export function shutdownDeadlineMs(config: Config): number {
+  const { shutdownGraceTime, shutdownDeadline } = config.temporal.worker;
+  return shutdownDeadline ? durationMs(shutdownDeadline) : durationMs(shutdownGraceTime) + 10_000;
+}
+
+/**
+ * The worker process. The first SIGTERM (or Ctrl-C) stops polling and gives in-flight
+ * activities `shutdownGraceTime` to finish; then the SDK cancels them, and a cancelled agent
+ * activity kills its agent's process tree (its run retries it on another worker). The process
+ * exits 0 once drained. A second signal exits at once, and `shutdownDeadline` exits whatever is
+ * still running; both kill the agent trees this process started first, since no activity will.
+ */
 export async function runWorkerProcess(config: Config): Promise<void> {
   const logger = createLogger({ name: 'conveyor-worker' });
-  installRuntime(config, { metrics: true, logger });
+  // The SDK's exporter on an internal port; the configured one serves it and Conveyor's metrics together.
+  const sdkMetricsPort = await freePort();
+  installRuntime(config, { metrics: true, logger, sdkMetricsPort });
   const integrations = buildIntegrations(config, process.env, logger);
   const client = await connectClient(config);
   const connection = await connectNative(config);
-  const worker = await createConveyorWorker({ config, connection, client, integrations, logger });
-  logger.info({ temporal: describeTarget(config), profile: config.profile, metrics: `http://127.0.0.1:${config.temporal.worker.metricsPort}/metrics` }, 'worker running');
-  void untilSignal().then((signal) => {
-    logger.info({ signal }, 'shutting down: in-flight activities get the grace time, agents are cancelled');
-    worker.shutdown();
+  const metrics = createWorkerMetrics();
+  const worker = await createConveyorWorker({ config, connection, client, integrations, logger, metrics });
+  const metricsServer = await startMetricsServer({ port: config.temporal.worker.metricsPort, registry: metrics.registry, sdkMetricsUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics` });
+  const workspaceRoot = resolve(config.root, config.factory.workspaceDir);
+  const deadlineMs = shutdownDeadlineMs(config);
+  logger.info({ temporal: describeTarget(config), profile: config.profile, metrics: metricsServer.url }, 'worker running');
+  const stop = gracefulStop({
+    deadlineMs,
+    drain: (signal) => {
+      logger.info({ signal, graceTime: config.temporal.worker.shutdownGraceTime, deadlineMs }, 'shutting down: polling stopped; in-flight activities get the grace time, then agents are cancelled');
+      worker.shutdown();
+    },
+    exitNow: async (reason, signal) => {
+      const agents = await killOwnAgents(workspaceRoot).catch(() => []);
+      logger.warn({ reason, signal, killedAgents: agents, afterMs: Date.now() - (stop.requestedAt ?? Date.now()) }, reason === 'deadline' ? 'shutdown deadline reached: exiting without waiting for the drain' : 'second signal: exiting without waiting for the drain');
+      process.exit(reason === 'deadline' ? 1 : signalExitCode(signal));
+    },
   });
   try {
     await worker.run();
   } finally {
+    await metricsServer.close();
     await connection.close();
     await client.connection.close();
   }
+  if (stop.requestedAt !== null) logger.info({ stoppedInMs: Date.now() - stop.requestedAt }, 'worker stopped');
+  stop.dispose();
+  // Exit now: nothing of the worker is left to wait for, and the runtime's exporter would keep the process up.
+  process.exit(0);
 }
 
 export async function runGatewayProcess(config: Config, port = DEFAULT_GATEWAY_PORT): Promise<void> {

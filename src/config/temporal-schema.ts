@@ -36,7 +36,11 @@ export const temporalSchema = z.strictObject({
       maxConcurrentActivityTaskExecutions: z.number().int().positive().default(20),
       maxConcurrentWorkflowTaskExecutions: z.number().int().positive().default(40),
       shutdownGraceTime: duration.default('30s'),
+      /** After a SIGTERM the process exits by this time whatever still runs (default: the grace time + 10s). */
+      shutdownDeadline: duration.optional(),
       metricsPort: port.default(9464),
+      /** The wedge signal's window: work queued and no dispatch or completion for this long. Longer than agentTotal. */
+      progressWindow: duration.default('90m'),
     })
     .prefault({}),
   devServer: z

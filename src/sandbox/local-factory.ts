@@ -13,6 +13,7 @@ import { cachedFailureReport, failureReport } from '../temporal/failure-report.j
 import { blockedIssuesOf } from '../activities/judgement.js';
 import { buildIntegrations, type Integrations } from '../workers/integrations.js';
 import { createConveyorWorker, type ConveyorWorker } from '../workers/worker.js';
+import type { WorkerMetrics } from '../workers/worker-metrics.js';
 import { seedDemo, startDemoReviewer } from './demo.js';
 import { SANDBOX_CREDENTIALS, startSandbox, type Sandbox } from './sandbox.js';
 
@@ -43,6 +44,8 @@ export async function startLocalFactory(options: {
   ciDelayMs?: number;
   /** Change a running fleet's configuration to this one instead of refusing (conveyor dev). */
   applyFleetConfig?: { by: string };
+  /** Conveyor's worker metrics (the caller serves their registry). */
+  metrics?: WorkerMetrics;
   /** Wraps the integrations the worker gets (a benchmark times the calls on a dispatch's path). */
   instrument?: (integrations: Integrations) => Integrations;
 }): Promise<LocalFactory> {
@@ -77,7 +80,7 @@ export async function startLocalFactory(options: {
 
     const connection = await connectNative(config, env);
     cleanups.push(() => connection.close());
-    const worker = await createConveyorWorker({ config, connection, client, integrations, logger, applyFleetConfig: options.applyFleetConfig });
+    const worker = await createConveyorWorker({ config, connection, client, integrations, logger, applyFleetConfig: options.applyFleetConfig, metrics: options.metrics });
     const running = worker.run();
     cleanups.push(async () => {
       worker.shutdown();

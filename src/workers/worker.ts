@@ -16,6 +16,7 @@ import { fleetWorkflowId } from '../domain/naming.js';
 import { configurer, startFleet, type FleetStart } from '../temporal/runs.js';
 import type { Integrations } from './integrations.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
+import { instrumentLineActivities, registerFleetCollectors, type WorkerMetrics } from './worker-metrics.js';
 
 /**
  * Start the fleet with this config's caps if it is not running. A running fleet with another
@@ -39,13 +40,18 @@ function sdkLogger(logger: Logger): DefaultLogger {
   });
 }
 
-/** Installs the Temporal runtime once per process, with Prometheus metrics on the worker port. */
-export function installRuntime(config: Config, options: { metrics: boolean; logger: Logger }): void {
+/**
+ * Installs the Temporal runtime once per process, with the SDK's Prometheus exporter on the
+ * worker's metrics port, or on `sdkMetricsPort` when Conveyor's metrics server serves that port
+ * (it then shows the SDK's metrics first, its own after).
+ */
+export function installRuntime(config: Config, options: { metrics: boolean; logger: Logger; sdkMetricsPort?: number }): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  const port = options.sdkMetricsPort ?? config.temporal.worker.metricsPort;
   Runtime.install({
     logger: sdkLogger(options.logger),
-    telemetryOptions: options.metrics ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${config.temporal.worker.metricsPort}` } } } : undefined,
+    telemetryOptions: options.metrics ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } } : undefined,
   });
 }
 
@@ -66,18 +72,22 @@ export async function createConveyorWorker(options: {
   logger: Logger;
   /** Change a running fleet's configuration to this one instead of refusing to start (conveyor dev). */
   applyFleetConfig?: { by: string };
+  /** Conveyor's own metrics: the activities count into it, and Temporal is read on scrape. */
+  metrics?: WorkerMetrics;
 }): Promise<ConveyorWorker> {
   const { config, connection, client, integrations, logger } = options;
   // Before the worker exists: a worker that must not run never polls.
   const fleet = await ensureFleet(client, config, { apply: options.applyFleetConfig !== undefined, by: options.applyFleetConfig?.by });
   const workflowBundle = await loadWorkflowBundle((line) => logger.info(line));
+  const line = createLineActivities({ factory: config.factory, root: config.root, ...integrations, logger: logger.child({ part: 'activities' }) });
+  if (options.metrics) registerFleetCollectors(options.metrics, { client, taskQueue: config.taskQueue, windowMs: durationMs(config.temporal.worker.progressWindow) });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.connection.namespace,
     taskQueue: config.taskQueue,
     workflowBundle,
     activities: {
-      ...createLineActivities({ factory: config.factory, root: config.root, ...integrations, logger: logger.child({ part: 'activities' }) }),
+      ...(options.metrics ? instrumentLineActivities(line, options.metrics) : line),
       ...createFleetActivities({ client, taskQueue: config.taskQueue, capacity: fleetCapacity(config) }),
       ...createSweepActivities({ client, ...integrations, config, taskQueue: config.taskQueue, logger: logger.child({ part: 'sweep' }) }),
     },

@@ -7,11 +7,12 @@ import { pino } from 'pino';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { startLocalFactory, type LocalFactory } from '../../src/sandbox/local-factory.js';
+import type { WorkerMetrics } from '../../src/workers/worker-metrics.js';
 import { uniqueTaskQueue } from './temporal.js';
 
 export type E2eFactory = LocalFactory & { cleanup(): Promise<void> };
 
-export async function startE2eFactory(name: string, options: { demo: boolean }): Promise<E2eFactory> {
+export async function startE2eFactory(name: string, options: { demo: boolean; metrics?: WorkerMetrics }): Promise<E2eFactory> {
   const dataDir = mkdtempSync(join(tmpdir(), `conveyor-${name}-`));
   const base = loadConfig({ profile: 'sandbox' });
   const config: Config = {
@@ -20,7 +21,7 @@ export async function startE2eFactory(name: string, options: { demo: boolean }):
     temporal: { ...base.temporal, connection: { ...base.temporal.connection, address: inject('temporalAddress'), namespace: inject('temporalNamespace') } },
     factory: { ...base.factory, workspaceDir: join(dataDir, 'workspaces') },
   };
-  const factory = await startLocalFactory({ config, logger: pino({ level: 'silent' }), dataDir, ciDelayMs: 50, demo: options.demo });
+  const factory = await startLocalFactory({ config, logger: pino({ level: 'silent' }), dataDir, ciDelayMs: 50, demo: options.demo, metrics: options.metrics });
   return {
     ...factory,
     async cleanup() {

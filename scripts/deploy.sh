@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Deploy Conveyor into a directory: build, sync the release into it (deleting what the release
+# no longer has, but never the installation's instance/ or its .data/), install the production
+# dependencies there, and restart the services.
+#
+#   scripts/deploy.sh TARGET [--no-build] [--no-install] [--no-restart] [--install-units]
+#
+#   --no-build       ship the dist/ already built (npm run build)
+#   --no-install     skip npm ci --omit=dev in TARGET
+#   --no-restart     skip systemctl restart (also CONVEYOR_DEPLOY_NO_RESTART=1)
+#   --install-units  copy deploy/systemd/*.service to /etc/systemd/system with TARGET as their
+#                    WorkingDirectory, then daemon-reload and enable them
+# CONVEYOR_SERVICES lists the units to restart (default: conveyor-worker conveyor-gateway).
+set -euo pipefail
+
+say() { printf '[deploy] %s\n' "$*"; }
+fail() { printf '[deploy] %s\n' "$*" >&2; exit 1; }
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+target=""
+build=1 install=1 restart=1 units=0
+[[ "${CONVEYOR_DEPLOY_NO_RESTART:-}" == 1 ]] && restart=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) build=0 ;;
+    --no-install) install=0 ;;
+    --no-restart) restart=0 ;;
+    --install-units) units=1 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -*) fail "unknown option $arg (see --help)" ;;
+    *) [[ -z "$target" ]] || fail "one TARGET only (got $target and $arg)"; target=$arg ;;
+  esac
+done
+[[ -n "$target" ]] || fail "usage: scripts/deploy.sh TARGET [--no-build] [--no-install] [--no-restart] [--install-units]"
+command -v rsync >/dev/null || fail "rsync is not installed: apt-get install rsync"
+mkdir -p "$target"
+target=$(cd "$target" && pwd)
+[[ "$target" != "$repo" ]] || fail "TARGET is this checkout: deploy into another directory"
+
+if (( build )); then
+  say "building (npm run build)"
+  # From scratch: tsc never deletes the output of a source file that is gone.
+  rm -rf "$repo/dist"
+  (cd "$repo" && npm run build --silent)
+fi
+[[ -f "$repo/dist/cli/main.js" && -f "$repo/dist/workflow-bundle.js" ]] || fail "no build in $repo/dist: run npm run build (or drop --no-build)"
+
+# The release, staged: exactly what a host runs. No src/, so the worker loads the prebuilt bundle.
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+for path in dist bin deploy instance.example package.json package-lock.json temporal.yaml README.md scripts/demo-agent.mjs scripts/deploy.sh; do
+  [[ -e "$repo/$path" ]] || fail "$path is missing from $repo"
+  mkdir -p "$stage/$(dirname "$path")"
+  cp -R "$repo/$path" "$stage/$path"
+done
+
+say "syncing to $target (instance/, .data/ and node_modules/ are kept)"
+# Excluded paths are neither copied nor deleted: the installation's config, its state, and the
+# dependencies npm ci replaces below.
+rsync -a --delete --exclude=/instance/ --exclude=/.data/ --exclude=/node_modules/ "$stage/" "$target/"
+
+if (( install )); then
+  say "installing production dependencies (npm ci --omit=dev)"
+  (cd "$target" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+fi
+
+if (( units )); then
+  say "installing the systemd units with WorkingDirectory=$target"
+  for unit in "$repo"/deploy/systemd/*.service; do
+    sed "s#/opt/conveyor#$target#g" "$unit" > "/etc/systemd/system/$(basename "$unit")"
+  done
+  systemctl daemon-reload
+  systemctl enable conveyor-worker.service conveyor-gateway.service
+fi
+
+if (( restart )); then
+  services=${CONVEYOR_SERVICES:-conveyor-worker conveyor-gateway}
+  say "restarting $services (the worker drains first: see worker.shutdownGraceTime)"
+  # shellcheck disable=SC2086
+  systemctl restart $services
+  say "check: systemctl status $services; journalctl -u conveyor-worker -f; node $target/bin/conveyor.js doctor --profile runtime --root $target"
+else
+  say "restart skipped"
+fi
+say "deployed $(node -p "require('$target/package.json').version") to $target"

@@ -1,0 +1,144 @@
+// A newcomer's `npm run dev` killed mid-agent (terminal closed, OOM killer): the whole process
+// group dies with SIGKILL, but the Temporal dev server and the demo agent lead groups of their
+// own and live on. Before this, the next `npm run dev` stopped at "Port … (Temporal) is in use …
+// another npm run dev?" and the orphaned agent went on and committed with no worker watching.
+// Now the next start stops the old server, kills the agent, and the demo finishes.
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readDevRecord } from '../../src/cli/dev-record.js';
+import { issueWorkflowId } from '../../src/domain/naming.js';
+import { agentEnvPrefix, processesWithEnvPrefix } from '../../src/integrations/leftover-agents.js';
+import { isRunning } from '../../src/integrations/process-tree.js';
+import { issueStateQuery } from '../../src/workflows/messages.js';
+import { DEMO_AGENT, devPortEnv, freeDevPorts, makeTestRoot, runConveyor, type ConveyorProcess, type DevPorts, type TestRoot } from '../helpers/conveyor-root.js';
+import { eventually } from '../helpers/temporal.js';
+
+let root: TestRoot;
+let ports: DevPorts;
+let env: Record<string, string>;
+const started: ConveyorProcess[] = [];
+
+beforeAll(async () => {
+  root = makeTestRoot('dev-restart', {
+    factory: {
+      // The demo agent; the first one to start (mkdir is atomic) first sits silent for a minute,
+      // long enough to be killed mid-run. Its retry, and every other agent, runs at once.
+      agents: { default: 'demo', providers: { demo: { command: ['sh', '-c', 'if mkdir "$2" 2>/dev/null; then sleep 60; fi; exec node "$1" "$0"', '{promptFile}', DEMO_AGENT, '{root}/.data/first-agent'] } } },
+      // A dead worker's agent activity times out after three missed beats: 15 s. Not less: a
+      // retry scheduled while the killed worker's long polls still stand on the old server can
+      // be handed to one of them and lost (its attempts would run out as heartbeat timeouts).
+      policies: { timeouts: { heartbeat: '5s' } },
+    },
+  });
+  ports = await freeDevPorts();
+  env = { ...devPortEnv(ports), TEMPORAL_CLI: inject('temporalCli'), CONVEYOR_LOG_LEVEL: 'warn' };
+});
+
+afterAll(async () => {
+  for (const dev of started) {
+    try {
+      process.kill(-dev.child.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  const record = root ? readDevRecord(root.dir) : null;
+  if (record?.temporal) {
+    try {
+      process.kill(record.temporal.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  root?.cleanup();
+});
+
+function dev(): ConveyorProcess {
+  const process = runConveyor(['dev', '--root', root.dir], env);
+  started.push(process);
+  return process;
+}
+
+const READY = /Ctrl-C stops everything/;
+
+describe('npm run dev after a killed npm run dev', () => {
+  it('stops the dev server and the agent the killed run left, and the demo finishes', async () => {
+    const workspaceRoot = join(root.dir, '.data/workspaces');
+    const first = dev();
+    await first.waitFor(READY);
+    const agents = await eventually('the first demo agent sitting silent', async () => {
+      const pids = await processesWithEnvPrefix(agentEnvPrefix(workspaceRoot));
+      return existsSync(join(root.dir, '.data/first-agent')) && pids.length > 0 && pids;
+    }, 60_000, 100);
+    const record = readDevRecord(root.dir);
+    expect(record?.dev.pid).toBe(first.child.pid);
+    const oldServer = record!.temporal!.pid;
+
+    // The whole group, as a closed terminal or the OOM killer would.
+    process.kill(-first.child.pid!, 'SIGKILL');
+    await first.exited;
+    // What the newcomer met: the server and the agent outlive the group.
+    expect(await isRunning(oldServer)).toBe(true);
+    expect((await Promise.all(agents.map(isRunning))).some(Boolean)).toBe(true);
+
+    const second = dev();
+    const output = await second.waitFor(READY);
+    expect(output).toMatch(new RegExp(`stopping the Temporal dev server it left running \\(pid ${oldServer}`));
+    expect(output).toMatch(/stopped \d+ agents? left running by an earlier npm run dev/);
+    expect(output).not.toMatch(/is in use/);
+    expect(await isRunning(oldServer)).toBe(false);
+    for (const pid of agents) expect(await isRunning(pid)).toBe(false);
+    expect(readDevRecord(root.dir)?.dev.pid).toBe(second.child.pid);
+
+    // The demo finishes on the new worker: the killed attempts are retried.
+    const state = (await (await fetch(`http://127.0.0.1:${ports.linear}/_sandbox/state`)).json()) as { data: { issues: Array<{ id: string; title: string }> } };
+    const id = (title: RegExp) => state.data.issues.find((issue) => title.test(issue.title))!.id;
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+    try {
+      const client = new Client({ connection });
+      const outcome = (title: RegExp) => eventually(`${title} to end`, async () => {
+        const run = await client.workflow.getHandle(issueWorkflowId(id(title))).query(issueStateQuery);
+        return run.outcome !== null && run;
+      }, 150_000, 500);
+      const [greeting, changelog] = await Promise.all([outcome(/greeting/), outcome(/changelog/)]);
+      expect({ outcome: greeting.outcome, reason: greeting.reason }).toEqual({ outcome: 'merged', reason: expect.anything() });
+      expect({ outcome: changelog.outcome, reason: changelog.reason, history: changelog.history }).toMatchObject({ outcome: 'merged' });
+      expect(greeting.attempts).toBeGreaterThanOrEqual(1);
+      expect(changelog.redispatches).toBe(1);
+      const thin = await client.workflow.getHandle(issueWorkflowId(id(/Make it better/))).query(issueStateQuery);
+      expect(thin.phase).toBe('escalated');
+    } finally {
+      await connection.close();
+    }
+
+    // A live dev is refused by the next one, with its pid (not a port clash).
+    const third = dev();
+    expect((await third.exited).code).toBe(1);
+    expect(third.output()).toContain(`Another conveyor dev is running in ${root.dir} (pid ${second.child.pid}`);
+
+    // Ctrl-C: everything stops, and the record goes with it.
+    process.kill(-second.child.pid!, 'SIGINT');
+    expect((await second.exited).code).toBe(0);
+    expect(readDevRecord(root.dir)).toBeNull();
+  }, 300_000);
+
+  it('still names a port held by something else', async () => {
+    const own = await freeDevPorts();
+    const other = makeTestRoot('dev-port');
+    const holder = createServer();
+    await new Promise<void>((ok) => holder.listen(own.temporal, '127.0.0.1', () => ok()));
+    try {
+      const blocked = runConveyor(['dev', '--root', other.dir], { ...env, ...devPortEnv(own) });
+      started.push(blocked);
+      expect((await blocked.exited).code).toBe(1);
+      expect(blocked.output()).toContain(`Port ${own.temporal} (Temporal) is in use. Stop what holds it (another npm run dev?) or set CONVEYOR_TEMPORAL_PORT to another port.`);
+      expect(readDevRecord(other.dir)).toBeNull();
+    } finally {
+      holder.close();
+      other.cleanup();
+    }
+  }, 60_000);
+});

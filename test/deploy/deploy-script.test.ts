@@ -1,0 +1,60 @@
+// scripts/deploy.sh into a local target that already holds an installation: its instance/ and
+// its .data/ survive byte for byte, files the release no longer has are deleted, production
+// dependencies are installed (no dev ones), and the deployed tree runs the CLI from its build.
+// The restart step is skipped (no systemd in a test).
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/conveyor-root.js';
+
+const run = promisify(execFile);
+const target = mkdtempSync(join(tmpdir(), 'conveyor-deploy-'));
+
+afterAll(() => rmSync(target, { recursive: true, force: true }));
+
+function put(path: string, content: string): void {
+  mkdirSync(join(target, path, '..'), { recursive: true });
+  writeFileSync(join(target, path), content);
+}
+
+describe('scripts/deploy.sh', () => {
+  it('replaces the release but never touches instance/ or .data/', async () => {
+    const factory = readFileSync(join(REPO_ROOT, 'instance.example/factory.yaml'), 'utf8').replace('slots: 3', 'slots: 4');
+    put('instance/factory.yaml', factory);
+    put('instance/notes.txt', 'operator notes\n');
+    put('.data/temporal/dev.sqlite', 'not really sqlite, but kept');
+    put('.data/workspaces/logs/ENG-1-1.log', 'an agent log\n');
+    // An earlier release's leftovers.
+    put('dist/removed-module.js', 'export {};\n');
+    put('old-script.sh', 'echo stale\n');
+    put('src/cli/main.ts', '// a source tree that must not be deployed\n');
+
+    const { stdout } = await run('bash', [join(REPO_ROOT, 'scripts/deploy.sh'), target], { cwd: REPO_ROOT, env: { ...process.env, CONVEYOR_DEPLOY_NO_RESTART: '1' }, maxBuffer: 16 * 1024 * 1024 });
+    expect(stdout).toContain('[deploy] building (npm run build)');
+    expect(stdout).toContain(`[deploy] syncing to ${target}`);
+    expect(stdout).toContain('[deploy] restart skipped');
+
+    // The installation survives.
+    expect(readFileSync(join(target, 'instance/factory.yaml'), 'utf8')).toBe(factory);
+    expect(readFileSync(join(target, 'instance/notes.txt'), 'utf8')).toBe('operator notes\n');
+    expect(readFileSync(join(target, '.data/temporal/dev.sqlite'), 'utf8')).toBe('not really sqlite, but kept');
+    expect(readFileSync(join(target, '.data/workspaces/logs/ENG-1-1.log'), 'utf8')).toBe('an agent log\n');
+    // Stale files go; the release is there.
+    for (const stale of ['dist/removed-module.js', 'old-script.sh', 'src']) expect(existsSync(join(target, stale)), stale).toBe(false);
+    for (const shipped of ['dist/cli/main.js', 'dist/workflow-bundle.js', 'bin/conveyor.js', 'temporal.yaml', 'deploy/systemd/conveyor-worker.service', 'deploy/systemd/conveyor-gateway.service', 'scripts/demo-agent.mjs']) {
+      expect(existsSync(join(target, shipped)), shipped).toBe(true);
+    }
+    // Production dependencies only.
+    expect(existsSync(join(target, 'node_modules/@temporalio/worker/package.json'))).toBe(true);
+    expect(existsSync(join(target, 'node_modules/vitest'))).toBe(false);
+    expect(existsSync(join(target, 'node_modules/tsx'))).toBe(false);
+
+    // The deployed tree runs from its build, with the installation's own configuration.
+    const doctor = await run(process.execPath, [join(target, 'bin/conveyor.js'), 'doctor', '--json', '--profile', 'runtime', '--root', target], { env: { PATH: process.env.PATH } }).catch((err: { stdout: string }) => err);
+    const report = JSON.parse(doctor.stdout) as { checks: Array<{ name: string; status: string; detail: string }> };
+    expect(report.checks[0]).toMatchObject({ name: 'configuration', status: 'ok', detail: expect.stringContaining(join(target, 'instance/factory.yaml')) });
+  }, 600_000);
+});
