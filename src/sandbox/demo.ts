@@ -52,6 +52,17 @@ export async function seedDemo(sandbox: Sandbox, logger: Logger): Promise<boolea
     await sandbox.github.setCollaborator(DEMO_REPO, DEMO_REVIEWER, 'write').catch((err: unknown) => logger.warn({ err: (err as Error).message }, `could not give ${DEMO_REVIEWER} write access to ${DEMO_REPO}`));
     return false;
   }
+  await seedDemoRepo(sandbox);
+  for (const issue of DEMO_ISSUES) {
+    const created = sandbox.linear.createIssue({ teamKey: DEMO_TEAM, title: issue.title, description: issue.description, priority: issue.priority, labels: ['conveyor'], stateName: 'Todo' });
+    logger.info({ issue: created.key }, 'demo issue created');
+  }
+  return true;
+}
+
+/** The demo's repo (with its CI check and a reviewer who has write access), team, operator and
+ * labels, without issues: tests that file issues of their own start from here. */
+export async function seedDemoRepo(sandbox: Sandbox): Promise<void> {
   await sandbox.github.createRepo({
     owner: 'demo',
     name: 'widgets',
@@ -67,11 +78,6 @@ export async function seedDemo(sandbox: Sandbox, logger: Logger): Promise<boolea
   sandbox.linear.createTeam({ key: DEMO_TEAM, name: 'Demo' });
   sandbox.linear.createUser(DEMO_OPERATOR);
   for (const label of ['conveyor', 'conveyor-e2e', 'needs-design', 'reserved']) sandbox.linear.createLabel({ name: label });
-  for (const issue of DEMO_ISSUES) {
-    const created = sandbox.linear.createIssue({ teamKey: DEMO_TEAM, title: issue.title, description: issue.description, priority: issue.priority, labels: ['conveyor'], stateName: 'Todo' });
-    logger.info({ issue: created.key }, 'demo issue created');
-  }
-  return true;
 }
 
 /**
