@@ -10,7 +10,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 1,
     fileParallelism: false,
-    testTimeout: 900_000,
+    testTimeout: 1_200_000,
     hookTimeout: 600_000,
   },
 });

@@ -271,7 +271,7 @@ describe('the line on a self-hosted Temporal cluster (PostgreSQL), two worker ho
             const states = await Promise.all(issues.map((i) => runState(i.id).catch(() => null)));
             return states.every((s) => s?.outcome) && (states as IssueRunState[]);
           },
-          480_000,
+          600_000,
           1_000,
         ).catch(async (err: unknown) => {
           const states = await Promise.all(issues.map(async (i) => `${i.key}: ${await runState(i.id).then((s) => `${s.phase}/${s.outcome ?? '-'} (attempts ${s.attempts})`, (e: Error) => `no answer: ${e.message}`)}`));
@@ -314,7 +314,7 @@ describe('the line on a self-hosted Temporal cluster (PostgreSQL), two worker ho
         failed = true;
         throw err;
       }
-    }, 900_000);
+    }, 1_200_000);
   }
 
   it('both worker hosts took part and survived both restarts', () => {
