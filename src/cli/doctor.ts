@@ -14,6 +14,7 @@ import { fleetWorkflowId } from '../domain/naming.js';
 import { DEFAULT_GATEWAY_PORT } from '../gateway/server.js';
 import { fleetChanges, fleetFingerprint, formatChanges } from '../temporal/fleet-config.js';
 import { connectClient, describeTarget } from '../temporal/connection.js';
+import type { Connection } from '@temporalio/client';
 import { checkSearchAttributes, ensureNamespace, ensureSearchAttributes, namespaceExists } from '../temporal/namespace-setup.js';
 import { FLEET_MEMO_KEY, type FleetMemo } from '../workflows/messages.js';
 
@@ -175,7 +176,8 @@ async function temporalChecks(config: Config, env: Env, fix: boolean): Promise<C
   }
   const checks: Check[] = [];
   try {
-    const { connection } = client;
+    // The client's own connection: a Connection, which the operator-service helpers take.
+    const connection = client.connection as Connection;
     const namespace = config.temporal.connection.namespace;
     try {
       const info = await connection.workflowService.getSystemInfo({});
@@ -195,12 +197,11 @@ async function temporalChecks(config: Config, env: Env, fix: boolean): Promise<C
       return checks;
     }
 
-    const wanted = config.temporal.searchAttributes;
-    const report = await checkSearchAttributes(connection, namespace, wanted);
-    const wrong = report.wrongType.map((w) => `${w.name} is ${w.have}, Conveyor needs ${w.want}`);
-    if (report.missing.length > 0 && fix) {
-      const added = await ensureSearchAttributes(connection, namespace, wanted);
-      checks.push({ name: 'search attributes', status: wrong.length ? 'fail' : 'fixed', detail: [`registered ${added.join(', ')}`, ...wrong].join('; ') });
+    const report = await checkSearchAttributes(connection, namespace);
+    const wrong = report.conflicting.map((w) => `${w.name} is ${w.registered}, Conveyor needs ${w.expected}`);
+    if (report.missing.length > 0 && fix && wrong.length === 0) {
+      const { added } = await ensureSearchAttributes(connection, namespace);
+      checks.push({ name: 'search attributes', status: 'fixed', detail: `registered ${added.join(', ')}` });
     } else if (report.missing.length > 0 || wrong.length > 0) {
       const missing = report.missing.map((m) => `${m.name} (${m.type})`);
       const what = [...(missing.length ? [`missing in ${namespace}: ${missing.join(', ')}`] : []), ...wrong].join('; ');

@@ -76,11 +76,11 @@ export const BACKLOG_ISSUES: ReadonlyArray<{ ref: string; team: string; title: s
 ];
 
 /** The second repo of instance.example, empty: its history comes with the backlog. */
-async function ensureDocsRepo(sandbox: Sandbox, logger: Logger): Promise<void> {
+async function ensureDocsRepo(sandbox: Sandbox, logger?: Logger): Promise<void> {
   if (!sandbox.config.factory.repos.some((r) => r.name === DOCS_REPO)) return;
   await sandbox.github
     .createRepo({ owner: 'demo', name: 'docs', defaultBranch: 'main', collaborators: { [DEMO_REVIEWER]: 'write' }, files: { 'README.md': '# docs\n\nUser documentation for widgets.\n' } })
-    .catch((err: unknown) => logger.debug({ err: (err as Error).message }, `${DOCS_REPO} not created (it exists already)`));
+    .catch((err: unknown) => logger?.debug({ err: (err as Error).message }, `${DOCS_REPO} not created (it exists already)`));
 }
 
 /** Seeds the backlog once (it goes with the OPS team); returns whether it did. */
@@ -137,6 +137,18 @@ export async function seedDemo(sandbox: Sandbox, logger: Logger, options: { back
     if (options.backlog) await seedBacklog(sandbox, logger).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not seed the backlog'));
     return false;
   }
+  await seedDemoRepo(sandbox, logger);
+  for (const issue of DEMO_ISSUES) {
+    const created = sandbox.linear.createIssue({ teamKey: DEMO_TEAM, title: issue.title, description: issue.description, priority: issue.priority, labels: ['conveyor'], stateName: 'Todo' });
+    logger.info({ issue: created.key }, 'demo issue created');
+  }
+  if (options.backlog) await seedBacklog(sandbox, logger);
+  return true;
+}
+
+/** The demo's repo (with its CI check and a reviewer who has write access), team, operator and
+ * labels, without issues: tests that file issues of their own start from here. */
+export async function seedDemoRepo(sandbox: Sandbox, logger?: Logger): Promise<void> {
   await sandbox.github.createRepo({
     owner: 'demo',
     name: 'widgets',
@@ -153,12 +165,6 @@ export async function seedDemo(sandbox: Sandbox, logger: Logger, options: { back
   sandbox.linear.createTeam({ key: DEMO_TEAM, name: 'Demo' });
   sandbox.linear.createUser(DEMO_OPERATOR);
   for (const label of ['conveyor', 'conveyor-e2e', 'needs-design', 'reserved']) sandbox.linear.createLabel({ name: label });
-  for (const issue of DEMO_ISSUES) {
-    const created = sandbox.linear.createIssue({ teamKey: DEMO_TEAM, title: issue.title, description: issue.description, priority: issue.priority, labels: ['conveyor'], stateName: 'Todo' });
-    logger.info({ issue: created.key }, 'demo issue created');
-  }
-  if (options.backlog) await seedBacklog(sandbox, logger);
-  return true;
 }
 
 /**

@@ -1,94 +1,148 @@
-// What a Temporal cluster needs before Conveyor can start a run on it: the namespace, and the
-// custom search attributes every run publishes (a start with an unregistered one fails). The
-// dev server registers them at start (`--search-attribute`); a real cluster gets them here,
-// through the operator service, from `conveyor doctor --fix` (or any code that sets one up).
-import type { ConnectionLike } from '@temporalio/client';
-import { msToTs } from '@temporalio/common';
-import type { SEARCH_ATTRIBUTE_TYPES } from '../config/temporal-schema.js';
+// What a namespace needs before Conveyor can run in it: the namespace itself and Conveyor's
+// custom search attributes. The dev server gets both at start (`--search-attribute`); a
+// self-hosted cluster or Temporal Cloud needs them registered once, through the operator API.
+// `ensure*` is idempotent (safe on every deploy, or from `conveyor doctor --fix`); `check*`
+// only reads, for a doctor that explains without changing anything.
+import { isGrpcServiceError, type Connection } from '@temporalio/client';
+import { defineSearchAttributeKey, msToTs, SearchAttributeType } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import { Agent, FailureClassKey, IssueKey, LeaseKey, PhaseKey, PR, Repo } from '../workflows/search-attributes.js';
 
-/** gRPC status codes the answers carry (grpc.status): NOT_FOUND and ALREADY_EXISTS. */
-const GRPC_NOT_FOUND = 5;
-const GRPC_ALREADY_EXISTS = 6;
+/** A typed search attribute key, as `defineSearchAttributeKey` makes them. */
+export type SearchAttributeKey = ReturnType<typeof defineSearchAttributeKey<SearchAttributeType>>;
 
-/** A client's connection (`client.connection`) or a Connection: both services are all it needs. */
-type Services = Pick<ConnectionLike, 'workflowService' | 'operatorService'>;
+/** Every search attribute the workflows write, from their one definition. */
+export const CONVEYOR_SEARCH_ATTRIBUTES: readonly SearchAttributeKey[] = [IssueKey, Repo, PhaseKey, Agent, PR, FailureClassKey, LeaseKey];
 
-type AttributeType = (typeof SEARCH_ATTRIBUTE_TYPES)[number];
+// gRPC status codes (the SDK exposes the numbers, not names).
+const NOT_FOUND = 5;
+const ALREADY_EXISTS = 6;
 
-/** temporal.api.enums.v1.IndexedValueType: protocol numbers, stable across server versions. */
-const INDEXED_VALUE_TYPES: Record<AttributeType, number> = { Text: 1, Keyword: 2, Int: 3, Double: 4, Bool: 5, Datetime: 6, KeywordList: 7 };
-const TYPE_NAMES = Object.fromEntries(Object.entries(INDEXED_VALUE_TYPES).map(([name, value]) => [value, name])) as Record<number, AttributeType>;
+// The operator API speaks IndexedValueType; the SDK's keys speak SearchAttributeType.
+const INDEXED_VALUE_TYPE: Record<SearchAttributeType, temporal.api.enums.v1.IndexedValueType> = {
+  [SearchAttributeType.TEXT]: 1,
+  [SearchAttributeType.KEYWORD]: 2,
+  [SearchAttributeType.INT]: 3,
+  [SearchAttributeType.DOUBLE]: 4,
+  [SearchAttributeType.BOOL]: 5,
+  [SearchAttributeType.DATETIME]: 6,
+  [SearchAttributeType.KEYWORD_LIST]: 7,
+};
 
-/** How long closed runs stay visible in a namespace created here: runs live 7-21 days, and their history is the audit trail. */
-export const DEFAULT_RETENTION_DAYS = 30;
-
-function isNotFound(err: unknown): boolean {
-  return (err as { code?: number }).code === GRPC_NOT_FOUND || (err as Error).name === 'NamespaceNotFoundError';
+function typeName(indexed: temporal.api.enums.v1.IndexedValueType): string {
+  const entry = Object.entries(INDEXED_VALUE_TYPE).find(([, value]) => value === indexed);
+  return entry ? entry[0] : `type ${indexed}`;
 }
 
-export async function namespaceExists(connection: Services, namespace: string): Promise<boolean> {
+/** A search attribute is registered with another type: Conveyor cannot fix that by itself. */
+export class SearchAttributeConflictError extends Error {
+  override readonly name = 'SearchAttributeConflictError';
+}
+
+export interface SearchAttributeCheck {
+  namespace: string;
+  present: string[];
+  missing: Array<{ name: string; type: SearchAttributeType }>;
+  /** Registered under the name with another type. */
+  conflicting: Array<{ name: string; expected: SearchAttributeType; registered: string }>;
+}
+
+export async function checkSearchAttributes(connection: Connection, namespace: string, keys: readonly SearchAttributeKey[] = CONVEYOR_SEARCH_ATTRIBUTES): Promise<SearchAttributeCheck> {
+  const listed = await connection.operatorService.listSearchAttributes({ namespace });
+  const registered = listed.customAttributes ?? {};
+  const check: SearchAttributeCheck = { namespace, present: [], missing: [], conflicting: [] };
+  for (const key of keys) {
+    const found = registered[key.name];
+    if (found === undefined) check.missing.push({ name: key.name, type: key.type });
+    else if (found !== INDEXED_VALUE_TYPE[key.type]) check.conflicting.push({ name: key.name, expected: key.type, registered: typeName(found) });
+    else check.present.push(key.name);
+  }
+  return check;
+}
+
+export interface SearchAttributeRegistration {
+  namespace: string;
+  present: string[];
+  added: string[];
+}
+
+/**
+ * Registers whichever of Conveyor's search attributes the namespace lacks, and returns once
+ * the operator API lists them all. Throws SearchAttributeConflictError, naming each one, when
+ * a name is taken with another type (rename or remove it on the cluster: a run would fail to
+ * write it).
+ */
+export async function ensureSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  options: { keys?: readonly SearchAttributeKey[]; timeoutMs?: number } = {},
+): Promise<SearchAttributeRegistration> {
+  const keys = options.keys ?? CONVEYOR_SEARCH_ATTRIBUTES;
+  const before = await checkSearchAttributes(connection, namespace, keys);
+  if (before.conflicting.length > 0) {
+    const names = before.conflicting.map((c) => `${c.name} is ${c.registered}, Conveyor writes ${c.expected}`).join('; ');
+    throw new SearchAttributeConflictError(`Search attributes in namespace ${namespace} have the wrong type: ${names}. Remove or rename them on the cluster (temporal operator search-attribute remove), then run this again.`);
+  }
+  if (before.missing.length === 0) return { namespace, present: before.present, added: [] };
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(before.missing.map((m) => [m.name, INDEXED_VALUE_TYPE[m.type]])),
+  });
+  // Elasticsearch-backed clusters add them in a system workflow: wait until they are listed.
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    const after = await checkSearchAttributes(connection, namespace, keys);
+    if (after.missing.length === 0 && after.conflicting.length === 0) {
+      return { namespace, present: before.present, added: before.missing.map((m) => m.name) };
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`Registered ${before.missing.map((m) => m.name).join(', ')} in namespace ${namespace}, but the cluster still lists ${after.missing.map((m) => m.name).join(', ') || 'a conflict'} as missing. Check the server's log for the visibility store's error.`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function isGrpcCode(err: unknown, code: number): boolean {
+  return isGrpcServiceError(err) && err.code === code;
+}
+
+/** Whether the namespace exists (false on NOT_FOUND; other errors are thrown). */
+export async function namespaceExists(connection: Connection, namespace: string): Promise<boolean> {
   try {
     await connection.workflowService.describeNamespace({ namespace });
     return true;
   } catch (err) {
-    if (isNotFound(err)) return false;
+    if (isGrpcCode(err, NOT_FOUND)) return false;
     throw err;
   }
 }
 
-/** Registers the namespace unless it exists; waits until the frontend answers for it (its cache refreshes every few seconds). */
-export async function ensureNamespace(connection: Services, namespace: string, options: { retentionDays?: number; timeoutMs?: number } = {}): Promise<'exists' | 'registered'> {
-  if (await namespaceExists(connection, namespace)) return 'exists';
-  const days = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
-  try {
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(`${days}d`), description: 'Conveyor: one run per tracker issue' });
-  } catch (err) {
-    // Registered by someone else meanwhile: as good.
-    if ((err as { code?: number }).code !== GRPC_ALREADY_EXISTS) throw err;
+/**
+ * Registers the namespace when it does not exist (a self-hosted cluster starts with none; the
+ * dev server and Temporal Cloud namespaces already exist), and returns once it serves calls.
+ * Retention is how long closed runs stay readable: the sweep and `conveyor status` read them.
+ */
+export async function ensureNamespace(connection: Connection, namespace: string, options: { retention?: string; timeoutMs?: number } = {}): Promise<{ namespace: string; created: boolean }> {
+  let created = false;
+  if (!(await namespaceExists(connection, namespace))) {
+    try {
+      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(options.retention ?? '7 days') });
+      created = true;
+    } catch (err) {
+      // Registered by someone else in between: that is what we wanted.
+      if (!isGrpcCode(err, ALREADY_EXISTS)) throw err;
+    }
   }
-  // describeNamespace reads the database; other calls go through the frontend's namespace
-  // cache, which learns of the new one on its next refresh (seconds): wait for both.
-  const served = async () =>
-    (await namespaceExists(connection, namespace)) &&
-    (await connection.operatorService.listSearchAttributes({ namespace }).then(
-      () => true,
-      (err: unknown) => {
-        if (isNotFound(err)) return false;
-        throw err;
-      },
-    ));
+  // A new namespace reaches the other services' caches a little later: wait until a call
+  // that goes through them succeeds.
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  while (!(await served())) {
-    if (Date.now() > deadline) throw new Error(`Namespace ${namespace} was registered but the frontend does not serve it yet; run doctor again in a minute.`);
-    await new Promise((r) => setTimeout(r, 500));
+  for (;;) {
+    try {
+      await connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 });
+      return { namespace, created };
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`Namespace ${namespace} was ${created ? 'registered' : 'found'} but does not serve calls yet: ${(err as Error).message}. Check the Temporal server's log.`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
-  return 'registered';
-}
-
-export interface SearchAttributeReport {
-  present: string[];
-  missing: Array<{ name: string; type: AttributeType }>;
-  /** Registered under the name with another type: cannot be changed, only replaced by another name. */
-  wrongType: Array<{ name: string; want: AttributeType; have: string }>;
-}
-
-export async function checkSearchAttributes(connection: Services, namespace: string, wanted: Record<string, AttributeType>): Promise<SearchAttributeReport> {
-  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-  const have = (customAttributes ?? {}) as Record<string, number>;
-  const report: SearchAttributeReport = { present: [], missing: [], wrongType: [] };
-  for (const [name, type] of Object.entries(wanted)) {
-    const registered = have[name];
-    if (registered === undefined) report.missing.push({ name, type });
-    else if (registered !== INDEXED_VALUE_TYPES[type]) report.wrongType.push({ name, want: type, have: TYPE_NAMES[registered] ?? `type ${registered}` });
-    else report.present.push(name);
-  }
-  return report;
-}
-
-/** Registers the missing ones; returns their names. Those with another type are left for the operator (see checkSearchAttributes). */
-export async function ensureSearchAttributes(connection: Services, namespace: string, wanted: Record<string, AttributeType>): Promise<string[]> {
-  const { missing } = await checkSearchAttributes(connection, namespace, wanted);
-  if (missing.length === 0) return [];
-  await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map(({ name, type }) => [name, INDEXED_VALUE_TYPES[type]])) });
-  return missing.map(({ name }) => name);
 }
