@@ -9,7 +9,9 @@ import { durationMs } from '../domain/duration.js';
 import type { ChecksSummary, ReviewSummary, TrackerIssue } from '../domain/issue.js';
 import { BRANCH_PREFIX, branchForIssue, issueKeyFromBranch } from '../domain/naming.js';
 import { triage } from '../domain/triage.js';
+import { basename, resolve } from 'node:path';
 import type { AgentRunner, Workspaces } from '../integrations/agent.js';
+import { agentLaunch } from '../integrations/agents/launch.js';
 import type { Forge } from '../integrations/forge.js';
 import type { Tracker } from '../integrations/tracker.js';
 import type { AgentRunInput, LineActivities } from '../workflows/activity-types.js';
@@ -24,6 +26,8 @@ export interface LineDeps {
   forge: Forge;
   workspaces: Workspaces;
   agents: AgentRunner;
+  /** Model API keys for claude/codex agents, by variable name (each agent gets only its own). */
+  agentSecrets?: Record<string, string>;
   redact: Redactor;
   logger: Logger;
 }
@@ -139,14 +143,21 @@ export function createLineActivities(deps: LineDeps): LineActivities {
 
     runAgent: classed('runAgent', async (input) => {
       const ctx = Context.current();
-      const spec = factory.agents.providers[input.routing.agent];
-      if (!spec) throw ApplicationFailure.create({ type: 'logic', nonRetryable: true, message: `agent "${input.routing.agent}" is not configured under agents.providers` });
+      const provider = factory.agents.providers[input.routing.agent];
+      if (!provider) throw ApplicationFailure.create({ type: 'logic', nonRetryable: true, message: `agent "${input.routing.agent}" is not configured under agents.providers` });
       // Prepared moments ago by prepareWorkspace on this host: reused instead of fetched again.
       const worktree = await prepareWorktree({ repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, key: input.issue.key }, input.reuseWorkspaceWithinMs);
       // The activity's own deadline bounds the agent; keep a margin to push and report.
       const totalMs = Math.max(1_000, (ctx.info.startToCloseTimeoutMs ?? durationMs('60m')) - 15_000);
+      const launch = await agentLaunch(provider, {
+        root: deps.root,
+        stateDir: resolve(deps.root, factory.workspaceDir, 'agent-state', basename(worktree.path)),
+        secrets: deps.agentSecrets ?? {},
+        resumeSessionId: input.resumeSessionId ?? null,
+      });
       const exit = await agents.run({
-        spec: { ...spec, command: spec.command.map((arg) => arg.replaceAll('{root}', deps.root)) },
+        spec: launch.spec,
+        budgetUsd: input.budgetRemainingUsd ?? null,
         worktree,
         prompt: buildPrompt(input),
         idleTimeoutMs: durationMs(input.idleTimeout),
@@ -155,6 +166,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
         onHeartbeat: (progress) => ctx.heartbeat(progress),
         signal: ctx.cancellationSignal,
       });
+      await launch.afterRun?.(exit).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not record the agent session for the next run'));
       switch (exit.status) {
         case 'cancelled':
           throw new CancelledFailure('the run was cancelled; the agent process tree was killed');
@@ -162,13 +174,22 @@ export function createLineActivities(deps: LineDeps): LineActivities {
           throw ApplicationFailure.create({ type: 'agent-stalled', nonRetryable: true, message: exit.message });
         case 'timeout':
           throw ApplicationFailure.create({ type: 'agent-timeout', nonRetryable: true, message: exit.message });
-        case 'failed':
-          throw ApplicationFailure.create({ type: 'agent-failed', nonRetryable: true, message: exit.message });
+        case 'budget-exceeded':
+          throw ApplicationFailure.create({ type: 'budget-exceeded', nonRetryable: true, message: exit.message, details: [{ costUsd: exit.costUsd, tokens: exit.tokens ?? null, sessionId: exit.sessionId ?? null }] });
+        case 'failed': {
+          // The model refused or failed (the CLI said so in its stream): a revoked key never
+          // heals by retrying; a rate limit, an overload or a cut stream may.
+          const failureClass = exit.modelError?.failureClass;
+          const message = redact(exit.message);
+          if (failureClass === 'auth') throw ApplicationFailure.create({ type: 'auth', nonRetryable: true, message });
+          if (failureClass === 'transient') throw ApplicationFailure.create({ type: 'transient', message });
+          throw ApplicationFailure.create({ type: 'agent-failed', nonRetryable: true, message });
+        }
       }
       const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);
       if (done.commitsAhead > 0) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });
       const summary = exit.summary.trim() || done.subjects.map((s) => `- ${s}`).join('\n');
-      return { commits: done.commitsAhead, summary: bound("the agent's summary", redact(summary), 'the worker log', { issue: input.issue.key, agentLog: exit.logFile }), costUsd: exit.costUsd };
+      return { commits: done.commitsAhead, summary: bound("the agent's summary", redact(summary), 'the worker log', { issue: input.issue.key, agentLog: exit.logFile }), costUsd: exit.costUsd, sessionId: exit.sessionId ?? null, tokens: exit.tokens ?? null };
     }),
 
     publishPullRequest: classed('publishPullRequest', async ({ issue, routing, branch, summary }) =>
