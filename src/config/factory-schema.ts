@@ -84,6 +84,8 @@ const cliAgentFields = {
   /** US dollars per million tokens, to estimate spend mid-run for the budget (Claude Code's
    * final figure replaces the estimate; Codex reports tokens only). */
   pricePerMTok: pricePerMTok.optional(),
+  /** How often the CLI itself retries a failed model request before it gives up (its default when absent). */
+  maxRetries: z.number().int().min(0).optional(),
   /** Extra environment for the agent. */
   env: z.record(z.string(), z.string()).default({}),
 };

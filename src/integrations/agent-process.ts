@@ -284,6 +284,10 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
             return { status: 'timeout', message: `The agent ran past its ${describeMs(request.totalTimeoutMs)} limit and was stopped; see ${logFile}.`, logFile };
           case null:
             if (seen) {
+              // Spend reported in the last lines, after which the CLI exited before it could be stopped.
+              if (request.budgetUsd !== undefined && request.budgetUsd !== null && seen.costUsd > request.budgetUsd) {
+                return { status: 'budget-exceeded', costUsd: seen.costUsd, message: `The agent's spend reached $${seen.costUsd.toFixed(2)}, past the $${request.budgetUsd.toFixed(2)} left of the issue's budget; see ${logFile}.`, logFile, ...report };
+              }
               if (exit.code === 0 && seen.error === null) return { status: 'finished', summary: (seen.summary ?? '').trim().slice(0, MAX_SUMMARY_CHARS), costUsd: seen.costUsd, logFile, ...report };
               const why = seen.error ? `: ${seen.error.message.slice(0, 500)}` : '';
               return { status: 'failed', exitCode: exit.code, signal: exit.signal, message: `The agent exited with ${ended}${why}; see ${logFile}.`, logFile, costUsd: seen.costUsd, modelError: seen.error, ...report };

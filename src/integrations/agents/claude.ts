@@ -59,6 +59,7 @@ export async function claudeLaunch(config: ClaudeConfig, context: LaunchContext)
     DISABLE_AUTOUPDATER: '1',
     ...(key ? { ANTHROPIC_API_KEY: key } : {}),
     ...(config.baseUrl ? { ANTHROPIC_BASE_URL: config.baseUrl } : {}),
+    ...(config.maxRetries !== undefined ? { CLAUDE_CODE_MAX_RETRIES: String(config.maxRetries) } : {}),
     ...config.env,
   };
   return { spec: { command, env, promptOnStdin: true, stream: { format: 'claude', price: config.pricePerMTok ?? CLAUDE_DEFAULT_PRICE } }, resumed };

@@ -52,6 +52,7 @@ export async function codexLaunch(config: CodexConfig, context: LaunchContext): 
         '-c', `model_providers.conveyor.base_url=${JSON.stringify(config.baseUrl.replace(/\/+$/, '').replace(/(\/v1)?$/, '/v1'))}`,
         '-c', 'model_providers.conveyor.env_key="OPENAI_API_KEY"',
         '-c', 'model_providers.conveyor.wire_api="responses"',
+        ...(config.maxRetries !== undefined ? ['-c', `model_providers.conveyor.request_max_retries=${config.maxRetries}`, '-c', `model_providers.conveyor.stream_max_retries=${config.maxRetries}`] : []),
       ]
     : [];
   const command = [executable, 'exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', ...(config.model ? ['-m', config.model] : []), ...provider, ...(resumed ? ['resume', resumed] : []), '-'];

@@ -39,6 +39,7 @@ export async function agentLaunch(config: AgentConfig, context: LaunchContext): 
   if (config.provider === 'command') {
     return { spec: { command: config.command.map((arg) => arg.replaceAll('{root}', context.root)), env: config.env }, resumed: null };
   }
-  await mkdir(context.stateDir, { recursive: true, mode: 0o700 });
+  // The CLI's HOME and its config folder (claude, codex) live here; Codex refuses a missing CODEX_HOME.
+  await Promise.all(['home', config.provider].map((dir) => mkdir(join(context.stateDir, dir), { recursive: true, mode: 0o700 })));
   return config.provider === 'claude' ? claudeLaunch(config, context) : codexLaunch(config, context);
 }

@@ -13,8 +13,7 @@
 //   [model:cut-once]              the first answer is cut mid-stream (socket closed), then normal
 //   [model:cut]                   every answer is cut mid-stream
 //   [model:silent]                headers sent, then no event, the stream held open
-//   [model:expensive]             every answer reports 2,000,000 input tokens; after the first
-//                                 tool call the model goes silent, so only a budget stops the run
+//   [model:expensive]             every answer reports 2,000,000 input tokens (the usual steps)
 // A prompt with "## Feedback" in its newest user message writes docs/<slug>-revision.md instead.
 
 export type ModelMarker =
@@ -95,7 +94,6 @@ export function nextStep(conversation: Conversation, firstOfConversation: boolea
   if (marker === 'silent') return { kind: 'silent' };
   const cut = marker === 'cut' || (marker === 'cut-once' && firstOfConversation);
   const usage = marker === 'expensive' ? EXPENSIVE_USAGE : NORMAL_USAGE;
-  if (marker === 'expensive' && conversation.toolResultsSincePrompt > 0) return { kind: 'silent' };
 
   const title = titleOf(conversation.prompt);
   const revision = /^##\s+Feedback\b/m.test(conversation.prompt);
