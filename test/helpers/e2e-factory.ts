@@ -11,7 +11,7 @@ import { uniqueTaskQueue } from './temporal.js';
 
 export type E2eFactory = LocalFactory & { cleanup(): Promise<void> };
 
-export async function startE2eFactory(name: string, options: { demo: boolean }): Promise<E2eFactory> {
+export async function startE2eFactory(name: string, options: { demo: boolean; agent?: string }): Promise<E2eFactory> {
   const dataDir = mkdtempSync(join(tmpdir(), `conveyor-${name}-`));
   const base = loadConfig({ profile: 'sandbox' });
   const config: Config = {
@@ -20,7 +20,7 @@ export async function startE2eFactory(name: string, options: { demo: boolean }):
     temporal: { ...base.temporal, connection: { ...base.temporal.connection, address: inject('temporalAddress'), namespace: inject('temporalNamespace') } },
     factory: { ...base.factory, workspaceDir: join(dataDir, 'workspaces') },
   };
-  const factory = await startLocalFactory({ config, logger: pino({ level: 'silent' }), dataDir, ciDelayMs: 50, demo: options.demo });
+  const factory = await startLocalFactory({ config, logger: pino({ level: 'silent' }), dataDir, ciDelayMs: 50, demo: options.demo, agent: options.agent });
   return {
     ...factory,
     async cleanup() {
