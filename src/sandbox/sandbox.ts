@@ -84,6 +84,9 @@ export async function startSandbox(options: {
   for (const provider of Object.values(factory.agents.providers)) {
     if (provider.provider === 'claude') provider.baseUrl = models.url;
     if (provider.provider === 'codex') provider.baseUrl = models.openaiBaseUrl;
+    // The CLIs retry a failed model call up to 10 times with backoff (minutes); here a scripted
+    // fault should show in seconds.
+    if (provider.provider !== 'command') provider.maxRetries ??= 2;
   }
   return {
     linear,

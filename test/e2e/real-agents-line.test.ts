@@ -42,5 +42,18 @@ for (const agent of ['claude', 'codex'] as const) {
       expect(factory.sandbox.models.invalidRequests).toEqual([]);
       expect(factory.sandbox.linear.getIssue(issue.id)!.state.name).toBe('Done');
     }, 300_000);
+
+    it('a model that refuses the key (401) ends the run as an auth failure, never retried by Temporal', async () => {
+      const description = 'Document the widget lifecycle in docs/ so that new contributors can follow it end to end. [model:auth-fail]\n\nAcceptance: a lifecycle page exists and is linked.';
+      const created = factory.sandbox.linear.createIssue({ teamKey: 'DEMO', title: 'Document the widget lifecycle', description, priority: 2, labels: ['conveyor'], stateName: 'Todo' });
+      const state = await eventually('the 401 run ended', async () => {
+        const s = await factory.client.workflow.getHandle(issueWorkflowId(created.id)).query(issueStateQuery).catch(() => null);
+        return s !== null && s.outcome !== null ? s : false;
+      }, 240_000, 1_000);
+      expect(state).toMatchObject({ outcome: 'agent-failed', failureClass: 'auth' });
+      // One activity attempt: the CLI's own tries (1 + sandbox maxRetries 2), nothing more.
+      const refused = factory.sandbox.models.requests.filter((r) => r.marker === 'auth-fail');
+      expect(refused.map((r) => r.answer)).toEqual(['401', '401', '401']);
+    }, 300_000);
   });
 }
