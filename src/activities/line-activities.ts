@@ -9,6 +9,7 @@ import { durationMs } from '../domain/duration.js';
 import type { ChecksSummary, ReviewSummary, TrackerIssue } from '../domain/issue.js';
 import { BRANCH_PREFIX, branchForIssue, issueKeyFromBranch } from '../domain/naming.js';
 import { triage } from '../domain/triage.js';
+import { rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { AgentRunner, Workspaces } from '../integrations/agent.js';
 import { agentLaunch } from '../integrations/agents/launch.js';
@@ -60,6 +61,8 @@ function prBody(issue: TrackerIssue, summary: string): string {
 export function createLineActivities(deps: LineDeps): LineActivities {
   const { tracker, forge, workspaces, agents, redact, factory } = deps;
   const limit = factory.policies.payloadLimit;
+  /** Where a claude/codex agent's HOME and sessions live across the issue's runs (named as its worktree). */
+  const agentStateDir = (worktreeName: string) => resolve(deps.root, factory.workspaceDir, 'agent-state', worktreeName);
 
   /** Failures leave as classed ApplicationFailures, with secrets scrubbed from the message. */
   const classed =
@@ -151,7 +154,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       const totalMs = Math.max(1_000, (ctx.info.startToCloseTimeoutMs ?? durationMs('60m')) - 15_000);
       const launch = await agentLaunch(provider, {
         root: deps.root,
-        stateDir: resolve(deps.root, factory.workspaceDir, 'agent-state', basename(worktree.path)),
+        stateDir: agentStateDir(basename(worktree.path)),
         secrets: deps.agentSecrets ?? {},
         resumeSessionId: input.resumeSessionId ?? null,
       });
@@ -226,6 +229,8 @@ export function createLineActivities(deps: LineDeps): LineActivities {
     cleanupWorkspace: classed('cleanupWorkspace', async ({ branch, repo }) => {
       const key = issueKeyFromBranch(branch);
       if (key) await workspaces.remove({ repo, branch, key });
+      // The agent CLI's sessions were kept for re-dispatches; the issue's line is over.
+      if (key) await rm(agentStateDir(key.toLowerCase()), { recursive: true, force: true });
     }),
   };
 }

@@ -2,6 +2,8 @@
 // of the demo agent: the gateway, both emulators, the model emulator scripting the CLIs' tool
 // calls, real git, and the real Temporal dev server. Issue → real claude/codex → commits → PR
 // → CI → review → merged, with the cost and the session recorded on the run.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueWorkflowId } from '../../src/domain/naming.js';
 import { DEMO_REPO } from '../../src/sandbox/demo.js';
@@ -41,6 +43,10 @@ for (const agent of ['claude', 'codex'] as const) {
       expect(requests.filter((r) => r.tool !== null).length).toBeGreaterThanOrEqual(2);
       expect(factory.sandbox.models.invalidRequests).toEqual([]);
       expect(factory.sandbox.linear.getIssue(issue.id)!.state.name).toBe('Done');
+      // The CLI's session folder was kept while the issue could be re-dispatched, and goes with the worktree.
+      const agentState = resolve(factory.config.root, factory.config.factory.workspaceDir, 'agent-state');
+      expect(existsSync(agentState)).toBe(true);
+      await eventually('the agent state removed by release', () => !existsSync(join(agentState, state.issue!.key.toLowerCase())) || undefined, 60_000, 500);
     }, 300_000);
 
     it('a model that refuses the key (401) ends the run as an auth failure, never retried by Temporal', async () => {
