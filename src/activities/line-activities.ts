@@ -182,11 +182,13 @@ export function createLineActivities(deps: LineDeps): LineActivities {
         case 'failed': {
           // The model refused or failed (the CLI said so in its stream): a revoked key never
           // heals by retrying; a rate limit, an overload or a cut stream may.
+          // The spend of a failed attempt travels in the details, so the issue's ledger can count it.
           const failureClass = exit.modelError?.failureClass;
           const message = redact(exit.message);
-          if (failureClass === 'auth') throw ApplicationFailure.create({ type: 'auth', nonRetryable: true, message });
-          if (failureClass === 'transient') throw ApplicationFailure.create({ type: 'transient', message });
-          throw ApplicationFailure.create({ type: 'agent-failed', nonRetryable: true, message });
+          const details = [{ costUsd: exit.costUsd ?? 0, tokens: exit.tokens ?? null, sessionId: exit.sessionId ?? null }];
+          if (failureClass === 'auth') throw ApplicationFailure.create({ type: 'auth', nonRetryable: true, message, details });
+          if (failureClass === 'transient') throw ApplicationFailure.create({ type: 'transient', message, details });
+          throw ApplicationFailure.create({ type: 'agent-failed', nonRetryable: true, message, details });
         }
       }
       const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);
