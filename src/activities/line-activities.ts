@@ -9,7 +9,10 @@ import { boundText, boundTexts, utf8Length } from '../domain/bounded-text.js';
 import { durationMs } from '../domain/duration.js';
 import type { ChecksSummary, ReviewSummary, TrackerIssue } from '../domain/issue.js';
 import { BRANCH_PREFIX, issueKeyFromBranch } from '../domain/naming.js';
+import { rm } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import type { AgentExit, AgentRunner, Workspaces } from '../integrations/agent.js';
+import { agentLaunch } from '../integrations/agents/launch.js';
 import type { Forge } from '../integrations/forge.js';
 import type { Tracker } from '../integrations/tracker.js';
 import type { AgentRunInput, LineActivities } from '../workflows/activity-types.js';
@@ -25,6 +28,8 @@ export interface LineDeps {
   forge: Forge;
   workspaces: Workspaces;
   agents: AgentRunner;
+  /** Model API keys for claude/codex agents, by variable name (each agent gets only its own). */
+  agentSecrets?: Record<string, string>;
   redact: Redactor;
   logger: Logger;
 }
@@ -54,12 +59,13 @@ async function readTail(file: string, bytes: number): Promise<string> {
  * failure's type, which the run records as ConveyorFailureClass; the rule and the evidence,
  * redacted, in the message. Only a passing cause (rate limit, overload) may be tried again.
  */
-export async function agentFailure(exit: Extract<AgentExit, { status: 'failed' }>, redact: Redactor): Promise<ApplicationFailure> {
+export async function agentFailure(exit: Extract<AgentExit, { status: 'failed' }>, redact: Redactor, details?: unknown[]): Promise<ApplicationFailure> {
   const verdict = classifyAgentEnding({ exitCode: exit.exitCode, signal: exit.signal, output: await readTail(exit.logFile, AGENT_TAIL_BYTES) });
   return ApplicationFailure.create({
     type: verdict.failureClass,
     nonRetryable: verdict.failureClass !== 'transient',
     message: `${exit.message} Classed ${verdict.failureClass} (${verdict.rule}): ${redact(verdict.evidence)}`,
+    ...(details ? { details } : {}),
   });
 }
 
@@ -92,6 +98,8 @@ export function createLineActivities(deps: LineDeps): LineActivities {
   const { tracker, forge, workspaces, agents, redact, factory } = deps;
   const limit = factory.policies.payloadLimit;
   const judge = createJudge({ tracker, forge, factory });
+  /** Where a claude/codex agent's HOME and sessions live across the issue's runs (named as its worktree). */
+  const agentStateDir = (worktreeName: string) => resolve(deps.root, factory.workspaceDir, 'agent-state', worktreeName);
 
   /** Failures leave as classed ApplicationFailures, with secrets scrubbed from the message. */
   const classed =
@@ -170,14 +178,21 @@ export function createLineActivities(deps: LineDeps): LineActivities {
 
     runAgent: classed('runAgent', async (input) => {
       const ctx = Context.current();
-      const spec = factory.agents.providers[input.routing.agent];
-      if (!spec) throw ApplicationFailure.create({ type: 'logic', nonRetryable: true, message: `agent "${input.routing.agent}" is not configured under agents.providers` });
+      const provider = factory.agents.providers[input.routing.agent];
+      if (!provider) throw ApplicationFailure.create({ type: 'logic', nonRetryable: true, message: `agent "${input.routing.agent}" is not configured under agents.providers` });
       // Prepared moments ago by prepareWorkspace on this host: reused instead of fetched again.
       const worktree = await prepareWorktree({ repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, key: input.issue.key }, input.reuseWorkspaceWithinMs);
       // The activity's own deadline bounds the agent; keep a margin to push and report.
       const totalMs = Math.max(1_000, (ctx.info.startToCloseTimeoutMs ?? durationMs('60m')) - 15_000);
+      const launch = await agentLaunch(provider, {
+        root: deps.root,
+        stateDir: agentStateDir(basename(worktree.path)),
+        secrets: deps.agentSecrets ?? {},
+        resumeSessionId: input.resumeSessionId ?? null,
+      });
       const exit = await agents.run({
-        spec: { ...spec, command: spec.command.map((arg) => arg.replaceAll('{root}', deps.root)) },
+        spec: launch.spec,
+        budgetUsd: input.budgetRemainingUsd ?? null,
         worktree,
         prompt: buildPrompt(input),
         idleTimeoutMs: durationMs(input.idleTimeout),
@@ -186,6 +201,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
         onHeartbeat: (progress) => ctx.heartbeat(progress),
         signal: ctx.cancellationSignal,
       });
+      await launch.afterRun?.(exit).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not record the agent session for the next run'));
       switch (exit.status) {
         case 'cancelled':
           throw new CancelledFailure('the run was cancelled; the agent process tree was killed');
@@ -193,10 +209,19 @@ export function createLineActivities(deps: LineDeps): LineActivities {
           throw ApplicationFailure.create({ type: 'agent-stalled', nonRetryable: true, message: exit.message });
         case 'timeout':
           throw ApplicationFailure.create({ type: 'agent-timeout', nonRetryable: true, message: exit.message });
+        case 'budget-exceeded':
+          throw ApplicationFailure.create({ type: 'budget-exceeded', nonRetryable: true, message: exit.message, details: [{ costUsd: exit.costUsd, tokens: exit.tokens ?? null, sessionId: exit.sessionId ?? null }] });
         case 'failed': {
-          // The class is the failure's type, which the run records (ConveyorFailureClass); the
-          // outcome stays agent-failed. Only a passing cause (a rate limit) is tried again.
-          const failure = await agentFailure(exit, redact);
+          // The spend of a failed attempt travels in the details, so the issue's ledger can count it.
+          const details = [{ costUsd: exit.costUsd ?? 0, tokens: exit.tokens ?? null, sessionId: exit.sessionId ?? null }];
+          // The model refused or failed (the CLI said so in its stream): a revoked key never
+          // heals by retrying; a rate limit, an overload or a cut stream may.
+          const modelClass = exit.modelError?.failureClass;
+          if (modelClass === 'auth') throw ApplicationFailure.create({ type: 'auth', nonRetryable: true, message: redact(exit.message), details });
+          if (modelClass === 'transient') throw ApplicationFailure.create({ type: 'transient', message: redact(exit.message), details });
+          // Otherwise the class comes from the exit and the end of the log; it is the failure's
+          // type, which the run records (ConveyorFailureClass); the outcome stays agent-failed.
+          const failure = await agentFailure(exit, redact, details);
           deps.logger.warn({ issue: input.issue.key, failureClass: failure.type, agentLog: exit.logFile }, 'agent failed');
           throw failure;
         }
@@ -204,7 +229,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);
       if (done.commitsAhead > 0) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });
       const summary = exit.summary.trim() || done.subjects.map((s) => `- ${s}`).join('\n');
-      return { commits: done.commitsAhead, summary: bound("the agent's summary", redact(summary), 'the worker log', { issue: input.issue.key, agentLog: exit.logFile }), costUsd: exit.costUsd };
+      return { commits: done.commitsAhead, summary: bound("the agent's summary", redact(summary), 'the worker log', { issue: input.issue.key, agentLog: exit.logFile }), costUsd: exit.costUsd, sessionId: exit.sessionId ?? null, tokens: exit.tokens ?? null };
     }),
 
     publishPullRequest: classed('publishPullRequest', async ({ issue, routing, branch, summary }) =>
@@ -241,6 +266,8 @@ export function createLineActivities(deps: LineDeps): LineActivities {
     cleanupWorkspace: classed('cleanupWorkspace', async ({ branch, repo }) => {
       const key = issueKeyFromBranch(branch);
       if (key) await workspaces.remove({ repo, branch, key });
+      // The agent CLI's sessions were kept for re-dispatches; the issue's line is over.
+      if (key) await rm(agentStateDir(key.toLowerCase()), { recursive: true, force: true });
     }),
   };
 }

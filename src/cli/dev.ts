@@ -73,6 +73,7 @@ export async function runDev(options: { config: Config }): Promise<void> {
     gateway: port(env.CONVEYOR_GATEWAY_PORT, DEFAULT_GATEWAY_PORT),
     linear: port(env.CONVEYOR_LINEAR_PORT, 8788),
     github: port(env.CONVEYOR_GITHUB_PORT, 8789),
+    models: port(env.CONVEYOR_MODELS_PORT, 8790),
     metrics: port(env.CONVEYOR_METRICS_PORT, base.temporal.worker.metricsPort),
   };
   await recoverFromEarlierRun(base);
@@ -81,6 +82,7 @@ export async function runDev(options: { config: Config }): Promise<void> {
   await ensureFree('gateway', ports.gateway, 'CONVEYOR_GATEWAY_PORT');
   await ensureFree('Linear emulator', ports.linear, 'CONVEYOR_LINEAR_PORT');
   await ensureFree('GitHub emulator', ports.github, 'CONVEYOR_GITHUB_PORT');
+  await ensureFree('model emulator', ports.models, 'CONVEYOR_MODELS_PORT');
   if (!(await ensureFree('worker metrics', ports.metrics, 'CONVEYOR_METRICS_PORT').then(() => true, () => false))) ports.metrics = await freePort();
 
   const cli = ensureTemporalCli({ root: base.root, log: say });
@@ -105,7 +107,9 @@ export async function runDev(options: { config: Config }): Promise<void> {
       config: { ...base, temporal },
       logger,
       dataDir: resolve(base.root, SANDBOX_DATA_DIR),
-      ports: { gateway: ports.gateway, linear: ports.linear, github: ports.github },
+      ports: { gateway: ports.gateway, linear: ports.linear, github: ports.github, models: ports.models },
+      // CONVEYOR_AGENT=claude (or codex) sends the demo issues to the real CLI against the model emulator.
+      agent: env.CONVEYOR_AGENT,
       // The only worker of its sandbox: a changed fleet section in factory.yaml is applied, not refused.
       applyFleetConfig: { by: 'conveyor dev' },
       // A backlog of every kind of issue for `conveyor triage --all`; it sits in Backlog, so it starts nothing.
@@ -129,6 +133,8 @@ export async function runDev(options: { config: Config }): Promise<void> {
     say(`gateway           ${gatewayUrl}/webhooks/linear, ${gatewayUrl}/webhooks/github, /healthz, /readyz, /metrics`);
     say(`Linear emulator   ${sandbox.linear.url} (admin: ${sandbox.linear.baseUrl}/_sandbox/state)`);
     say(`GitHub emulator   ${sandbox.github.url} (git: ${sandbox.github.webUrl}/${DEMO_REPO}.git)`);
+    say(`model emulator    ${sandbox.models.url} (Anthropic /v1/messages, OpenAI /v1/responses; log: /_sandbox/requests)`);
+    say(`agent             ${config.factory.agents.default}${env.CONVEYOR_AGENT ? ' (CONVEYOR_AGENT)' : ' (set CONVEYOR_AGENT=claude or codex for a real CLI)'}`);
     say(`worker metrics    http://127.0.0.1:${ports.metrics}/metrics`);
     say('');
     say('Find an issue in the Web UI with a query such as: ConveyorIssueKey = "DEMO-1"');

@@ -14,6 +14,7 @@ import { fleetWorkflowId } from '../domain/naming.js';
 import { DEFAULT_GATEWAY_PORT } from '../gateway/server.js';
 import { fleetChanges, fleetFingerprint, formatChanges } from '../temporal/fleet-config.js';
 import { connectClient, describeTarget } from '../temporal/connection.js';
+import { defaultExecutable } from '../integrations/agents/launch.js';
 import type { Connection } from '@temporalio/client';
 import { checkSearchAttributes, ensureNamespace, ensureSearchAttributes, namespaceExists } from '../temporal/namespace-setup.js';
 import { FLEET_MEMO_KEY, type FleetMemo } from '../workflows/messages.js';
@@ -113,9 +114,9 @@ async function agentChecks(config: Config, env: Env): Promise<Check[]> {
   return Promise.all(
     Object.entries(config.factory.agents.providers).map(async ([provider, spec]): Promise<Check> => {
       const name = `agent ${provider}`;
-      const program = spec.command[0]!.replaceAll('{root}', config.root);
+      const program = (spec.provider === 'command' ? spec.command[0]! : (spec.executable ?? defaultExecutable(config.root, spec.provider))).replaceAll('{root}', config.root);
       const path = onPath(isAbsolute(program) || !program.includes('/') ? program : resolve(config.root, program), env);
-      if (!path) return { name, status: 'fail', detail: `${program} (agents.providers.${provider}.command) is not on PATH: install it on this host or fix the command in ${config.files.factory}.` };
+      if (!path) return { name, status: 'fail', detail: `${program} (agents.providers.${provider}) is not on PATH: install it on this host or fix the command in ${config.files.factory}.` };
       const version = await run(path, ['--version']).then(
         (out) => out.split('\n')[0],
         () => null,

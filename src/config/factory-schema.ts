@@ -104,12 +104,49 @@ export const routeSchema = z
     message: 'a routing rule needs at least one condition (team, project, label, labels, titlePattern, descriptionPattern); for a catch-all, set defaultRepo on the team',
   });
 
-export const agentSchema = z.strictObject({
+const commandAgentSchema = z.strictObject({
+  provider: z.literal('command'),
   /** argv of the agent CLI; `{promptFile}`, `{resultFile}`, `{worktree}` and `{root}` (the installation) are substituted. */
   command: z.array(z.string()).min(1),
   /** Extra environment for the agent. The process gets nothing else but PATH, HOME and LANG. */
   env: z.record(z.string(), z.string()).default({}),
 });
+
+const pricePerMTok = z.strictObject({ input: z.number().nonnegative(), output: z.number().nonnegative() });
+
+/** Claude Code or Codex, driven through their JSON event streams (src/integrations/agents/). */
+const cliAgentFields = {
+  /** The CLI; default `<root>/node_modules/.bin/<claude|codex>` when installed there, else on PATH. `{root}` is substituted. */
+  executable: z.string().optional(),
+  model: z.string().optional(),
+  /** The model API's base URL (the sandbox points it at its model emulator); the CLI's default when absent. */
+  baseUrl: z.url().optional(),
+  /** The worker's environment variable holding the model API key; only this one reaches the agent. */
+  apiKeyEnv: z.string().optional(),
+  /** US dollars per million tokens, to estimate spend mid-run for the budget (Claude Code's
+   * final figure replaces the estimate; Codex reports tokens only). */
+  pricePerMTok: pricePerMTok.optional(),
+  /** How often the CLI itself retries a failed model request before it gives up (its default when absent). */
+  maxRetries: z.number().int().min(0).optional(),
+  /** Extra environment for the agent. */
+  env: z.record(z.string(), z.string()).default({}),
+};
+
+const claudeAgentSchema = z.strictObject({
+  provider: z.literal('claude'),
+  ...cliAgentFields,
+  /** Tools allowed beyond file edits in the worktree (Claude Code's `--allowedTools` rules). */
+  allowedTools: z.array(z.string()).default(['Bash(git:*)']),
+});
+
+const codexAgentSchema = z.strictObject({ provider: z.literal('codex'), ...cliAgentFields });
+
+/** An entry without `provider` is a plain command, as before providers existed. */
+export const agentSchema = z.preprocess(
+  (value) => (value !== null && typeof value === 'object' && !Array.isArray(value) && !('provider' in value) ? { provider: 'command', ...value } : value),
+  z.discriminatedUnion('provider', [commandAgentSchema, claudeAgentSchema, codexAgentSchema]),
+);
+export type AgentConfig = z.infer<typeof agentSchema>;
 
 export const policiesSchema = z.strictObject({
   timeouts: z

@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 import type { AgentExit, AgentRunner, AgentRunRequest } from './agent.js';
+import { createStreamParser } from './agents/stream.js';
 import { IntegrationError } from './errors.js';
 import { killMatching, signalGroup } from './process-tree.js';
 
@@ -41,7 +42,7 @@ const PIPE_CLOSE_WAIT_MS = 2_000;
 
 const AgentResult = z.object({ summary: z.string(), costUsd: z.number().nonnegative().optional() });
 
-type StopReason = 'stalled' | 'timeout' | 'cancelled';
+type StopReason = 'stalled' | 'timeout' | 'cancelled' | 'budget';
 
 function describeMs(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000} min` : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
@@ -146,7 +147,10 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       }
       Object.assign(env, spec.env, { CONVEYOR_PROMPT_FILE: promptFile, CONVEYOR_RESULT_FILE: resultFile, CONVEYOR_WORKTREE: worktree.path });
 
-      const child = spawn(substitute(program), rawArgs.map(substitute), { cwd: worktree.path, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      // A streaming CLI (claude, codex) reads its prompt from stdin: no argv length limit.
+      const stdinFile = spec.promptOnStdin ? await open(promptFile, 'r') : null;
+      const child = spawn(substitute(program), rawArgs.map(substitute), { cwd: worktree.path, env, detached: true, stdio: [stdinFile?.fd ?? 'ignore', 'pipe', 'pipe'] }) as ChildProcessByStdio<null, Readable, Readable>;
+      const stream = spec.stream ? createStreamParser(spec.stream) : null;
       const closed = new Promise<void>((resolvePromise) => child.once('close', () => resolvePromise()));
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) => child.once('exit', (code, exitSignal) => resolvePromise({ code, signal: exitSignal })));
       try {
@@ -155,11 +159,13 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
           child.once('error', reject);
         });
       } catch (error) {
+        await stdinFile?.close();
         const code = (error as NodeJS.ErrnoException).code ?? 'error';
         log.write(`[conveyor] ${new Date().toISOString()} could not start ${program}: ${code}\n`);
         await endStream(log);
         throw new IntegrationError(`Could not start the agent command "${program}" (${code}): check agents.providers.<name>.command in instance/factory.yaml and that the program is installed on the worker's PATH. Log: ${logFile}`, 'logic', { service: 'agent' });
       }
+      await stdinFile?.close();
       const pid = child.pid as number;
       await writeFile(pidFile, `${pid}\n`);
       const startedAt = Date.now();
@@ -172,6 +178,8 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       let logged = 0;
       let truncated = false;
       let lastOutputAt = startedAt;
+      /** With an event stream, only a parsed event is a sign of life (not a progress bar's bytes). */
+      let lastEventAt = startedAt;
       let waitingForDrain = false;
       const pipes = [child.stdout, child.stderr];
       const resume = (): void => {
@@ -199,6 +207,12 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
         truncated = true;
       };
       pipes.forEach((pipe) => pipe.on('data', onOutput));
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (stream === null || stream.feed(chunk) === 0) return;
+        lastEventAt = Date.now();
+        const budget = request.budgetUsd;
+        if (budget !== undefined && budget !== null && stream.state.costUsd > budget) stop('budget');
+      });
 
       // Set from timer and abort callbacks; the cast keeps TS from narrowing it to null here.
       let stopReason = null as StopReason | null;
@@ -214,7 +228,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
 
       const heartbeat = (): void => {
         try {
-          request.onHeartbeat({ outputBytes, lastOutputAt });
+          request.onHeartbeat(stream ? { outputBytes, lastOutputAt: lastEventAt, events: stream.state.events, turns: stream.state.turns, toolCalls: stream.state.toolCalls, costUsd: stream.state.costUsd } : { outputBytes, lastOutputAt });
         } catch (error) {
           logger?.warn({ key, error: String(error) }, 'agent heartbeat callback threw');
         }
@@ -223,7 +237,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       const heartbeatTimer = setInterval(heartbeat, request.heartbeatMs);
       let idleTimer: NodeJS.Timeout;
       const checkIdle = (): void => {
-        const idle = Date.now() - lastOutputAt;
+        const idle = Date.now() - (stream ? lastEventAt : lastOutputAt);
         if (idle >= request.idleTimeoutMs) stop('stalled');
         else idleTimer = setTimeout(checkIdle, request.idleTimeoutMs - idle);
       };
@@ -256,15 +270,28 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       await endStream(log);
       await rm(pidFile, { force: true });
 
+      const seen = stream?.state;
+      const report = seen ? { sessionId: seen.sessionId, tokens: seen.tokens, turns: seen.turns, toolCalls: seen.toolCalls } : {};
       const outcome = await (async (): Promise<AgentExit> => {
         switch (stopReason) {
+          case 'budget':
+            return { status: 'budget-exceeded', costUsd: seen?.costUsd ?? 0, message: `The agent's spend reached $${(seen?.costUsd ?? 0).toFixed(2)}, past the $${(request.budgetUsd ?? 0).toFixed(2)} left of the issue's budget, and it was stopped; see ${logFile}.`, logFile, ...report };
           case 'cancelled':
             return { status: 'cancelled', logFile };
           case 'stalled':
-            return { status: 'stalled', message: `The agent wrote no output for ${describeMs(request.idleTimeoutMs)} and was stopped; see ${logFile}.`, logFile };
+            return { status: 'stalled', message: `The agent ${stream ? 'reported no event' : 'wrote no output'} for ${describeMs(request.idleTimeoutMs)} and was stopped; see ${logFile}.`, logFile };
           case 'timeout':
             return { status: 'timeout', message: `The agent ran past its ${describeMs(request.totalTimeoutMs)} limit and was stopped; see ${logFile}.`, logFile };
           case null:
+            if (seen) {
+              // Spend reported in the last lines, after which the CLI exited before it could be stopped.
+              if (request.budgetUsd !== undefined && request.budgetUsd !== null && seen.costUsd > request.budgetUsd) {
+                return { status: 'budget-exceeded', costUsd: seen.costUsd, message: `The agent's spend reached $${seen.costUsd.toFixed(2)}, past the $${request.budgetUsd.toFixed(2)} left of the issue's budget; see ${logFile}.`, logFile, ...report };
+              }
+              if (exit.code === 0 && seen.error === null) return { status: 'finished', summary: (seen.summary ?? '').trim().slice(0, MAX_SUMMARY_CHARS), costUsd: seen.costUsd, logFile, ...report };
+              const why = seen.error ? `: ${seen.error.message.slice(0, 500)}` : '';
+              return { status: 'failed', exitCode: exit.code, signal: exit.signal, message: `The agent exited with ${ended}${why}; see ${logFile}.`, logFile, costUsd: seen.costUsd, modelError: seen.error, ...report };
+            }
             if (exit.code === 0) return { status: 'finished', ...(await readResult(resultFile, logFile)), logFile };
             return { status: 'failed', exitCode: exit.code, signal: exit.signal, message: `The agent exited with ${ended}; see ${logFile}.`, logFile };
         }

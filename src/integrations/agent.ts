@@ -1,5 +1,6 @@
 // The agent runtime as the activities use it: a worktree per issue, an agent CLI run in it
 // as a child process with a scrubbed environment, and its process tree gone when it ends.
+import type { ModelError, StreamOptions, Tokens } from './agents/stream.js';
 
 export interface Worktree {
   /** Absolute path of the checked-out worktree. */
@@ -32,6 +33,19 @@ export interface AgentSpec {
   /** argv; `{promptFile}`, `{worktree}` and `{resultFile}` are substituted. */
   command: string[];
   env: Record<string, string>;
+  /** The CLI prints a JSON event stream on stdout (claude, codex): progress, cost, tokens,
+   * session id and model errors come from it, and the idle timer watches its events. */
+  stream?: StreamOptions;
+  /** Give the prompt on stdin (else stdin is closed). */
+  promptOnStdin?: boolean;
+}
+
+/** What the runner saw of the agent's work, from its event stream (absent for plain commands). */
+export interface AgentReport {
+  sessionId: string | null;
+  tokens: Tokens | null;
+  turns: number;
+  toolCalls: number;
 }
 
 export interface AgentRunRequest {
@@ -41,15 +55,18 @@ export interface AgentRunRequest {
   idleTimeoutMs: number;
   totalTimeoutMs: number;
   /** Called at least every `heartbeatMs` while the agent lives, with a short progress note. */
-  onHeartbeat: (progress: { outputBytes: number; lastOutputAt: number }) => void;
+  onHeartbeat: (progress: { outputBytes: number; lastOutputAt: number; events?: number; turns?: number; toolCalls?: number; costUsd?: number }) => void;
+  /** Spend allowed for this run (US dollars); past it, as the stream reports it, the agent is stopped. */
+  budgetUsd?: number | null;
   heartbeatMs: number;
   /** Aborting kills the whole process tree. */
   signal: AbortSignal;
 }
 
 export type AgentExit =
-  | { status: 'finished'; summary: string; costUsd: number; logFile: string }
-  | { status: 'failed'; exitCode: number | null; signal: string | null; message: string; logFile: string }
+  | ({ status: 'finished'; summary: string; costUsd: number; logFile: string } & Partial<AgentReport>)
+  | ({ status: 'failed'; exitCode: number | null; signal: string | null; message: string; logFile: string; costUsd?: number; modelError?: ModelError | null } & Partial<AgentReport>)
+  | ({ status: 'budget-exceeded'; message: string; costUsd: number; logFile: string } & Partial<AgentReport>)
   | { status: 'stalled'; message: string; logFile: string }
   | { status: 'timeout'; message: string; logFile: string }
   | { status: 'cancelled'; logFile: string };

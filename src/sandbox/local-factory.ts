@@ -4,7 +4,7 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { Config } from '../config/load.js';
+import { ConfigError, type Config } from '../config/load.js';
 import { linePolicyFromConfig } from '../config/line-policy.js';
 import { startGateway, type StartedGateway } from '../gateway/server.js';
 import { createTemporalSignals } from '../gateway/temporal-signals.js';
@@ -32,11 +32,22 @@ export interface LocalFactory {
   stop(): Promise<void>;
 }
 
+/** The config with `agent` as agents.default; an unknown name stops start-up with the names there are. */
+export function withAgent(config: Config, agent: string | undefined): Config {
+  if (agent === undefined || agent === '' || agent === config.factory.agents.default) return config;
+  const known = Object.keys(config.factory.agents.providers);
+  if (!known.includes(agent)) throw new ConfigError(`CONVEYOR_AGENT=${agent} is not an agent of ${config.files.factory}: use one of ${known.join(', ')}.`);
+  return { ...config, factory: { ...config.factory, agents: { ...config.factory.agents, default: agent } } };
+}
+
 export async function startLocalFactory(options: {
   config: Config;
   logger: Logger;
   dataDir?: string;
-  ports?: { gateway?: number; linear?: number; github?: number };
+  ports?: { gateway?: number; linear?: number; github?: number; models?: number };
+  /** The agent provider issues go to (agents.default), e.g. `claude` for the real Claude Code CLI
+   * against the model emulator; absent: the configured default (the demo agent). */
+  agent?: string;
   /** Seed the three demo issues (and start the demo reviewer). */
   demo?: boolean;
   /** Seed the backlog for `conveyor triage --all` too (conveyor dev; the e2e tests do not). */
@@ -57,7 +68,7 @@ export async function startLocalFactory(options: {
   try {
     const gatewayPort = options.ports?.gateway ?? (await (await import('../temporal/dev-server.js')).freePort());
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    const sandbox = await startSandbox({ config: options.config, dataDir: options.dataDir, linearPort: options.ports?.linear, githubPort: options.ports?.github, gatewayUrl, ciDelayMs: options.ciDelayMs, logger });
+    const sandbox = await startSandbox({ config: withAgent(options.config, options.agent), dataDir: options.dataDir, linearPort: options.ports?.linear, githubPort: options.ports?.github, modelsPort: options.ports?.models, gatewayUrl, ciDelayMs: options.ciDelayMs, logger });
     cleanups.push(() => sandbox.close());
     const config = sandbox.config;
     const env = { ...process.env, ...SANDBOX_CREDENTIALS };

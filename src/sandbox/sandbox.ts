@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { startGitHubEmulator, type GitHubEmulator } from './github/index.js';
 import { startLinearEmulator, type LinearEmulator } from './linear/index.js';
+import { startModelEmulator, type ModelEmulator } from './models/index.js';
 
 /** Credentials of the local sandbox. They guard nothing outside this machine. */
 export const SANDBOX_CREDENTIALS = {
@@ -14,11 +15,16 @@ export const SANDBOX_CREDENTIALS = {
   GITHUB_TOKEN: 'sandbox_github_token',
   LINEAR_WEBHOOK_SECRETS: 'sandbox-linear-webhook-secret',
   GITHUB_WEBHOOK_SECRETS: 'sandbox-github-webhook-secret',
+  /** The model emulator's keys: what a claude or codex agent gets in the sandbox. */
+  ANTHROPIC_API_KEY: 'sandbox-anthropic-key',
+  OPENAI_API_KEY: 'sandbox-openai-key',
 } as const;
 
 export interface Sandbox {
   linear: LinearEmulator;
   github: GitHubEmulator;
+  /** The Anthropic and OpenAI APIs, scripted: what claude and codex agents talk to here. */
+  models: ModelEmulator;
   /** The config, pointed at the emulators. */
   config: Config;
   env: Record<string, string>;
@@ -30,6 +36,7 @@ export async function startSandbox(options: {
   dataDir?: string;
   linearPort?: number;
   githubPort?: number;
+  modelsPort?: number;
   gatewayUrl: string;
   ciDelayMs?: number;
   logger?: Logger;
@@ -47,6 +54,14 @@ export async function startSandbox(options: {
     logger: options.logger?.child({ part: 'linear-sandbox' }),
   });
   let github: GitHubEmulator;
+  let models: ModelEmulator;
+  try {
+    models = await startModelEmulator({ port: options.modelsPort ?? 0, anthropicKeys: [SANDBOX_CREDENTIALS.ANTHROPIC_API_KEY], openaiKeys: [SANDBOX_CREDENTIALS.OPENAI_API_KEY], logger: options.logger?.child({ part: 'model-sandbox' }) });
+  } catch (err) {
+    await linear.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
   try {
     github = await startGitHubEmulator({
       port: options.githubPort ?? 0,
@@ -57,7 +72,7 @@ export async function startSandbox(options: {
       logger: options.logger?.child({ part: 'github-sandbox' }),
     });
   } catch (err) {
-    await linear.close();
+    await Promise.allSettled([linear.close(), models.close()]);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
     throw err;
   }
@@ -65,13 +80,22 @@ export async function startSandbox(options: {
   factory.tracker.apiUrl = linear.url;
   factory.forge.apiUrl = github.url;
   factory.forge.gitUrl = github.webUrl;
+  // Real agent CLIs in the sandbox talk to the model emulator, never to a real API.
+  for (const provider of Object.values(factory.agents.providers)) {
+    if (provider.provider === 'claude') provider.baseUrl = models.url;
+    if (provider.provider === 'codex') provider.baseUrl = models.openaiBaseUrl;
+    // The CLIs retry a failed model call up to 10 times with backoff (minutes); here a scripted
+    // fault should show in seconds.
+    if (provider.provider !== 'command') provider.maxRetries ??= 2;
+  }
   return {
     linear,
     github,
+    models,
     config: { ...options.config, factory },
     env: { ...SANDBOX_CREDENTIALS },
     close: async () => {
-      await Promise.allSettled([linear.close(), github.close()]);
+      await Promise.allSettled([linear.close(), github.close(), models.close()]);
       if (scratch) rmSync(scratch, { recursive: true, force: true });
     },
   };

@@ -17,6 +17,8 @@ export interface Integrations {
   forge: Forge;
   workspaces: Workspaces;
   agents: AgentRunner;
+  /** Model API keys the configured claude/codex agents name (apiKeyEnv), read from the environment. */
+  agentSecrets: Record<string, string>;
   redact: Redactor;
 }
 
@@ -26,6 +28,18 @@ function required(env: Env, name: string, what: string): string {
   const value = env[name];
   if (!value) throw new ConfigError(`${name} is not set: ${what}`);
   return value;
+}
+
+/** Only the model keys an agent provider names; a missing one is left to the CLI to report. */
+function modelKeys(factory: Config['factory'], env: Env): Record<string, string> {
+  const keys: Record<string, string> = {};
+  for (const provider of Object.values(factory.agents.providers)) {
+    if (provider.provider === 'command') continue;
+    const name = provider.apiKeyEnv ?? (provider.provider === 'claude' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY');
+    const value = env[name];
+    if (value) keys[name] = value;
+  }
+  return keys;
 }
 
 export function buildIntegrations(config: Config, env: Env, logger: Logger): Integrations {
@@ -52,6 +66,7 @@ export function buildIntegrations(config: Config, env: Env, logger: Logger): Int
     forge,
     workspaces: createGitWorkspaces({ root, logger: logger.child({ integration: 'git' }) }),
     agents: createAgentRunner({ root, logger: logger.child({ integration: 'agent' }) }),
+    agentSecrets: modelKeys(factory, env),
     redact: createRedactor(env),
   };
 }

@@ -41,6 +41,13 @@ export interface AgentRunInput {
   heartbeatInterval: string;
   /** Reuse a worktree this host prepared this recently instead of fetching again. */
   reuseWorkspaceWithinMs?: number;
+  /** US dollars the issue may still spend (policy.budgetUsd minus the cost of its earlier
+   * attempts); past it, as the agent's stream reports it, the agent is stopped and the activity
+   * fails with type `budget-exceeded`. Absent or null: no budget. */
+  budgetRemainingUsd?: number | null;
+  /** The previous attempt's session (AgentRunResult.sessionId), resumed on a re-dispatch with
+   * feedback where the provider can (claude, codex on the same host); else a new session. */
+  resumeSessionId?: string | null;
 }
 
 export interface AgentRunResult {
@@ -49,6 +56,9 @@ export interface AgentRunResult {
   /** The agent's finished summary (already redacted), never its streamed output. */
   summary: string;
   costUsd: number;
+  /** The agent CLI's session (claude's session id, codex's thread id); null for plain commands. */
+  sessionId?: string | null;
+  tokens?: { input: number; output: number } | null;
 }
 
 // One interface per part of the outside world, so a station's proxy can only call its own

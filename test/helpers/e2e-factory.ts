@@ -12,7 +12,7 @@ import { uniqueTaskQueue } from './temporal.js';
 
 export type E2eFactory = LocalFactory & { cleanup(): Promise<void> };
 
-export async function startE2eFactory(name: string, options: { demo: boolean; metrics?: WorkerMetrics }): Promise<E2eFactory> {
+export async function startE2eFactory(name: string, options: { demo: boolean; metrics?: WorkerMetrics; agent?: string }): Promise<E2eFactory> {
   const dataDir = mkdtempSync(join(tmpdir(), `conveyor-${name}-`));
   const base = loadConfig({ profile: 'sandbox' });
   const config: Config = {
@@ -21,7 +21,7 @@ export async function startE2eFactory(name: string, options: { demo: boolean; me
     temporal: { ...base.temporal, connection: { ...base.temporal.connection, address: inject('temporalAddress'), namespace: inject('temporalNamespace') } },
     factory: { ...base.factory, workspaceDir: join(dataDir, 'workspaces') },
   };
-  const factory = await startLocalFactory({ config, logger: pino({ level: 'silent' }), dataDir, ciDelayMs: 50, demo: options.demo, metrics: options.metrics });
+  const factory = await startLocalFactory({ config, logger: pino({ level: 'silent' }), dataDir, ciDelayMs: 50, demo: options.demo, metrics: options.metrics, agent: options.agent });
   return {
     ...factory,
     async cleanup() {
