@@ -1,5 +1,6 @@
 // The agent runtime as the activities use it: a worktree per issue, an agent CLI run in it
 // as a child process with a scrubbed environment, and its process tree gone when it ends.
+import type { AgentOwner } from './agent-records.js';
 
 export interface Worktree {
   /** Absolute path of the checked-out worktree. */
@@ -45,6 +46,8 @@ export interface AgentRunRequest {
   heartbeatMs: number;
   /** Aborting kills the whole process tree. */
   signal: AbortSignal;
+  /** The activity that runs the agent, recorded beside the worktree so the reaper can tell whether it still runs. */
+  owner?: AgentOwner;
 }
 
 export type AgentExit =
