@@ -154,6 +154,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
         heartbeatMs: durationMs(input.heartbeatInterval),
         onHeartbeat: (progress) => ctx.heartbeat(progress),
         signal: ctx.cancellationSignal,
+        ...(ctx.info.workflowExecution ? { owner: { workflowId: ctx.info.workflowExecution.workflowId, runId: ctx.info.workflowExecution.runId, activityId: ctx.info.activityId, attempt: ctx.info.attempt, taskQueue: ctx.info.taskQueue } } : {}),
       });
       switch (exit.status) {
         case 'cancelled':

@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { createRedactor, type Redactor } from '../activities/redact.js';
 import { ConfigError, type Config } from '../config/load.js';
 import { createAgentRunner } from '../integrations/agent-process.js';
+import { resolveAgentUser, workerIsRoot, type AgentUser } from '../integrations/agent-user.js';
+import { IntegrationError } from '../integrations/errors.js';
 import type { AgentRunner, Workspaces } from '../integrations/agent.js';
 import type { Forge } from '../integrations/forge.js';
 import { createGitWorkspaces } from '../integrations/git-workspaces.js';
@@ -28,6 +30,26 @@ function required(env: Env, name: string, what: string): string {
   return value;
 }
 
+/**
+ * The user agents run as. A root worker must name one in the runtime profile: an agent running
+ * as root could read every credential of the worker from /proc/<pid>/environ.
+ */
+function agentUser(config: Config, logger: Logger): AgentUser | undefined {
+  const runAs = config.factory.agents.runAs;
+  if (runAs !== undefined) {
+    try {
+      return resolveAgentUser(runAs);
+    } catch (error) {
+      throw new ConfigError(error instanceof IntegrationError ? error.message : String(error));
+    }
+  }
+  if (!workerIsRoot()) return undefined;
+  const how = 'create an unprivileged user (`useradd --system --user-group --no-create-home --shell /usr/sbin/nologin conveyor-agent`) and set agents.runAs: conveyor-agent in instance/factory.yaml';
+  if (config.profile === 'runtime') throw new ConfigError(`The worker runs as root and agents.runAs is not set, so agents would run as root and could read the worker's credentials: ${how}.`);
+  logger.warn(`the worker runs as root and agents.runAs is not set: agents run as root and could read this worker's environment. Fine for the sandbox; for real credentials, ${how}.`);
+  return undefined;
+}
+
 export function buildIntegrations(config: Config, env: Env, logger: Logger): Integrations {
   const { factory } = config;
   const tracker = createLinearTracker({
@@ -47,11 +69,12 @@ export function buildIntegrations(config: Config, env: Env, logger: Logger): Int
     logger: logger.child({ integration: 'github' }),
   });
   const root = resolve(config.root, factory.workspaceDir);
+  const runAs = agentUser(config, logger);
   return {
     tracker,
     forge,
-    workspaces: createGitWorkspaces({ root, logger: logger.child({ integration: 'git' }) }),
-    agents: createAgentRunner({ root, logger: logger.child({ integration: 'agent' }) }),
+    workspaces: createGitWorkspaces({ root, logger: logger.child({ integration: 'git' }), ...(runAs ? { agentUser: runAs } : {}) }),
+    agents: createAgentRunner({ root, logger: logger.child({ integration: 'agent' }), ...(runAs ? { runAs } : {}) }),
     redact: createRedactor(env),
   };
 }

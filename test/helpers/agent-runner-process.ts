@@ -20,8 +20,9 @@ const job = JSON.parse(process.argv[2] ?? '{}') as Job;
 const runner = createAgentRunner({ root: job.root, ...(job.runAs ? { runAs: job.runAs } : {}) });
 const pidFile = join(job.root, 'pids', `${job.worktree.path.split('/').pop() ?? ''}.pid`);
 const announce = setInterval(() => {
-  if (existsSync(pidFile)) {
-    process.stdout.write(`running ${readFileSync(pidFile, 'utf8').trim()}\n`);
+  const pid = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '';
+  if (pid !== '') {
+    process.stdout.write(`running ${pid}\n`);
     clearInterval(announce);
   }
 }, 20);

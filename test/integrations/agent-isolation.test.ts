@@ -9,10 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentExit, Worktree } from '../../src/integrations/agent.js';
 import { resolveAgentUser, workerIsRoot, type AgentUser } from '../../src/integrations/agent-user.js';
+import { createAgentRunner } from '../../src/integrations/agent-process.js';
 import { createGitWorkspaces } from '../../src/integrations/git-workspaces.js';
-import { createTestRemote } from '../helpers/git-remote.js';
+import { pushHead } from '../../src/integrations/github/git-push.js';
+import { createTestRemote, git, type TestRemote } from '../helpers/git-remote.js';
 
 const PROJECT = fileURLToPath(new URL('../..', import.meta.url));
+const DEMO_AGENT = fileURLToPath(new URL('../../scripts/demo-agent.mjs', import.meta.url));
 const WORKER = fileURLToPath(new URL('../helpers/agent-runner-process.ts', import.meta.url));
 const FACTORY_SECRETS = { LINEAR_API_KEY: 'lin_api_isolationSecret4242', GITHUB_TOKEN: 'ghp_isolationSecret4242', TEMPORAL_API_KEY: 'tmprl_isolationSecret4242' };
 
@@ -34,13 +37,14 @@ writeFileSync(process.env.CONVEYOR_RESULT_FILE, JSON.stringify({ summary: JSON.s
 let tmp: string;
 let root: string;
 let worktree: Worktree;
+let remote: TestRemote;
 
 beforeEach(async () => {
   tmp = realpathSync(mkdtempSync(join(tmpdir(), 'conveyor-agent-iso-')));
   // Another user must reach the probe, the worktree and the dump folder.
   chmodSync(tmp, 0o755);
   root = join(tmp, 'workspaces');
-  const remote = createTestRemote(tmp);
+  remote = createTestRemote(tmp);
   worktree = await createGitWorkspaces({ root }).prepare({ repo: 'acme/widgets', cloneUrl: remote.url, authEnv: {}, branch: 'conveyor/eng-7-id', baseBranch: 'main', key: 'ENG-7' });
   writeFileSync(join(tmp, 'probe.mjs'), PROBE, { mode: 0o644 });
   mkdirSync(join(tmp, 'dump'), { mode: 0o777 });
@@ -99,5 +103,31 @@ describe('agent isolation from the worker', () => {
     expect(dump).toContain(FACTORY_SECRETS.GITHUB_TOKEN);
     expect(seen.home).not.toBe(tmp);
     expect(seen.home.startsWith(join(root, 'homes'))).toBe(true);
+  });
+
+  it.skipIf(!workerIsRoot())('an agent run as another user commits in the worktree handed to it; the factory finalizes as that user and pushes from a clean repository', async () => {
+    const nobody = resolveAgentUser('nobody');
+    const own = join(tmp, 'shared-workspaces');
+    const workspaces = createGitWorkspaces({ root: own, agentUser: nobody });
+    const target = { repo: 'acme/widgets', cloneUrl: remote.url, authEnv: {}, branch: 'conveyor/eng-8-id', baseBranch: 'main', key: 'ENG-8' };
+    const prepared = await workspaces.prepare(target);
+    const prompt = '# Add a widget guide\n\nExplain how widgets are assembled.\n';
+    const run = () => createAgentRunner({ root: own, runAs: nobody }).run({ spec: { command: [process.execPath, DEMO_AGENT, '{promptFile}', '{resultFile}'], env: {} }, worktree: prepared, prompt, idleTimeoutMs: 30_000, totalTimeoutMs: 60_000, heartbeatMs: 1_000, onHeartbeat: () => {}, signal: new AbortController().signal });
+
+    await expect(run()).resolves.toMatchObject({ status: 'finished', costUsd: 0.01 });
+    expect(git(prepared.path, '-c', 'safe.directory=*', 'log', '-1', '--format=%an')).toBe('demo-agent');
+    writeFileSync(join(prepared.path, 'left-over.txt'), 'not committed by the agent\n');
+    const done = await workspaces.finalize(prepared, 'ENG-8: leftovers');
+    expect(done.commitsAhead).toBe(2);
+    const pushed = await pushHead({ worktree: prepared.path, remoteUrl: remote.url, branch: target.branch, authEnv: {}, secrets: [], timeoutMs: 60_000 });
+    expect(pushed.headSha).toBe(done.headSha);
+    expect(remote.head(target.branch)).toBe(done.headSha);
+
+    // A re-dispatch prepares the same worktree again (reset as the agent's user) and the agent goes on.
+    const again = await workspaces.prepare(target);
+    expect(git(again.path, '-c', 'safe.directory=*', 'rev-parse', 'HEAD')).toBe(done.headSha);
+    await expect(run()).resolves.toMatchObject({ status: 'finished' });
+    await workspaces.remove({ repo: target.repo, branch: target.branch, key: target.key });
+    expect(existsSync(prepared.path)).toBe(false);
   });
 });

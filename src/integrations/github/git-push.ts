@@ -109,23 +109,27 @@ export async function pushHead(input: {
     const repo = join(scratch, 'repo.git');
     const home = join(scratch, 'home');
     await mkdir(home, { mode: 0o700 });
-    const quiet = cleanGitEnv(home);
+    // Our own "global" config, the only one read besides the fresh repository's. safe.directory:
+    // the worktree may belong to the agent's user, and upload-pack is the part of git that may
+    // read a repository it does not trust. (A `-c` would not reach it: git clears
+    // GIT_CONFIG_PARAMETERS for the upload-pack of a local fetch.)
+    const globalConfig = join(scratch, 'gitconfig');
+    await writeFile(globalConfig, '[safe]\n\tdirectory = *\n');
+    const quiet = cleanGitEnv(home, { GIT_CONFIG_GLOBAL: globalConfig });
     await git(['init', '--quiet', '--bare', '--template=', repo], scratch, quiet, input.timeoutMs);
     const objects = await objectStoreOf(input.worktree);
     if (objects !== null) await writeFile(join(repo, 'objects', 'info', 'alternates'), `${objects}\n`);
     const ref = `refs/heads/${input.branch}`;
     let headSha: string;
     try {
-      // safe.directory: the worktree may belong to the agent's user; upload-pack is the part of
-      // git that may read a repository it does not trust.
-      await git(['-c', `safe.directory=*`, 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', input.worktree, `+HEAD:${ref}`], repo, quiet, input.timeoutMs);
+      await git(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', input.worktree, `+HEAD:${ref}`], repo, quiet, input.timeoutMs);
       headSha = (await git(['rev-parse', '--verify', `${ref}^{commit}`], repo, quiet, input.timeoutMs)).stdout.trim();
     } catch (error) {
       const stderr = (error as { stderr?: string }).stderr ?? String(error);
       throw new IntegrationError(`Cannot push ${input.branch}: ${input.worktree} is not a git worktree with a commit (${scrub(stderr.trim(), input.secrets)})`, 'logic', { service: 'git' });
     }
     try {
-      const env = cleanGitEnv(home, input.authEnv, true);
+      const env = cleanGitEnv(home, { GIT_CONFIG_GLOBAL: globalConfig, ...input.authEnv }, true);
       await git(['push', '--porcelain', '--', input.remoteUrl, `${headSha}:${ref}`], repo, env, input.timeoutMs);
     } catch (error) {
       const failure = error as { stderr?: string; stdout?: string; killed?: boolean; message?: string };
