@@ -11,6 +11,8 @@ import { BRANCH_PREFIX, branchForIssue, issueKeyFromBranch } from '../domain/nam
 import { triage } from '../domain/triage.js';
 import type { AgentRunner, Workspaces } from '../integrations/agent.js';
 import type { Forge } from '../integrations/forge.js';
+import type { RepoHooks } from '../integrations/repo-hooks.js';
+import { buildRepoPrompt, defaultPrompt } from '../integrations/repo-prompt.js';
 import type { Tracker } from '../integrations/tracker.js';
 import type { AgentRunInput, LineActivities } from '../workflows/activity-types.js';
 import { toActivityFailure } from './failure-classifier.js';
@@ -26,22 +28,13 @@ export interface LineDeps {
   agents: AgentRunner;
   redact: Redactor;
   logger: Logger;
+  /** The repo's `.conveyor/hooks/*` (after-create, before-run, after-run); absent: none run. */
+  hooks?: RepoHooks;
 }
 
+/** The factory's prompt for a repo without `.conveyor/prompt.md` (see integrations/repo-prompt.ts). */
 export function buildPrompt(input: AgentRunInput): string {
-  const { issue } = input;
-  const sections = [
-    `# ${issue.key}: ${issue.title}`,
-    issue.description.trim(),
-    ...(input.feedback ? [`## Feedback (attempt ${input.attempt})`, 'The previous attempt was sent back. Address this:', input.feedback] : []),
-    '## How to work',
-    [
-      `You are working in a git worktree of ${input.routing.repo} on branch ${input.branch}.`,
-      'Make the change the issue asks for, run what checks you can, and commit your work.',
-      'Do not push and do not open a pull request: Conveyor does both when you finish.',
-    ].join('\n'),
-  ];
-  return `${sections.join('\n\n')}\n`;
+  return defaultPrompt({ issue: input.issue, repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, attempt: input.attempt, feedback: input.feedback });
 }
 
 /** A failed check's name is a label, not a log: long ones are cut hard. */
@@ -72,8 +65,11 @@ export function createLineActivities(deps: LineDeps): LineActivities {
     };
 
   /** The issue's worktree, fetched over the forge's git URL with its credential (or reused). */
-  const prepareWorktree = async (target: { repo: string; branch: string; baseBranch: string; key: string }, reuseWithinMs?: number) =>
-    workspaces.prepare({ ...target, cloneUrl: forge.cloneUrl(target.repo), authEnv: await forge.gitAuthEnv(), ...(reuseWithinMs !== undefined ? { reuseWithinMs } : {}) });
+  const prepareWorktree = async (target: { repo: string; branch: string; baseBranch: string; key: string }, reuseWithinMs?: number) => {
+    const worktree = await workspaces.prepare({ ...target, cloneUrl: forge.cloneUrl(target.repo), authEnv: await forge.gitAuthEnv(), ...(reuseWithinMs !== undefined ? { reuseWithinMs } : {}) });
+    if (!worktree.reused) await deps.hooks?.run('after-create', { worktree: worktree.path, branch: worktree.branch, issueKey: target.key });
+    return worktree;
+  };
 
   /** Logs the whole text (redacted) when a bound cut it, so the note's "worker log" is true. */
   const logCut = (what: string, full: string, bounded: string, fields: Record<string, unknown> = {}): void => {
@@ -145,10 +141,13 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       const worktree = await prepareWorktree({ repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, key: input.issue.key }, input.reuseWorkspaceWithinMs);
       // The activity's own deadline bounds the agent; keep a margin to push and report.
       const totalMs = Math.max(1_000, (ctx.info.startToCloseTimeoutMs ?? durationMs('60m')) - 15_000);
+      const hookContext = { worktree: worktree.path, branch: worktree.branch, issueKey: input.issue.key };
+      const prompt = await buildRepoPrompt(worktree.path, { issue: input.issue, repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, attempt: input.attempt, feedback: input.feedback }, (fields, message) => deps.logger.warn(fields, message));
+      await deps.hooks?.run('before-run', hookContext);
       const exit = await agents.run({
         spec: { ...spec, command: spec.command.map((arg) => arg.replaceAll('{root}', deps.root)) },
         worktree,
-        prompt: buildPrompt(input),
+        prompt,
         idleTimeoutMs: durationMs(input.idleTimeout),
         totalTimeoutMs: totalMs,
         heartbeatMs: durationMs(input.heartbeatInterval),
@@ -166,6 +165,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
         case 'failed':
           throw ApplicationFailure.create({ type: 'agent-failed', nonRetryable: true, message: exit.message });
       }
+      await deps.hooks?.run('after-run', hookContext);
       const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);
       if (done.commitsAhead > 0) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });
       const summary = exit.summary.trim() || done.subjects.map((s) => `- ${s}`).join('\n');

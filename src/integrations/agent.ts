@@ -7,6 +7,8 @@ export interface Worktree {
   path: string;
   branch: string;
   baseRef: string;
+  /** Handed out as a just-prepared worktree was left (`reuseWithinMs`), not created or reset now. */
+  reused?: boolean;
 }
 
 export interface Workspaces {

@@ -40,6 +40,11 @@ export interface GitWorkspacesOptions {
    * with the agent's rights, never the worker's.
    */
   agentUser?: AgentUser;
+  /**
+   * Called before a worktree that exists is removed (the repo's before-remove hook). Its failure
+   * is logged and the removal goes on: compensation must always complete.
+   */
+  beforeRemove?: (worktree: { path: string; branch: string; key: string }) => Promise<void>;
 }
 
 const AUTHOR = ['-c', 'user.name=Conveyor', '-c', 'user.email=conveyor@users.noreply.local', '-c', 'commit.gpgsign=false'];
@@ -422,7 +427,7 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
         recent.delete(worktree);
         if (last && reuseWithinMs !== undefined && (await stillAsPrepared(last, { repo, branch, baseBranch }, reuseWithinMs, pidFile))) {
           logger?.info({ repo, branch, key, head: last.head }, 'reused a worktree prepared moments ago');
-          return { ...last.worktree };
+          return { ...last.worktree, reused: true };
         }
 
         // The fetch is asked for first (it must start after this call), the worktree cleared
@@ -490,6 +495,9 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
         recent.delete(worktree);
         const hasWorktree = await exists(worktree);
         await killAgentIn(worktree, pidFile, hasWorktree);
+        if (hasWorktree && options.beforeRemove) {
+          await options.beforeRemove({ path: worktree, branch, key }).catch((error: unknown) => logger?.warn({ worktree, branch, error: error instanceof Error ? error.message : String(error) }, 'the before-remove hook failed; removing the worktree all the same'));
+        }
         // Moved aside by one rename, so deleting the files holds no lock: git then finds the
         // worktree missing, and removes only its registration.
         let moved: string | null = null;

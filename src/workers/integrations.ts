@@ -13,6 +13,9 @@ import { createGitWorkspaces } from '../integrations/git-workspaces.js';
 import { createGitHubForge } from '../integrations/github-forge.js';
 import { createLinearTracker } from '../integrations/linear-tracker.js';
 import type { Tracker } from '../integrations/tracker.js';
+import { createRepoHooks, type RepoHooks } from '../integrations/repo-hooks.js';
+import { durationMs } from '../domain/duration.js';
+import { join } from 'node:path';
 
 export interface Integrations {
   tracker: Tracker;
@@ -20,6 +23,8 @@ export interface Integrations {
   workspaces: Workspaces;
   agents: AgentRunner;
   redact: Redactor;
+  /** The repo's `.conveyor/hooks/*`; absent: no hooks run. */
+  hooks?: RepoHooks;
 }
 
 type Env = Record<string, string | undefined>;
@@ -70,11 +75,27 @@ export function buildIntegrations(config: Config, env: Env, logger: Logger): Int
   });
   const root = resolve(config.root, factory.workspaceDir);
   const runAs = agentUser(config, logger);
+  const redact = createRedactor(env);
+  const hooks = createRepoHooks({
+    timeoutsMs: { 'after-create': durationMs(factory.hooks.afterCreate), 'before-run': durationMs(factory.hooks.beforeRun), 'after-run': durationMs(factory.hooks.afterRun), 'before-remove': durationMs(factory.hooks.beforeRemove) },
+    logDir: join(root, 'logs'),
+    redact,
+    logger: logger.child({ integration: 'hooks' }),
+    ...(runAs ? { runAs } : {}),
+  });
   return {
     tracker,
     forge,
-    workspaces: createGitWorkspaces({ root, logger: logger.child({ integration: 'git' }), ...(runAs ? { agentUser: runAs } : {}) }),
+    hooks,
+    workspaces: createGitWorkspaces({
+      root,
+      logger: logger.child({ integration: 'git' }),
+      beforeRemove: async ({ path, branch, key }) => {
+        await hooks.run('before-remove', { worktree: path, branch, issueKey: key.toUpperCase() });
+      },
+      ...(runAs ? { agentUser: runAs } : {}),
+    }),
     agents: createAgentRunner({ root, logger: logger.child({ integration: 'agent' }), ...(runAs ? { runAs } : {}) }),
-    redact: createRedactor(env),
+    redact,
   };
 }
