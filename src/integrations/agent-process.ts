@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { FileHandle } from 'node:fs/promises';
-import { chown, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
@@ -132,7 +132,8 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
         throw new IntegrationError(`The worktree ${worktree.path} for ${worktree.branch} does not exist: prepare it before running the agent.`, 'logic', { service: 'agent' });
       }
 
-      await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true, mode: dirMode(dir) })));
+      // chmod too: a folder made before runAs was configured keeps its old mode otherwise.
+      await Promise.all(Object.values(dirs).map(async (dir) => (await mkdir(dir, { recursive: true, mode: dirMode(dir) }), await chmod(dir, dirMode(dir)))));
       const key = basename(worktree.path);
       const { n, path: logFile, handle } = await claimLog(dirs.logs, key);
       const log = handle.createWriteStream();
