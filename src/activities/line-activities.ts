@@ -64,10 +64,16 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       }
     };
 
+  /** A hook heartbeats its activity and dies with it. */
+  const hookLink = () => {
+    const ctx = Context.current();
+    return { signal: ctx.cancellationSignal, onHeartbeat: () => ctx.heartbeat({ hook: true }) };
+  };
+
   /** The issue's worktree, fetched over the forge's git URL with its credential (or reused). */
   const prepareWorktree = async (target: { repo: string; branch: string; baseBranch: string; key: string }, reuseWithinMs?: number) => {
     const worktree = await workspaces.prepare({ ...target, cloneUrl: forge.cloneUrl(target.repo), authEnv: await forge.gitAuthEnv(), ...(reuseWithinMs !== undefined ? { reuseWithinMs } : {}) });
-    if (!worktree.reused) await deps.hooks?.run('after-create', { worktree: worktree.path, branch: worktree.branch, issueKey: target.key });
+    if (!worktree.reused) await deps.hooks?.run('after-create', { worktree: worktree.path, branch: worktree.branch, issueKey: target.key, ...hookLink() });
     return worktree;
   };
 
@@ -141,7 +147,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       const worktree = await prepareWorktree({ repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, key: input.issue.key }, input.reuseWorkspaceWithinMs);
       // The activity's own deadline bounds the agent; keep a margin to push and report.
       const totalMs = Math.max(1_000, (ctx.info.startToCloseTimeoutMs ?? durationMs('60m')) - 15_000);
-      const hookContext = { worktree: worktree.path, branch: worktree.branch, issueKey: input.issue.key };
+      const hookContext = { worktree: worktree.path, branch: worktree.branch, issueKey: input.issue.key, ...hookLink() };
       const prompt = await buildRepoPrompt(worktree.path, { issue: input.issue, repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, attempt: input.attempt, feedback: input.feedback }, (fields, message) => deps.logger.warn(fields, message));
       await deps.hooks?.run('before-run', hookContext);
       const exit = await agents.run({

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { lstat, mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { AgentUser } from './agent-user.js';
 import { signalGroup } from './process-tree.js';
 
@@ -41,6 +41,10 @@ export interface HookContext {
   worktree: string;
   branch: string;
   issueKey: string;
+  /** Aborting kills the hook's process group; the run then fails as cancelled. */
+  signal?: AbortSignal;
+  /** Called every second while the hook runs (the activity's heartbeat). */
+  onHeartbeat?: () => void;
 }
 
 export interface RepoHooks {
@@ -80,6 +84,7 @@ export function createRepoHooks(options: RepoHooksOptions): RepoHooks {
       const started = Date.now();
       const output: Buffer[] = [];
       let kept = 0;
+      let cancelled = false;
       const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; error?: string }>((resolvePromise) => {
         // Run as a file, so a hook without the executable bit or with a bad interpreter fails
         // with a message instead of running something else.
@@ -96,10 +101,22 @@ export function createRepoHooks(options: RepoHooksOptions): RepoHooks {
           output.push(chunk);
           kept += chunk.length;
         };
+        const beat = setInterval(() => context.onHeartbeat?.(), 1_000);
+        const onAbort = (): void => {
+          cancelled = true;
+          if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+        };
+        context.signal?.addEventListener('abort', onAbort, { once: true });
+        if (context.signal?.aborted) onAbort();
+        child.once('close', () => {
+          clearInterval(beat);
+          context.signal?.removeEventListener('abort', onAbort);
+        });
         child.stdout.on('data', collect);
         child.stderr.on('data', collect);
         child.once('error', (error: NodeJS.ErrnoException) => {
           clearTimeout(timer);
+          clearInterval(beat);
           resolvePromise({ code: null, signal: null, timedOut: false, error: error.code ?? error.message });
         });
         child.once('exit', (code, signal) => {
@@ -117,6 +134,7 @@ export function createRepoHooks(options: RepoHooksOptions): RepoHooks {
       await writeFile(logFile, `[conveyor] ${relative} in ${context.worktree}\n${text}\n[conveyor] ended after ${describeMs(elapsed)}: ${outcome.timedOut ? `killed at its ${describeMs(limit)} limit` : outcome.error ? `could not start (${outcome.error})` : outcome.code !== null ? `code ${outcome.code}` : `signal ${outcome.signal ?? 'unknown'}`}\n`, { mode: 0o600 });
       const tail = redact(Buffer.from(text).subarray(-TAIL_BYTES).toString('utf8').trim());
       const fields = { hook: name, worktree: context.worktree, issue: context.issueKey, elapsedMs: elapsed, logFile };
+      if (cancelled) throw new CancelledFailure(`the run was cancelled while ${relative} ran; its process group was killed`);
       if (!outcome.timedOut && outcome.error === undefined && outcome.code === 0) {
         options.logger?.info(fields, `${relative} passed`);
         return { ran: true, logFile };

@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TrackerIssue } from '../../src/domain/issue.js';
 import { createRepoHooks, type HookName } from '../../src/integrations/repo-hooks.js';
@@ -13,7 +13,7 @@ import { eventually, isAlive } from '../helpers/git-remote.js';
 
 let tmp: string;
 let worktree: string;
-const LIMITS: Record<HookName, number> = { 'after-create': 5_000, 'before-run': 5_000, 'after-run': 800, 'before-remove': 5_000 };
+const LIMITS: Record<HookName, number> = { 'after-create': 60_000, 'before-run': 5_000, 'after-run': 800, 'before-remove': 5_000 };
 
 beforeEach(() => {
   tmp = realpathSync(mkdtempSync(join(tmpdir(), 'conveyor-hooks-')));
@@ -82,6 +82,21 @@ describe('repo hooks', () => {
     expect(error.message).toContain('waiting for ever');
     const pid = Number(readFileSync(childPid, 'utf8').trim());
     expect(await eventually(() => !isAlive(pid), 5_000)).toBe(true);
+  });
+
+  it('heartbeats while a hook runs, and kills it when the run is cancelled', async () => {
+    hook('after-create', '#!/bin/sh\necho started\nexec sleep 300\n');
+    const controller = new AbortController();
+    let beats = 0;
+    const running = hooks().run('after-create', { ...context(), signal: controller.signal, onHeartbeat: () => (beats += 1) });
+    await eventually(() => beats >= 2, 10_000);
+    controller.abort();
+    const error = await running.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CancelledFailure);
+    expect(beats).toBeGreaterThanOrEqual(2);
   });
 
   it('says how to fix a hook that is not executable', async () => {
