@@ -144,8 +144,11 @@ export function createReaper(options: ReaperOptions): { reapOnce(): Promise<Reap
     return found;
   }
 
-  /** Local `conveyor/*` branches no worktree has checked out: they only mirrored a push. */
-  async function deleteLooseBranches(report: ReapReport): Promise<void> {
+  /**
+   * Local `conveyor/*` branches no worktree has checked out, of runs that are closed: they only
+   * mirrored a push. An open run's branch is left: its prepare may be creating it right now.
+   */
+  async function deleteLooseBranches(report: ReapReport, runStatus: (issueId: string) => Promise<RunStatus>): Promise<void> {
     const mirrors = join(root, 'mirrors');
     for (const owner of await readdir(mirrors).catch(() => [] as string[])) {
       for (const name of await readdir(join(mirrors, owner)).catch(() => [] as string[])) {
@@ -157,6 +160,8 @@ export function createReaper(options: ReaperOptions): { reapOnce(): Promise<Reap
           .map((line) => line.split('\0'));
         for (const [branch = '', worktreePath = ''] of branches) {
           if (worktreePath !== '' || branch === '') continue;
+          const issueId = issueIdFromBranch(branch);
+          if (issueId === null || (await runStatus(issueId).catch((): RunStatus => 'unknown')) !== 'closed') continue;
           // git refuses to delete a branch a worktree has checked out, so a prepare racing us is safe.
           const deleted = await git(['branch', '--quiet', '-D', branch], mirror).then(
             () => true,
@@ -211,8 +216,8 @@ export function createReaper(options: ReaperOptions): { reapOnce(): Promise<Reap
           report.removedWorktrees.push(path);
           logger?.info({ repo, branch, path }, "removed the worktree of a closed run");
         }
+        await deleteLooseBranches(report, options.runStatus);
       }
-      await deleteLooseBranches(report);
       await rm(join(root, 'trash'), { recursive: true, force: true });
       return report;
     },

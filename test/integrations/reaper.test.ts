@@ -130,15 +130,15 @@ describe('reaper', () => {
     }
   });
 
-  it("removes the worktree and local branch of a closed run, keeps an open run's, and deletes loose factory branches", async () => {
+  it("removes the worktree and local branch of a closed run, keeps an open run's, and deletes loose branches of closed runs", async () => {
     const open = await workspaces.prepare({ repo: 'acme/widgets', cloneUrl: remote.url, authEnv: {}, branch: 'conveyor/eng-8-def', baseBranch: 'main', key: 'ENG-8' });
     const mirror = join(root, 'mirrors', 'acme', 'widgets.git');
     git(mirror, 'branch', 'conveyor/eng-9-ghi', 'refs/remotes/origin/main');
     const asked: string[] = [];
 
-    const report = await createReaper({ root, workspaces, runStatus: async (issueId) => (asked.push(issueId), issueId === 'abc' ? 'closed' : 'open') }).reapOnce();
+    const report = await createReaper({ root, workspaces, runStatus: async (issueId) => (asked.push(issueId), issueId === 'def' ? 'open' : 'closed') }).reapOnce();
 
-    expect(asked.sort()).toEqual(['abc', 'def']);
+    expect([...new Set(asked)].sort()).toEqual(['abc', 'def', 'ghi']);
     expect(report.removedWorktrees).toEqual([worktree.path]);
     expect(existsSync(worktree.path)).toBe(false);
     expect(existsSync(open.path)).toBe(true);
