@@ -14,6 +14,8 @@ import { basename, resolve } from 'node:path';
 import type { AgentExit, AgentRunner, Workspaces } from '../integrations/agent.js';
 import { agentLaunch } from '../integrations/agents/launch.js';
 import type { Forge } from '../integrations/forge.js';
+import type { RepoHooks } from '../integrations/repo-hooks.js';
+import { buildRepoPrompt, defaultPrompt } from '../integrations/repo-prompt.js';
 import type { Tracker } from '../integrations/tracker.js';
 import type { AgentRunInput, LineActivities } from '../workflows/activity-types.js';
 import { classifyAgentEnding, toActivityFailure } from './failure-classifier.js';
@@ -32,6 +34,8 @@ export interface LineDeps {
   agentSecrets?: Record<string, string>;
   redact: Redactor;
   logger: Logger;
+  /** The repo's `.conveyor/hooks/*` (after-create, before-run, after-run); absent: none run. */
+  hooks?: RepoHooks;
 }
 
 /** How much of the end of an agent's log is read to class its failure: the final events. */
@@ -69,20 +73,9 @@ export async function agentFailure(exit: Extract<AgentExit, { status: 'failed' }
   });
 }
 
+/** The factory's prompt for a repo without `.conveyor/prompt.md` (see integrations/repo-prompt.ts). */
 export function buildPrompt(input: AgentRunInput): string {
-  const { issue } = input;
-  const sections = [
-    `# ${issue.key}: ${issue.title}`,
-    issue.description.trim(),
-    ...(input.feedback ? [`## Feedback (attempt ${input.attempt})`, 'The previous attempt was sent back. Address this:', input.feedback] : []),
-    '## How to work',
-    [
-      `You are working in a git worktree of ${input.routing.repo} on branch ${input.branch}.`,
-      'Make the change the issue asks for, run what checks you can, and commit your work.',
-      'Do not push and do not open a pull request: Conveyor does both when you finish.',
-    ].join('\n'),
-  ];
-  return `${sections.join('\n\n')}\n`;
+  return defaultPrompt({ issue: input.issue, repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, attempt: input.attempt, feedback: input.feedback });
 }
 
 /** A failed check's name is a label, not a log: long ones are cut hard. */
@@ -115,9 +108,18 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       }
     };
 
+  /** A hook heartbeats its activity and dies with it. */
+  const hookLink = () => {
+    const ctx = Context.current();
+    return { signal: ctx.cancellationSignal, onHeartbeat: () => ctx.heartbeat({ hook: true }) };
+  };
+
   /** The issue's worktree, fetched over the forge's git URL with its credential (or reused). */
-  const prepareWorktree = async (target: { repo: string; branch: string; baseBranch: string; key: string }, reuseWithinMs?: number) =>
-    workspaces.prepare({ ...target, cloneUrl: forge.cloneUrl(target.repo), authEnv: await forge.gitAuthEnv(), ...(reuseWithinMs !== undefined ? { reuseWithinMs } : {}) });
+  const prepareWorktree = async (target: { repo: string; branch: string; baseBranch: string; key: string }, reuseWithinMs?: number) => {
+    const worktree = await workspaces.prepare({ ...target, cloneUrl: forge.cloneUrl(target.repo), authEnv: await forge.gitAuthEnv(), ...(reuseWithinMs !== undefined ? { reuseWithinMs } : {}) });
+    if (!worktree.reused) await deps.hooks?.run('after-create', { worktree: worktree.path, branch: worktree.branch, issueKey: target.key, ...hookLink() });
+    return worktree;
+  };
 
   /** Logs the whole text (redacted) when a bound cut it, so the note's "worker log" is true. */
   const logCut = (what: string, full: string, bounded: string, fields: Record<string, unknown> = {}): void => {
@@ -190,16 +192,20 @@ export function createLineActivities(deps: LineDeps): LineActivities {
         secrets: deps.agentSecrets ?? {},
         resumeSessionId: input.resumeSessionId ?? null,
       });
+      const hookContext = { worktree: worktree.path, branch: worktree.branch, issueKey: input.issue.key, ...hookLink() };
+      const prompt = await buildRepoPrompt(worktree.path, { issue: input.issue, repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, attempt: input.attempt, feedback: input.feedback }, (fields, message) => deps.logger.warn(fields, message));
+      await deps.hooks?.run('before-run', hookContext);
       const exit = await agents.run({
         spec: launch.spec,
         budgetUsd: input.budgetRemainingUsd ?? null,
         worktree,
-        prompt: buildPrompt(input),
+        prompt,
         idleTimeoutMs: durationMs(input.idleTimeout),
         totalTimeoutMs: totalMs,
         heartbeatMs: durationMs(input.heartbeatInterval),
         onHeartbeat: (progress) => ctx.heartbeat(progress),
         signal: ctx.cancellationSignal,
+        ...(ctx.info.workflowExecution ? { owner: { workflowId: ctx.info.workflowExecution.workflowId, runId: ctx.info.workflowExecution.runId, activityId: ctx.info.activityId, attempt: ctx.info.attempt, taskQueue: ctx.info.taskQueue } } : {}),
       });
       await launch.afterRun?.(exit).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not record the agent session for the next run'));
       switch (exit.status) {
@@ -226,6 +232,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
           throw failure;
         }
       }
+      await deps.hooks?.run('after-run', hookContext);
       const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);
       if (done.commitsAhead > 0) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });
       const summary = exit.summary.trim() || done.subjects.map((s) => `- ${s}`).join('\n');

@@ -165,6 +165,8 @@ export const policiesSchema = z.strictObject({
   maxRedispatch: z.number().int().min(0).default(3),
   /** How often the reconcile sweep looks for ready issues without a run and PRs whose events were lost. */
   sweepInterval: duration.default('5m'),
+  /** How often each worker's reaper kills agents nobody supervises and removes worktrees of closed runs. */
+  reapInterval: duration.default('1m'),
   budgetUsd: z.number().positive().nullable().default(null),
   thinDescriptionChars: z.number().int().min(0).default(140),
   reservedLabels: z.array(z.string()).default(['needs-design', 'reserved']),
@@ -211,8 +213,22 @@ export const factorySchema = z.strictObject({
     .strictObject({
       default: z.string(),
       providers: z.record(z.string(), agentSchema),
+      /**
+       * The unprivileged user agents run as: a user name or `uid:gid`. Needed when the worker
+       * runs as root (an agent of the same user could read the worker's /proc/<pid>/environ).
+       */
+      runAs: z.string().min(1).optional(),
     }),
   policies: policiesSchema.prefault({}),
+  /** Time limits of the repo's own workspace hooks (`.conveyor/hooks/<name>`); a hook past its limit is killed and fails the step. */
+  hooks: z
+    .strictObject({
+      afterCreate: duration.default('5m'),
+      beforeRun: duration.default('5m'),
+      afterRun: duration.default('5m'),
+      beforeRemove: duration.default('2m'),
+    })
+    .prefault({}),
   /** Where worktrees and repo mirrors live on the worker host. */
   workspaceDir: z.string().default('.data/workspaces'),
 });

@@ -1,11 +1,13 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 import type { AgentExit, AgentRunner, AgentRunRequest } from './agent.js';
 import { createStreamParser } from './agents/stream.js';
+import { processStartTime, recordFile, thisHost, writeRecord } from './agent-records.js';
+import type { AgentUser } from './agent-user.js';
 import { IntegrationError } from './errors.js';
 import { killMatching, signalGroup } from './process-tree.js';
 
@@ -19,13 +21,19 @@ type LogFn = (fields: Record<string, unknown>, message: string) => void;
 // Files under `root` (share it with the workspaces so `remove` finds the pid file):
 //   prompts/<key>-<n>.md   the prompt           results/<key>-<n>.json  what the agent reports
 //   logs/<key>-<n>.log     stdout and stderr    pids/<key>.pid          while the agent runs
+//   homes/<key>-<n>/       the agent's HOME     pids/<key>.json         its record, for the reaper
 // `<key>` is the worktree's directory name; `<n>` counts attempts, so a re-dispatch keeps the
 // earlier logs.
 
 export interface AgentRunnerOptions {
   root: string;
-  /** Variables copied from the worker's environment; default PATH, HOME, LANG, TERM, TMPDIR. */
+  /** Variables copied from the worker's environment; default PATH, LANG, TERM, TMPDIR. HOME is always the run's own. */
   passEnv?: string[];
+  /**
+   * The unprivileged user agents run as (`agents.runAs`): the agent cannot read the worker's
+   * /proc/<pid>/environ, and what it plants runs with its rights only. Absent: the worker's user.
+   */
+  runAs?: AgentUser;
   /** pino's logger fits; fields never carry a credential. */
   logger?: { info: LogFn; warn: LogFn };
   /** Log bytes kept per run (default 10 MiB); output beyond is counted and dropped. */
@@ -34,7 +42,7 @@ export interface AgentRunnerOptions {
   killGraceMs?: number;
 }
 
-const DEFAULT_PASS_ENV = ['PATH', 'HOME', 'LANG', 'TERM', 'TMPDIR'];
+const DEFAULT_PASS_ENV = ['PATH', 'LANG', 'TERM', 'TMPDIR'];
 const MAX_RESULT_BYTES = 1024 * 1024;
 const MAX_SUMMARY_CHARS = 20_000;
 /** How long to wait for pipes to close after the group is dead before giving up on them. */
@@ -74,7 +82,15 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
   const maxLogBytes = options.maxLogBytes ?? 10 * 1024 * 1024;
   const killGraceMs = options.killGraceMs ?? 3_000;
   const logger = options.logger;
-  const dirs = { logs: join(root, 'logs'), pids: join(root, 'pids'), prompts: join(root, 'prompts'), results: join(root, 'results') };
+  const runAs = options.runAs;
+  const dirs = { logs: join(root, 'logs'), pids: join(root, 'pids'), prompts: join(root, 'prompts'), results: join(root, 'results'), homes: join(root, 'homes') };
+  // An agent of another user reaches its own prompt, result file and HOME by name, never lists.
+  const sharedMode = runAs ? 0o711 : 0o700;
+  const dirMode = (dir: string): number => (dir === dirs.prompts || dir === dirs.results || dir === dirs.homes ? sharedMode : 0o700);
+  /** Hands a file the agent must read or write over to its user. */
+  const handOver = async (path: string): Promise<void> => {
+    if (runAs) await chown(path, runAs.uid, runAs.gid);
+  };
 
   async function readResult(resultFile: string, logFile: string): Promise<{ summary: string; costUsd: number }> {
     const empty = { summary: '', costUsd: 0 };
@@ -82,7 +98,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       (s) => s.size,
       () => null,
     );
-    if (size === null) return empty;
+    if (size === null || size === 0) return empty;
     if (size > MAX_RESULT_BYTES) {
       logger?.warn({ resultFile, size }, 'agent result file too large; ignored');
       return empty;
@@ -117,7 +133,8 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
         throw new IntegrationError(`The worktree ${worktree.path} for ${worktree.branch} does not exist: prepare it before running the agent.`, 'logic', { service: 'agent' });
       }
 
-      await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true, mode: 0o700 })));
+      // chmod too: a folder made before runAs was configured keeps its old mode otherwise.
+      await Promise.all(Object.values(dirs).map(async (dir) => (await mkdir(dir, { recursive: true, mode: dirMode(dir) }), await chmod(dir, dirMode(dir)))));
       const key = basename(worktree.path);
       const { n, path: logFile, handle } = await claimLog(dirs.logs, key);
       const log = handle.createWriteStream();
@@ -130,12 +147,24 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       const promptFile = join(dirs.prompts, `${key}-${n}.md`);
       const resultFile = join(dirs.results, `${key}-${n}.json`);
       const pidFile = join(dirs.pids, `${key}.pid`);
+      const home = join(dirs.homes, `${key}-${n}`);
       await writeFile(promptFile, request.prompt, { mode: 0o600 });
+      await handOver(promptFile);
       await rm(resultFile, { force: true });
+      if (runAs) {
+        // Made here so the agent's user may write it; an empty file reads as "no result".
+        await writeFile(resultFile, '', { mode: 0o600 });
+        await handOver(resultFile);
+      }
+      // A HOME of its own per run: nothing of the worker's (~/.gitconfig, ~/.ssh, CLI logins).
+      await rm(home, { recursive: true, force: true });
+      await mkdir(home, { mode: 0o700 });
+      await handOver(home);
 
       if (signal.aborted) {
         log.write(`[conveyor] ${new Date().toISOString()} cancelled before the agent started\n`);
         await endStream(log);
+        await rm(home, { recursive: true, force: true });
         return { status: 'cancelled', logFile };
       }
 
@@ -145,11 +174,12 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
         const value = process.env[name];
         if (value !== undefined) env[name] = value;
       }
-      Object.assign(env, spec.env, { CONVEYOR_PROMPT_FILE: promptFile, CONVEYOR_RESULT_FILE: resultFile, CONVEYOR_WORKTREE: worktree.path });
+      Object.assign(env, spec.env, { HOME: home, CONVEYOR_PROMPT_FILE: promptFile, CONVEYOR_RESULT_FILE: resultFile, CONVEYOR_WORKTREE: worktree.path });
+      if (runAs) Object.assign(env, { USER: runAs.name, LOGNAME: runAs.name });
 
       // A streaming CLI (claude, codex) reads its prompt from stdin: no argv length limit.
       const stdinFile = spec.promptOnStdin ? await open(promptFile, 'r') : null;
-      const child = spawn(substitute(program), rawArgs.map(substitute), { cwd: worktree.path, env, detached: true, stdio: [stdinFile?.fd ?? 'ignore', 'pipe', 'pipe'] }) as ChildProcessByStdio<null, Readable, Readable>;
+      const child = spawn(substitute(program), rawArgs.map(substitute), { cwd: worktree.path, env, detached: true, stdio: [stdinFile?.fd ?? 'ignore', 'pipe', 'pipe'], ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) }) as ChildProcessByStdio<null, Readable, Readable>;
       const stream = spec.stream ? createStreamParser(spec.stream) : null;
       const closed = new Promise<void>((resolvePromise) => child.once('close', () => resolvePromise()));
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) => child.once('exit', (code, exitSignal) => resolvePromise({ code, signal: exitSignal })));
@@ -163,11 +193,27 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
         const code = (error as NodeJS.ErrnoException).code ?? 'error';
         log.write(`[conveyor] ${new Date().toISOString()} could not start ${program}: ${code}\n`);
         await endStream(log);
+        await rm(home, { recursive: true, force: true });
         throw new IntegrationError(`Could not start the agent command "${program}" (${code}): check agents.providers.<name>.command in instance/factory.yaml and that the program is installed on the worker's PATH. Log: ${logFile}`, 'logic', { service: 'agent' });
       }
       await stdinFile?.close();
       const pid = child.pid as number;
       await writeFile(pidFile, `${pid}\n`);
+      // The agent leads its own group (detached), so its pgid is its pid.
+      const [leaderStart, supervisorStart] = await Promise.all([processStartTime(pid), processStartTime(process.pid)]);
+      await writeRecord(root, {
+        key,
+        attempt: n,
+        pgid: pid,
+        leader: { pid, startTime: leaderStart },
+        supervisor: { pid: process.pid, startTime: supervisorStart },
+        host: thisHost(),
+        worktree: worktree.path,
+        home,
+        resultFile,
+        ...(request.owner ? { owner: request.owner } : {}),
+        startedAt: new Date().toISOString(),
+      });
       const startedAt = Date.now();
       log.write(`[conveyor] ${new Date(startedAt).toISOString()} started pid ${pid} in ${worktree.path}\n`);
       logger?.info({ key, attempt: n, pid, logFile }, 'agent started');
@@ -269,6 +315,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       log.write(`\n[conveyor] ${new Date().toISOString()} exited with ${ended} after ${describeMs(Date.now() - startedAt)}; ${outputBytes} bytes of output${truncated ? ` (${maxLogBytes} kept)` : ''}\n`);
       await endStream(log);
       await rm(pidFile, { force: true });
+      await rm(recordFile(root, key), { force: true });
 
       const seen = stream?.state;
       const report = seen ? { sessionId: seen.sessionId, tokens: seen.tokens, turns: seen.turns, toolCalls: seen.toolCalls } : {};
@@ -296,6 +343,8 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
             return { status: 'failed', exitCode: exit.code, signal: exit.signal, message: `The agent exited with ${ended}; see ${logFile}.`, logFile };
         }
       })();
+      // The HOME may hold what the CLI wrote there (sessions, caches): it ends with the run.
+      await rm(home, { recursive: true, force: true });
       logger?.info({ key, attempt: n, status: outcome.status, outputBytes }, 'agent ended');
       return outcome;
     },

@@ -1,12 +1,15 @@
 // The agent runtime as the activities use it: a worktree per issue, an agent CLI run in it
 // as a child process with a scrubbed environment, and its process tree gone when it ends.
 import type { ModelError, StreamOptions, Tokens } from './agents/stream.js';
+import type { AgentOwner } from './agent-records.js';
 
 export interface Worktree {
   /** Absolute path of the checked-out worktree. */
   path: string;
   branch: string;
   baseRef: string;
+  /** Handed out as a just-prepared worktree was left (`reuseWithinMs`), not created or reset now. */
+  reused?: boolean;
 }
 
 export interface Workspaces {
@@ -61,6 +64,8 @@ export interface AgentRunRequest {
   heartbeatMs: number;
   /** Aborting kills the whole process tree. */
   signal: AbortSignal;
+  /** The activity that runs the agent, recorded beside the worktree so the reaper can tell whether it still runs. */
+  owner?: AgentOwner;
 }
 
 export type AgentExit =

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Workspaces, Worktree } from './agent.js';
+import type { AgentUser } from './agent-user.js';
 import { IntegrationError } from './errors.js';
 import { assertBranchName } from './github/git-push.js';
 import { findProcesses, killMatching, signalGroup } from './process-tree.js';
@@ -32,6 +33,18 @@ export interface GitWorkspacesOptions {
   fetchTimeoutMs?: number;
   /** Clock for `reuseWithinMs`, in ms (default `performance.now`); tests pass their own. */
   now?: () => number;
+  /**
+   * The user agents run as (`agents.runAs`). Worktrees are handed over to it, the mirror's data
+   * (objects, refs, logs) is shared with its group while its config stays the worker's, and the
+   * commands that run inside a worktree run as that user: whatever the agent planted there runs
+   * with the agent's rights, never the worker's.
+   */
+  agentUser?: AgentUser;
+  /**
+   * Called before a worktree that exists is removed (the repo's before-remove hook). Its failure
+   * is logged and the removal goes on: compensation must always complete.
+   */
+  beforeRemove?: (worktree: { path: string; branch: string; key: string }) => Promise<void>;
 }
 
 const AUTHOR = ['-c', 'user.name=Conveyor', '-c', 'user.email=conveyor@users.noreply.local', '-c', 'commit.gpgsign=false'];
@@ -40,6 +53,10 @@ const SAFE = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false'];
 /** Wait for git's own ref locks instead of failing at once (see "Concurrency" below). */
 const LOCK_WAIT = ['-c', 'core.filesRefLockTimeout=2000', '-c', 'core.packedRefsTimeout=10000'];
 const MIRROR_CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n';
+/** With an agent user: objects and refs git writes are group-writable, so agent and worker both can add to them. */
+const SHARED_MIRROR_CONFIG = `${MIRROR_CONFIG}\tsharedRepository = group\n`;
+/** Global and system config are files the agent may reach (the worker's HOME, when it runs as the worker's user). */
+const NO_OUTSIDE_CONFIG = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
 const LOCAL_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR'];
 /** What a fetch may need from the host besides the credential: proxies, CAs, ssh. */
 const NETWORK_ENV_KEYS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'GIT_SSL_CAINFO', 'GIT_SSH_COMMAND', 'SSH_AUTH_SOCK'];
@@ -47,7 +64,7 @@ const NETWORK_ENV_KEYS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 
 type Env = Record<string, string>;
 
 function pickEnv(keys: string[]): Env {
-  const env: Env = { GIT_TERMINAL_PROMPT: '0' };
+  const env: Env = { GIT_TERMINAL_PROMPT: '0', ...NO_OUTSIDE_CONFIG };
   for (const key of keys) {
     const value = process.env[key];
     if (value !== undefined) env[key] = value;
@@ -61,9 +78,10 @@ interface GitFailure {
   message: string;
 }
 
-function git(args: string[], options: { cwd: string; env: Env; timeoutMs: number }): Promise<string> {
+function git(args: string[], options: { cwd: string; env: Env; timeoutMs: number; user?: AgentUser | undefined }): Promise<string> {
+  const user = options.user ? { uid: options.user.uid, gid: options.user.gid } : {};
   return new Promise((resolvePromise, reject) => {
-    execFile('git', [...SAFE, ...LOCK_WAIT, ...args], { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile('git', [...SAFE, ...LOCK_WAIT, ...args], { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, maxBuffer: 32 * 1024 * 1024, ...user }, (error, stdout, stderr) => {
       if (error) reject({ stderr: String(stderr), killed: error.killed === true, message: error.message } satisfies GitFailure);
       else resolvePromise(String(stdout));
     });
@@ -198,6 +216,30 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
   const localTimeoutMs = 2 * 60_000;
   const now = options.now ?? (() => performance.now());
   const localEnv = pickEnv(LOCAL_ENV_KEYS);
+  const agentUser = options.agentUser;
+  /** Commands inside a worktree: as the agent's user when there is one (its files, its rights), with a HOME that holds nothing. */
+  const inWorktreeOf = (cwd: string): { cwd: string; env: Env; timeoutMs: number; user?: AgentUser } =>
+    agentUser ? { cwd, env: { ...pickEnv(['PATH', 'LANG', 'LC_ALL']), HOME: '/nonexistent' }, timeoutMs: localTimeoutMs, user: agentUser } : { cwd, env: localEnv, timeoutMs: localTimeoutMs };
+
+  /** Hands a prepared worktree to the agent's user: the checkout and its admin folder are its; the mirror's data is shared with its group. */
+  async function handOver(mirror: string, worktree: string): Promise<void> {
+    if (!agentUser) return;
+    const owner = `${agentUser.uid}:${agentUser.gid}`;
+    // coreutils walk with -P (never through a symlink) and change links themselves (-h).
+    const run = (program: string, args: string[]): Promise<void> =>
+      new Promise((resolvePromise, reject) => execFile(program, args, { timeout: localTimeoutMs }, (error, _out, stderr) => (error ? reject(new IntegrationError(`Handing ${worktree} to the agent user ${agentUser.name} failed: ${String(stderr).trim() || error.message}`, 'unknown', { service: 'git' })) : resolvePromise())));
+    const admins = await readdir(join(mirror, 'worktrees')).catch(() => [] as string[]);
+    const mine: string[] = [];
+    for (const name of admins) {
+      const gitdir = (await readFile(join(mirror, 'worktrees', name, 'gitdir'), 'utf8').catch(() => '')).trim();
+      if (gitdir === join(worktree, '.git')) mine.push(join(mirror, 'worktrees', name));
+    }
+    await run('chown', ['-R', '-P', '-h', owner, '--', worktree, ...mine]);
+    const shared = ['objects', 'refs', 'logs'].map((dir) => join(mirror, dir));
+    await Promise.all(shared.map((dir) => mkdir(dir, { recursive: true })));
+    await run('chgrp', ['-R', '-P', '-h', String(agentUser.gid), '--', ...shared]);
+    await run('find', [...shared, '-type', 'd', '-exec', 'chmod', 'g+rwxs', '{}', '+']);
+  }
   const mirrorLocks = new Map<string, Promise<void>>();
   const worktreeLocks = new Map<string, Promise<void>>();
   const fetchQueues = new Map<string, FetchQueue>();
@@ -266,7 +308,7 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
     return sharedFetch(mirror, fetchFingerprint(cloneUrl, authEnv), async () => {
       await ensureMirror(mirror);
       const config = `${mirror}/config.tmp-${randomBytes(4).toString('hex')}`;
-      await writeFile(config, MIRROR_CONFIG);
+      await writeFile(config, agentUser ? SHARED_MIRROR_CONFIG : MIRROR_CONFIG);
       await rename(config, join(mirror, 'config'));
       try {
         const fetchEnv = { ...pickEnv([...LOCAL_ENV_KEYS, ...NETWORK_ENV_KEYS]), ...authEnv };
@@ -276,14 +318,6 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
         throw classifyFetch(repo, scrub(error.stderr || error.message), error.killed);
       }
     });
-  }
-
-  async function revParse(cwd: string, ref: string): Promise<string | null> {
-    try {
-      return (await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd, env: localEnv, timeoutMs: localTimeoutMs })).trim() || null;
-    } catch {
-      return null;
-    }
   }
 
   /** The commit each of `refs` names, in one command; a ref that does not exist (or names no commit) is absent. */
@@ -376,7 +410,7 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
     if (last.repo !== request.repo || last.branch !== request.branch || last.baseBranch !== request.baseBranch) return false;
     if (!(now() - last.at < withinMs)) return false;
     if (!(await exists(join(last.worktree.path, '.git'))) || (await exists(pidFile))) return false;
-    const status = await git(['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '--untracked-files=normal', '--ignored=traditional'], { cwd: last.worktree.path, env: localEnv, timeoutMs: localTimeoutMs }).catch(() => null);
+    const status = await git(['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '--untracked-files=normal', '--ignored=traditional'], inWorktreeOf(last.worktree.path)).catch(() => null);
     if (status === null) return false;
     const lines = status.split('\n').filter((line) => line !== '');
     return lines.includes(`# branch.oid ${last.head}`) && lines.includes(`# branch.head ${request.branch}`) && lines.every((line) => line.startsWith('# '));
@@ -393,7 +427,7 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
         recent.delete(worktree);
         if (last && reuseWithinMs !== undefined && (await stillAsPrepared(last, { repo, branch, baseBranch }, reuseWithinMs, pidFile))) {
           logger?.info({ repo, branch, key, head: last.head }, 'reused a worktree prepared moments ago');
-          return { ...last.worktree };
+          return { ...last.worktree, reused: true };
         }
 
         // The fetch is asked for first (it must start after this call), the worktree cleared
@@ -414,13 +448,14 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
         const start = continued ?? base;
 
         if (reusable) {
-          const inWorktree = { cwd: worktree, env: localEnv, timeoutMs: localTimeoutMs };
+          const inWorktree = inWorktreeOf(worktree);
           await git(['checkout', '--quiet', '--force', '--no-track', '-B', branch, start], inWorktree);
           await git(['reset', '--quiet', '--hard', start], inWorktree);
           await git(['clean', '--quiet', '-ffdx'], inWorktree);
         } else {
           await withLock(mirrorLocks, mirror, () => addWorktree(mirror, worktree, branch, start));
         }
+        await handOver(mirror, worktree);
         const prepared: Worktree = { path: worktree, branch, baseRef };
         recent.set(worktree, { repo, branch, baseBranch, head: start, at: now(), worktree: prepared });
         logger?.info({ repo, branch, key, head: start, continued: continued !== null, reused: reusable }, 'prepared worktree');
@@ -432,7 +467,7 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
       if (!(await exists(join(worktree.path, '.git')))) {
         throw new IntegrationError(`The worktree ${worktree.path} for ${worktree.branch} is gone: prepare it again before finalizing.`, 'logic', { service: 'git' });
       }
-      const inWorktree = { cwd: worktree.path, env: localEnv, timeoutMs: localTimeoutMs };
+      const inWorktree = inWorktreeOf(worktree.path);
       try {
         const status = await git(['status', '--porcelain', '--untracked-files=all'], inWorktree);
         if (status.trim() !== '') {
@@ -441,7 +476,7 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
           await git([...AUTHOR, 'commit', '--quiet', '--no-verify', '--message', subject], inWorktree);
           logger?.info({ branch: worktree.branch }, 'committed changes the agent left uncommitted');
         }
-        const headSha = await revParse(worktree.path, 'HEAD');
+        const headSha = (await git(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], inWorktree).catch(() => '')).trim() || null;
         if (headSha === null) return { commitsAhead: 0, headSha: null, subjects: [] };
         const range = `${worktree.baseRef}..${headSha}`;
         const commitsAhead = Number.parseInt((await git(['rev-list', '--count', range], inWorktree)).trim(), 10);
@@ -460,6 +495,9 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
         recent.delete(worktree);
         const hasWorktree = await exists(worktree);
         await killAgentIn(worktree, pidFile, hasWorktree);
+        if (hasWorktree && options.beforeRemove) {
+          await options.beforeRemove({ path: worktree, branch, key }).catch((error: unknown) => logger?.warn({ worktree, branch, error: error instanceof Error ? error.message : String(error) }, 'the before-remove hook failed; removing the worktree all the same'));
+        }
         // Moved aside by one rename, so deleting the files holds no lock: git then finds the
         // worktree missing, and removes only its registration.
         let moved: string | null = null;

@@ -5,12 +5,17 @@ import type { Logger } from 'pino';
 import { createRedactor, type Redactor } from '../activities/redact.js';
 import { ConfigError, type Config } from '../config/load.js';
 import { createAgentRunner } from '../integrations/agent-process.js';
+import { resolveAgentUser, workerIsRoot, type AgentUser } from '../integrations/agent-user.js';
+import { IntegrationError } from '../integrations/errors.js';
 import type { AgentRunner, Workspaces } from '../integrations/agent.js';
 import type { Forge } from '../integrations/forge.js';
 import { createGitWorkspaces } from '../integrations/git-workspaces.js';
 import { createGitHubForge } from '../integrations/github-forge.js';
 import { createLinearTracker } from '../integrations/linear-tracker.js';
 import type { Tracker } from '../integrations/tracker.js';
+import { createRepoHooks, type RepoHooks } from '../integrations/repo-hooks.js';
+import { durationMs } from '../domain/duration.js';
+import { join } from 'node:path';
 
 export interface Integrations {
   tracker: Tracker;
@@ -20,6 +25,8 @@ export interface Integrations {
   /** Model API keys the configured claude/codex agents name (apiKeyEnv), read from the environment. */
   agentSecrets: Record<string, string>;
   redact: Redactor;
+  /** The repo's `.conveyor/hooks/*`; absent: no hooks run. */
+  hooks?: RepoHooks;
 }
 
 type Env = Record<string, string | undefined>;
@@ -42,6 +49,26 @@ function modelKeys(factory: Config['factory'], env: Env): Record<string, string>
   return keys;
 }
 
+/**
+ * The user agents run as. A root worker must name one in the runtime profile: an agent running
+ * as root could read every credential of the worker from /proc/<pid>/environ.
+ */
+function agentUser(config: Config, logger: Logger): AgentUser | undefined {
+  const runAs = config.factory.agents.runAs;
+  if (runAs !== undefined) {
+    try {
+      return resolveAgentUser(runAs);
+    } catch (error) {
+      throw new ConfigError(error instanceof IntegrationError ? error.message : String(error));
+    }
+  }
+  if (!workerIsRoot()) return undefined;
+  const how = 'create an unprivileged user (`useradd --system --user-group --no-create-home --shell /usr/sbin/nologin conveyor-agent`) and set agents.runAs: conveyor-agent in instance/factory.yaml';
+  if (config.profile === 'runtime') throw new ConfigError(`The worker runs as root and agents.runAs is not set, so agents would run as root and could read the worker's credentials: ${how}.`);
+  logger.warn(`the worker runs as root and agents.runAs is not set: agents run as root and could read this worker's environment. Fine for the sandbox; for real credentials, ${how}.`);
+  return undefined;
+}
+
 export function buildIntegrations(config: Config, env: Env, logger: Logger): Integrations {
   const { factory } = config;
   const tracker = createLinearTracker({
@@ -61,12 +88,29 @@ export function buildIntegrations(config: Config, env: Env, logger: Logger): Int
     logger: logger.child({ integration: 'github' }),
   });
   const root = resolve(config.root, factory.workspaceDir);
+  const runAs = agentUser(config, logger);
+  const redact = createRedactor(env);
+  const hooks = createRepoHooks({
+    timeoutsMs: { 'after-create': durationMs(factory.hooks.afterCreate), 'before-run': durationMs(factory.hooks.beforeRun), 'after-run': durationMs(factory.hooks.afterRun), 'before-remove': durationMs(factory.hooks.beforeRemove) },
+    logDir: join(root, 'logs'),
+    redact,
+    logger: logger.child({ integration: 'hooks' }),
+    ...(runAs ? { runAs } : {}),
+  });
   return {
     tracker,
     forge,
-    workspaces: createGitWorkspaces({ root, logger: logger.child({ integration: 'git' }) }),
-    agents: createAgentRunner({ root, logger: logger.child({ integration: 'agent' }) }),
+    hooks,
+    workspaces: createGitWorkspaces({
+      root,
+      logger: logger.child({ integration: 'git' }),
+      beforeRemove: async ({ path, branch, key }) => {
+        await hooks.run('before-remove', { worktree: path, branch, issueKey: key.toUpperCase() });
+      },
+      ...(runAs ? { agentUser: runAs } : {}),
+    }),
+    agents: createAgentRunner({ root, logger: logger.child({ integration: 'agent' }), ...(runAs ? { runAs } : {}) }),
     agentSecrets: modelKeys(factory, env),
-    redact: createRedactor(env),
+    redact,
   };
 }

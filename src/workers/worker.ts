@@ -14,6 +14,7 @@ import { fleetCapacity } from '../config/fleet-capacity.js';
 import { durationMs } from '../domain/duration.js';
 import { fleetWorkflowId } from '../domain/naming.js';
 import { configurer, startFleet, type FleetStart } from '../temporal/runs.js';
+import { startHostReaper } from './host-reaper.js';
 import type { Integrations } from './integrations.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
 import { instrumentLineActivities, registerFleetCollectors, type WorkerMetrics } from './worker-metrics.js';
@@ -78,6 +79,10 @@ export async function createConveyorWorker(options: {
   const { config, connection, client, integrations, logger } = options;
   // Before the worker exists: a worker that must not run never polls.
   const fleet = await ensureFleet(client, config, { apply: options.applyFleetConfig !== undefined, by: options.applyFleetConfig?.by });
+  // What a killed predecessor on this host left (agents nobody supervises, worktrees of closed
+  // runs) goes before this worker takes new work; then on every policies.reapInterval.
+  const reaper = startHostReaper({ config, client, workspaces: integrations.workspaces, logger: logger.child({ part: 'reaper' }) });
+  await reaper.first;
   const workflowBundle = await loadWorkflowBundle((line) => logger.info(line));
   const line = createLineActivities({ factory: config.factory, root: config.root, ...integrations, logger: logger.child({ part: 'activities' }) });
   if (options.metrics) registerFleetCollectors(options.metrics, { client, taskQueue: config.taskQueue, windowMs: durationMs(config.temporal.worker.progressWindow) });
@@ -104,7 +109,13 @@ export async function createConveyorWorker(options: {
   return {
     worker,
     fleet,
-    run: () => worker.run(),
+    run: async () => {
+      try {
+        await worker.run();
+      } finally {
+        await reaper.stop();
+      }
+    },
     // Idempotent: a second Ctrl-C, or a cleanup after a signal, must not throw mid-drain.
     shutdown: () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
