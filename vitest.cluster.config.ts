@@ -6,7 +6,8 @@ import { defineConfig } from 'vitest/config';
 // starts the cluster it needs. Deadlines are generous because the machine is shared.
 export default defineConfig({
   test: {
-    include: ['test/cluster/**/*.test.ts'],
+    // The deploy script's test too: it builds and installs a copy (minutes), like a real deploy.
+    include: ['test/cluster/**/*.test.ts', 'test/deploy/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 1,
     fileParallelism: false,

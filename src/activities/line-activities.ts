@@ -17,7 +17,7 @@ import type { Forge } from '../integrations/forge.js';
 import type { RepoHooks } from '../integrations/repo-hooks.js';
 import { buildRepoPrompt, defaultPrompt } from '../integrations/repo-prompt.js';
 import type { Tracker } from '../integrations/tracker.js';
-import type { AgentRunInput, LineActivities } from '../workflows/activity-types.js';
+import type { AgentFailureDetails, AgentRunInput, LineActivities } from '../workflows/activity-types.js';
 import { classifyAgentEnding, toActivityFailure } from './failure-classifier.js';
 import { createJudge } from './judgement.js';
 import type { Redactor } from './redact.js';
@@ -76,6 +76,11 @@ export async function agentFailure(exit: Extract<AgentExit, { status: 'failed' }
 /** The factory's prompt for a repo without `.conveyor/prompt.md` (see integrations/repo-prompt.ts). */
 export function buildPrompt(input: AgentRunInput): string {
   return defaultPrompt({ issue: input.issue, repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, attempt: input.attempt, feedback: input.feedback });
+}
+
+/** How a comment carries its idempotency marker: hidden in the rendered markdown, found by hasComment. */
+export function hiddenMarker(marker: string): string {
+  return `<!-- conveyor:${marker} -->`;
 }
 
 /** A failed check's name is a label, not a log: long ones are cut hard. */
@@ -176,7 +181,19 @@ export function createLineActivities(deps: LineDeps): LineActivities {
 
     moveIssue: classed('moveIssue', ({ issueId, stateName }) => tracker.moveIssue(issueId, stateName)),
 
-    commentOnIssue: classed('commentOnIssue', ({ issueId, body }) => tracker.comment(issueId, bound('issue comment', redact(body), 'the worker log', { issueId }))),
+    commentOnIssue: classed('commentOnIssue', async ({ issueId, body, marker }) => {
+      const text = bound('issue comment', redact(body), 'the worker log', { issueId });
+      if (!marker) return tracker.comment(issueId, text);
+      const hidden = hiddenMarker(marker);
+      // An earlier attempt may have posted it and timed out before it could say so.
+      if (await tracker.hasComment(issueId, hidden)) return;
+      await tracker.comment(issueId, `${text}\n\n${hidden}`);
+    }),
+
+    relabelIssue: classed('relabelIssue', async ({ issueId, add, remove }) => {
+      for (const label of add) await tracker.addLabel(issueId, label);
+      for (const label of remove) await tracker.removeLabel(issueId, label);
+    }),
 
     runAgent: classed('runAgent', async (input) => {
       const ctx = Context.current();
@@ -212,9 +229,11 @@ export function createLineActivities(deps: LineDeps): LineActivities {
         case 'cancelled':
           throw new CancelledFailure('the run was cancelled; the agent process tree was killed');
         case 'stalled':
-          throw ApplicationFailure.create({ type: 'agent-stalled', nonRetryable: true, message: exit.message });
-        case 'timeout':
-          throw ApplicationFailure.create({ type: 'agent-timeout', nonRetryable: true, message: exit.message });
+        case 'timeout': {
+          // What the attempt spent travels with its failure: the run counts it for the issue.
+          const details: AgentFailureDetails[] = [{ costUsd: exit.costUsd ?? 0 }];
+          throw ApplicationFailure.create({ type: `agent-${exit.status}`, nonRetryable: true, message: exit.message, details });
+        }
         case 'budget-exceeded':
           throw ApplicationFailure.create({ type: 'budget-exceeded', nonRetryable: true, message: exit.message, details: [{ costUsd: exit.costUsd, tokens: exit.tokens ?? null, sessionId: exit.sessionId ?? null }] });
         case 'failed': {
@@ -234,14 +253,27 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       }
       await deps.hooks?.run('after-run', hookContext);
       const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);
-      if (done.commitsAhead > 0) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });
+      // Runs that publish in their own activity get the commits left in the worktree.
+      if (done.commitsAhead > 0 && !input.publishSeparately) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });
       const summary = exit.summary.trim() || done.subjects.map((s) => `- ${s}`).join('\n');
       return { commits: done.commitsAhead, summary: bound("the agent's summary", redact(summary), 'the worker log', { issue: input.issue.key, agentLog: exit.logFile }), costUsd: exit.costUsd, sessionId: exit.sessionId ?? null, tokens: exit.tokens ?? null };
     }),
 
-    publishPullRequest: classed('publishPullRequest', async ({ issue, routing, branch, summary }) =>
-      forge.openPullRequest({ repo: routing.repo, head: branch, base: routing.baseBranch, title: `${issue.key}: ${issue.title}`, body: bound('PR body', redact(prBody(issue, summary)), 'the worker log', { issue: issue.key }) }),
-    ),
+    publishPullRequest: classed('publishPullRequest', async ({ issue, routing, branch, summary, push }) => {
+      if (push) {
+        // The worktree as the agent left it: found, never prepared (a prepare would reset it).
+        const worktree = await workspaces.find({ repo: routing.repo, branch, key: issue.key });
+        if (!worktree) {
+          throw ApplicationFailure.create({
+            type: 'logic',
+            nonRetryable: true,
+            message: `the worktree of ${branch} is not on this host, so the agent's unpushed commits cannot be published from here; run the worker that ran the agent, or re-add the label to start over`,
+          });
+        }
+        await forge.pushBranch({ repo: routing.repo, worktree: worktree.path, branch });
+      }
+      return forge.openPullRequest({ repo: routing.repo, head: branch, base: routing.baseBranch, title: `${issue.key}: ${issue.title}`, body: bound('PR body', redact(prBody(issue, summary)), 'the worker log', { issue: issue.key }) });
+    }),
 
     readPullRequest: classed('readPullRequest', async ({ repo, number, baseRef }) => {
       const pr = await forge.getPullRequest(repo, number);

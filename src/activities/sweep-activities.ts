@@ -82,7 +82,7 @@ function claimedState(issue: TrackerIssue, team: TeamConfig): 'in-progress' | 'i
  * The one comment a compensated issue gets. It names the closed run by its run id: that is the
  * mark a later sweep looks for (Tracker.hasComment), and what an engineer opens in the Web UI.
  */
-export function compensationComment(input: { run: Pick<UnreleasedRun, 'workflowId' | 'runId'>; ending: string; branch: string; pr: PullRequest | null; stateName: string }): string {
+export function compensationComment(input: { run: Pick<UnreleasedRun, 'workflowId' | 'runId'>; ending: string; branch: string; pr: PullRequest | null; stateName: string; readyLabel: string; blockedLabel: string }): string {
   const { run, ending, branch, pr } = input;
   const what = `Conveyor's run for this issue was ${ending} before it could clean up`;
   const next =
@@ -91,7 +91,8 @@ export function compensationComment(input: { run: Pick<UnreleasedRun, 'workflowI
       : pr && pr.state === 'open'
         ? `. ${pr.url} and the branch \`${branch}\` are kept for a human; the issue is left in review.`
         : `; the issue is back to ready.${pr ? ` The branch \`${branch}\` of the closed ${pr.url} is kept for a human.` : ''}`;
-  return `${what}${next}\n\nRun: \`${run.workflowId}\` / \`${run.runId}\``;
+  const again = `\n\nThe issue is blocked (label \`${input.blockedLabel}\`): nothing restarts it on its own. To go again, re-add the \`${input.readyLabel}\` label or comment \`/conveyor retry\`.`;
+  return `${what}${next}${again}\n\nRun: \`${run.workflowId}\` / \`${run.runId}\``;
 }
 
 /**
@@ -136,13 +137,20 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
       if (returned === null) logger?.warn({ workflowId: run.workflowId }, 'could not ask the fleet for the leases of a closed run; its holder check reclaims them');
       const key = issueKeyFromBranch(branch);
       if (repo && key) await workspaces.remove({ repo, branch, key });
-      const body = compensationComment({ run, ending: await howRunEnded(client, run, MAX_REASON_BYTES), branch, pr, stateName: issue.state.name });
+      const body = compensationComment({ run, ending: await howRunEnded(client, run, MAX_REASON_BYTES), branch, pr, stateName: issue.state.name, readyLabel: factory.policies.readyLabel, blockedLabel: factory.policies.blockedLabel });
       await tracker.comment(issue.id, redact(body));
       logger?.info({ issue: issue.key, workflowId: run.workflowId, runId: run.runId, status: run.status, leasesReturned: returned, prKept }, 'compensated a run that closed without its release station');
       changed = true;
     }
     // Not "in progress" with no live agent: back to ready, or on to review when its PR is open.
     const target = !prKept ? team.readyState : pr.state === 'open' && claimed === 'in-progress' ? team.inReviewState : null;
+    // A terminated run is a human act, so its issue is blocked like any final ending: the blocked
+    // label before the move, so the issue is never ready-and-labelled for a sweep to start again.
+    if (issue.labels.includes(factory.policies.readyLabel) || !issue.labels.includes(factory.policies.blockedLabel)) {
+      await tracker.addLabel(issue.id, factory.policies.blockedLabel);
+      await tracker.removeLabel(issue.id, factory.policies.readyLabel);
+      changed = true;
+    }
     if (target) {
       await tracker.moveIssue(issue.id, target);
       changed = true;

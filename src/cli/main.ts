@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, PROFILES, type Config, type Profile } from '..
 import { TemporalCliMissingError } from '../temporal/cli-binary.js';
 import { FleetConfigMismatchError, formatChanges } from '../temporal/fleet-config.js';
 import { connectClient } from '../temporal/connection.js';
+import { linePolicyFromConfig } from '../config/line-policy.js';
 import { HELP } from './help.js';
 import { applyFleet, commandIssue, fleetState, formatFleet, formatTable, issueStatus, listRuns, setPaused } from './operate.js';
 
@@ -111,8 +112,10 @@ async function main(): Promise<void> {
     case 'approve':
     case 'abort': {
       if (!rest[0]) throw new ConfigError(`Usage: conveyor ${command} ISSUE (a key like ENG-12, or the issue's id).`);
-      await commandIssue(await connectClient(config()), rest[0], command);
-      console.log(`${command} sent to ${rest[0]}.`);
+      const cfg = config();
+      const client = await connectClient(cfg);
+      const sent = await commandIssue(client, rest[0], command, { client, taskQueue: cfg.taskQueue, policy: linePolicyFromConfig(cfg) });
+      console.log(sent === 'started' ? `${rest[0]} had no open run: started one that unblocks it (its answer is a comment on the issue).` : `${command} sent to ${rest[0]}; the run answers with a comment on the issue.`);
       return;
     }
     case 'pause':

@@ -5,7 +5,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { fleetCapacity } from '../config/fleet-capacity.js';
 import { ConfigError, type Config } from '../config/load.js';
 import { fleetWorkflowId, issueIdFromWorkflowId, issueWorkflowId } from '../domain/naming.js';
-import { signalIssue } from '../temporal/issue-runs.js';
+import { signalIssue, signalWithStartIssue, type IssueRunTarget } from '../temporal/issue-runs.js';
 import { readFleetMemo, startFleet, type FleetStart } from '../temporal/runs.js';
 import { fleetStateQuery, issueStateQuery, pauseFleetSignal, type OperatorCommandName } from '../workflows/messages.js';
 import type { FleetState, IssueRunState } from '../workflows/state.js';
@@ -63,10 +63,18 @@ export async function listRuns(client: Client, config: Config, limit = 50): Prom
   return rows;
 }
 
-export async function commandIssue(client: Client, issue: string, command: OperatorCommandName): Promise<void> {
+/** Sends the command to the issue's open run; `retry` with no open run starts one (given `target`). */
+export async function commandIssue(client: Client, issue: string, command: OperatorCommandName, target?: IssueRunTarget): Promise<'signalled' | 'started'> {
   const issueId = await resolveIssueId(client, issue);
-  const delivered = await signalIssue(client, issueId, { name: 'operator', event: { deliveryId: `cli:${randomUUID()}`, command, by: operator() } });
-  if (!delivered) throw new ConfigError(`Issue ${issue} has no open run, so there is nothing to ${command}.`);
+  const event = { deliveryId: `cli:${randomUUID()}`, command, by: operator() };
+  const delivered = await signalIssue(client, issueId, { name: 'operator', event });
+  if (delivered) return 'signalled';
+  // A blocked issue has no open run: `retry` is the human act that starts it again.
+  if (command === 'retry' && target) {
+    await signalWithStartIssue(target, { id: issueId }, event);
+    return 'started';
+  }
+  throw new ConfigError(`Issue ${issue} has no open run, so there is nothing to ${command}.`);
 }
 
 export async function setPaused(client: Client, config: Config, paused: boolean): Promise<void> {

@@ -172,6 +172,12 @@ export const policiesSchema = z.strictObject({
   reservedLabels: z.array(z.string()).default(['needs-design', 'reserved']),
   syntheticLabel: z.string().default('conveyor-e2e'),
   readyLabel: z.string().default('conveyor'),
+  /** Replaces `readyLabel` on a blocked issue: nothing restarts it until a human re-adds the ready label or says `/conveyor retry`. */
+  blockedLabel: z.string().default('conveyor-blocked'),
+  /** Infrastructure endings (worker lost, outage, no slot) are tried again this many more times, `backoff` apart, then the issue is blocked. */
+  retryLater: z.strictObject({ runs: z.number().int().min(0).default(2), backoff: duration.default('30m') }).prefault({}),
+  /** A merge refused as not yet mergeable (GitHub still computing, base just moved) is tried again on the same head, `backoff` apart. */
+  mergeRetries: z.strictObject({ attempts: z.number().int().min(0).default(5), backoff: duration.default('30s') }).prefault({}),
   /**
    * The most UTF-8 bytes one text from outside (a CI failure summary, all of a PR's failure
    * summaries together, the agent's summary, a comment) may carry into a Temporal payload; a

@@ -14,5 +14,14 @@ export function linePolicyFromConfig(config: Config): LinePolicy {
     continueAsNewAfterEvents: 5_000,
     retry: { initialInterval: '1s', maximumAttempts: 8 },
     payloadLimit: policies.payloadLimit,
+    endings: {
+      retryLaterRuns: policies.retryLater.runs,
+      retryBackoff: policies.retryLater.backoff,
+      readyLabel: policies.readyLabel,
+      blockedLabel: policies.blockedLabel,
+      maxStalls: 2,
+      mergeRetries: policies.mergeRetries.attempts,
+      mergeRetryBackoff: policies.mergeRetries.backoff,
+    },
   };
 }

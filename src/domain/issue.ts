@@ -85,4 +85,15 @@ export interface PullRequestStatus {
 
 export type MergeResult =
   | { merged: true; sha: string }
-  | { merged: false; reason: 'head-moved' | 'not-mergeable' | 'closed'; message: string };
+  | {
+      merged: false;
+      /**
+       * `not-ready`: GitHub has not computed mergeability yet, or the base just moved (try the same
+       * head again shortly); `conflict`: the head conflicts with the base (`conflicts` names the
+       * files when known); `head-moved`: a push landed since the gate read; `not-mergeable`:
+       * anything else GitHub refuses (branch protection); `closed`.
+       */
+      reason: 'head-moved' | 'not-ready' | 'conflict' | 'not-mergeable' | 'closed';
+      message: string;
+      conflicts?: string[];
+    };

@@ -10,6 +10,7 @@ import { TemporalUnavailableError, type IssueSignals } from './issue-signals.js'
 import { mapLinearEvent, settledBlocker } from './linear-events.js';
 import type { GatewayMetrics, WebhookSource } from './metrics.js';
 import { verifyGithubSignature, type LinearVerifier, type Verification } from './verify.js';
+import type { OperatorCommand } from '../workflows/messages.js';
 
 export interface ReceiveDeps {
   factory: FactoryConfig;
@@ -154,6 +155,13 @@ async function act(deps: ReceiveDeps, delivery: DeliveryContext, action: Gateway
     const issueIds = action.kind === 'signal' ? [action.issueId] : action.issueIds;
     const delivered = await timed(deps, 'signal', () => Promise.all(issueIds.map((issueId) => deps.signals.signal(issueId, action.signal))));
     const signalled = issueIds.filter((_, i) => delivered[i]);
+    if (signalled.length === 0 && action.kind === 'signal' && action.signal.name === 'operator' && action.signal.event.command === 'retry') {
+      // `/conveyor retry` on an issue with no open run (a blocked one): the human act that starts it again.
+      const { workflowId } = await timed(deps, 'start', () => deps.signals.startOrSignal({ id: action.issueId }, action.signal.event as OperatorCommand));
+      logger.info({ source, deliveryId, event, issueId: action.issueId, workflowId }, 'retry for an issue with no open run: run started');
+      count('started');
+      return { status: 200, body: { result: 'started', workflowId }, outcome: 'started' };
+    }
     if (signalled.length === 0) {
       // No open run: the event has no effect (a closed run must not be revived by a late event).
       logger.debug({ source, deliveryId, event, issueIds, signal: action.signal.name }, 'no open run for the issue; delivery has no effect');

@@ -28,6 +28,9 @@ export interface Workspaces {
   prepare(input: { repo: string; cloneUrl: string; authEnv: Record<string, string>; branch: string; baseBranch: string; key: string; reuseWithinMs?: number }): Promise<Worktree>;
   /** Commits the agent made, plus any changes it left uncommitted (committed by the factory). */
   finalize(worktree: Worktree, message: string): Promise<{ commitsAhead: number; headSha: string | null; subjects: string[] }>;
+  /** The worktree already on this host for the branch (with whatever the agent left in it),
+   * or null: never fetches or resets, so unpushed commits survive the lookup. */
+  find(input: { repo: string; branch: string; key: string }): Promise<Worktree | null>;
   /** Removes the worktree and kills any process still running in it. Idempotent. */
   remove(input: { repo: string; branch: string; key: string }): Promise<void>;
 }
@@ -72,8 +75,8 @@ export type AgentExit =
   | ({ status: 'finished'; summary: string; costUsd: number; logFile: string } & Partial<AgentReport>)
   | ({ status: 'failed'; exitCode: number | null; signal: string | null; message: string; logFile: string; costUsd?: number; modelError?: ModelError | null } & Partial<AgentReport>)
   | ({ status: 'budget-exceeded'; message: string; costUsd: number; logFile: string } & Partial<AgentReport>)
-  | { status: 'stalled'; message: string; logFile: string }
-  | { status: 'timeout'; message: string; logFile: string }
+  | ({ status: 'stalled'; message: string; logFile: string; costUsd?: number } & Partial<AgentReport>)
+  | ({ status: 'timeout'; message: string; logFile: string; costUsd?: number } & Partial<AgentReport>)
   | { status: 'cancelled'; logFile: string };
 
 export interface AgentRunner {

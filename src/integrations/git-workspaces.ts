@@ -488,6 +488,17 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
       }
     },
 
+    async find({ repo, branch, key }) {
+      assertBranchName(branch);
+      const { worktree } = await paths(repo, key);
+      if (!(await exists(join(worktree, '.git')))) return null;
+      // Only the branch it was made for: a worktree left by another branch of the same key is not this work.
+      const head = await git(['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: worktree, env: localEnv, timeoutMs: localTimeoutMs }).catch(() => '');
+      if (head.trim() !== branch) return null;
+      const baseRef = recent.get(worktree)?.worktree.baseRef ?? '';
+      return { path: worktree, branch, baseRef };
+    },
+
     async remove({ repo, branch, key }) {
       assertBranchName(branch);
       const { mirror, worktree, pidFile, trash } = await paths(repo, key);

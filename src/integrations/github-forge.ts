@@ -341,6 +341,19 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
     },
 
     async merge(repo, number, sha): Promise<MergeResult> {
+      /**
+       * Why GitHub answered 405, from what it says of the PR: mergeability not computed yet
+       * (`mergeable: null`) or a base that just moved ("Base branch was modified") is worth the
+       * same head again shortly; `dirty` is a conflict; anything else (protection) is not.
+       */
+      const refusalReason = async (repo: string, number: number, message: string): Promise<'not-ready' | 'conflict' | 'not-mergeable'> => {
+        if (/base branch was modified/i.test(message)) return 'not-ready';
+        const { owner, repo: name } = splitRepo(repo);
+        const { data } = await call(`reading pull request ${repo}#${number}`, () => octokit.rest.pulls.get({ owner, repo: name, pull_number: number }));
+        if (data.mergeable === null || data.mergeable_state === 'unknown') return 'not-ready';
+        if (data.mergeable === false || data.mergeable_state === 'dirty') return 'conflict';
+        return 'not-mergeable';
+      };
       const { owner, repo: name } = splitRepo(repo);
       try {
         const { data } = await octokit.rest.pulls.merge({ owner, repo: name, pull_number: number, sha, merge_method: options.mergeMethod ?? 'merge' });
@@ -358,7 +371,8 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
             if (data.merge_commit_sha) return { merged: true, sha: data.merge_commit_sha };
           }
           if (pr.state === 'closed') return { merged: false, reason: 'closed', message: pr.merged ? `${repo}#${number} was already merged at another head` : `${repo}#${number} is closed` };
-          return { merged: false, reason: 'not-mergeable', message };
+          if (pr.headSha !== sha) return { merged: false, reason: 'head-moved', message };
+          return { merged: false, reason: await refusalReason(repo, number, message), message };
         }
         throw fail(error, `merging ${repo}#${number} at ${sha}`);
       }

@@ -22,22 +22,28 @@ export interface IssueRunTarget {
   policy: LinePolicy;
 }
 
-/** Start the issue's run if none is open, and deliver the event to it either way. */
-export async function signalWithStartIssue(target: IssueRunTarget, issue: { id: string; key?: string }, event: TrackerEvent): Promise<{ workflowId: string; runId: string }> {
+/**
+ * Start the issue's run if none is open, and deliver the event to it either way. The event is a
+ * tracker event (the issue became ready), or an operator's `/conveyor retry` for an issue with
+ * no open run (a blocked issue: the run it starts unblocks it).
+ */
+export async function signalWithStartIssue(target: IssueRunTarget, issue: { id: string; key?: string }, event: TrackerEvent | OperatorCommand): Promise<{ workflowId: string; runId: string }> {
   const workflowId = issueWorkflowId(issue.id);
   const input: IssueRunInput = { issueId: issue.id, issueKey: issue.key, policy: target.policy };
-  const handle = await target.client.workflow.signalWithStart(ISSUE_WORKFLOW_TYPE, {
+  const options = {
     workflowId,
     taskQueue: target.taskQueue,
-    args: [input],
-    signal: trackerEventSignal,
-    signalArgs: [event],
+    args: [input] as [IssueRunInput],
     // A closed run's id may start again (the issue was reopened and made ready again);
     // triage reads the issue fresh, so a late redelivery cannot send an agent onto finished work.
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     typedSearchAttributes: issue.key ? [{ key: IssueKey, value: issue.key }] : undefined,
-  });
+  };
+  const handle =
+    'command' in event
+      ? await target.client.workflow.signalWithStart(ISSUE_WORKFLOW_TYPE, { ...options, signal: operatorCommandSignal, signalArgs: [event] })
+      : await target.client.workflow.signalWithStart(ISSUE_WORKFLOW_TYPE, { ...options, signal: trackerEventSignal, signalArgs: [event] });
   return { workflowId, runId: handle.signaledRunId };
 }
 

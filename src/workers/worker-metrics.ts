@@ -19,9 +19,10 @@ import { fleetStateQuery } from '../workflows/messages.js';
 import type { FleetState, Outcome, Phase } from '../workflows/state.js';
 import { ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
 
-const PHASES: Record<Exclude<Phase, 'done'>, true> = { triage: true, escalated: true, queued: true, dispatched: true, 'awaiting-pr': true, 'merge-gate': true, closing: true, releasing: true };
+const PHASES: Record<Exclude<Phase, 'done'>, true> = { triage: true, escalated: true, queued: true, dispatched: true, 'awaiting-pr': true, 'merge-gate': true, closing: true, releasing: true, 'waiting-to-retry': true };
 const OUTCOMES: Record<Outcome, true> = {
   merged: true,
+  'worker-lost': true,
   'closed-synthetic': true,
   ignored: true,
   'agent-failed': true,

@@ -5,6 +5,7 @@ import { DefaultLogger, Runtime, Worker, type LogEntry, type NativeConnection } 
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { createFleetActivities } from '../activities/fleet-activities.js';
+import { createLedgerActivities } from '../activities/ledger-activities.js';
 import { createLineActivities } from '../activities/line-activities.js';
 import { createSweepActivities } from '../activities/sweep-activities.js';
 import { linePolicyFromConfig } from '../config/line-policy.js';
@@ -94,6 +95,7 @@ export async function createConveyorWorker(options: {
     activities: {
       ...(options.metrics ? instrumentLineActivities(line, options.metrics) : line),
       ...createFleetActivities({ client, taskQueue: config.taskQueue, capacity: fleetCapacity(config) }),
+      ...createLedgerActivities({ client }),
       ...createSweepActivities({ client, ...integrations, config, taskQueue: config.taskQueue, logger: logger.child({ part: 'sweep' }) }),
     },
     maxConcurrentActivityTaskExecutions: config.temporal.worker.maxConcurrentActivityTaskExecutions,

@@ -1,7 +1,7 @@
 // The activities as the workflows see them: types only, so no I/O code enters the bundle.
 import type { MergeResult, PullRequest, PullRequestStatus, TrackerIssue } from '../domain/issue.js';
 import type { BlockingIssue, Graduation, RouteTrace, TriageCategory } from '../domain/routing.js';
-import type { Lease, Routing } from './state.js';
+import type { IssueLedger, Lease, Routing } from './state.js';
 
 export interface TriageResult {
   decision: 'dispatch' | 'escalate' | 'ignore';
@@ -48,6 +48,9 @@ export interface AgentRunInput {
   /** The previous attempt's session (AgentRunResult.sessionId), resumed on a re-dispatch with
    * feedback where the provider can (claude, codex on the same host); else a new session. */
   resumeSessionId?: string | null;
+  /** The run publishes (pushes) in its own activity: the agent activity ends with the commits in
+   * the worktree. Absent in runs started before the split: the agent activity pushes too. */
+  publishSeparately?: boolean;
 }
 
 export interface AgentRunResult {
@@ -61,16 +64,36 @@ export interface AgentRunResult {
   tokens?: { input: number; output: number } | null;
 }
 
+/** What a failed agent activity carries in its ApplicationFailure details: spend is counted even
+ * when the attempt failed. */
+export interface AgentFailureDetails {
+  costUsd: number;
+}
+
+export interface PublishInput {
+  issue: TrackerIssue;
+  routing: Routing;
+  branch: string;
+  summary: string;
+  /** Push the worktree's commits first (the run split publishing from the agent). Never resets
+   * the worktree: a failed push is retried with the same commits. */
+  push?: boolean;
+}
+
 // One interface per part of the outside world, so a station's proxy can only call its own
 // part's activities (`tracker.cleanupWorkspace` does not type-check).
 export interface TrackerActivities {
   triageIssue(input: { issueId: string; workflowId: string }): Promise<TriageResult>;
   moveIssue(input: { issueId: string; stateName: string }): Promise<void>;
-  commentOnIssue(input: { issueId: string; body: string }): Promise<void>;
+  /** Posts `body`; with a `marker`, the comment carries it hidden and a retried post that finds
+   * it already there posts nothing (idempotent across attempt timeouts). */
+  commentOnIssue(input: { issueId: string; body: string; marker?: string }): Promise<void>;
+  /** Adds and removes labels (blocking swaps the ready label for the blocked one). Idempotent. */
+  relabelIssue(input: { issueId: string; add: string[]; remove: string[] }): Promise<void>;
 }
 
 export interface ForgeActivities {
-  publishPullRequest(input: { issue: TrackerIssue; routing: Routing; branch: string; summary: string }): Promise<PullRequest>;
+  publishPullRequest(input: PublishInput): Promise<PullRequest>;
   readPullRequest(input: { repo: string; number: number; baseRef: string }): Promise<PullRequestStatus>;
   mergePullRequest(input: { repo: string; number: number; sha: string }): Promise<MergeResult>;
   closePullRequest(input: { repo: string; number: number; comment: string }): Promise<void>;
@@ -86,6 +109,11 @@ export interface WorkspaceActivities {
 
 export interface AgentActivities {
   runAgent(input: AgentRunInput): Promise<AgentRunResult>;
+}
+
+/** The issue's ledger across runs, read from Temporal (the memo of its latest closed run). */
+export interface LedgerActivities {
+  readIssueLedger(input: { workflowId: string }): Promise<IssueLedger | null>;
 }
 
 /** Everything the issue line's worker provides. */

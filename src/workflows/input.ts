@@ -26,6 +26,22 @@ export interface LinePolicy {
    * Absent in runs started before it existed: use DEFAULT_PAYLOAD_LIMIT.
    */
   payloadLimit?: number;
+  /** How endings settle (issue-level limits, blocking); absent in runs started before it existed. */
+  endings?: EndingsPolicy;
+}
+
+export interface EndingsPolicy {
+  /** Retry-later endings (infrastructure) get this many more runs, each after `retryBackoff`, then block. */
+  retryLaterRuns: number;
+  retryBackoff: DurationString;
+  /** The label that marks an issue ready for the factory, and the one that replaces it when blocked. */
+  readyLabel: string;
+  blockedLabel: string;
+  /** A stalled agent is tried again once; the second stall since the last go-ahead blocks. */
+  maxStalls: number;
+  /** A merge refused as not yet mergeable is tried again on the same head this many times. */
+  mergeRetries: number;
+  mergeRetryBackoff: DurationString;
 }
 
 export interface IssueRunInput {

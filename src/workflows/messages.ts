@@ -77,6 +77,9 @@ export interface FleetConfiguration {
 /** The fleet keeps its current configuration in this memo key, so a starting worker can compare
  * fingerprints with a describe (no worker needed to answer, unlike a query). */
 export const FLEET_MEMO_KEY = 'conveyorFleet';
+/** Each issue run keeps the issue's ledger (IssueLedger) in this memo key; the issue's next run
+ * reads it from the latest closed run, so counts and limits hold across runs. */
+export const LEDGER_MEMO_KEY = 'conveyorLedger';
 export interface FleetMemo {
   capacity: FleetCapacity;
   fingerprint: string;

@@ -12,4 +12,7 @@ export const PATCHES = {
   moveWhileAgentStarts: 'move-to-in-progress-while-agent-starts',
   /** Prepare the worktree while waiting for an agent slot, not inside the agent activity after it. */
   prepareWhileQueued: 'prepare-workspace-while-queued',
+  /** Endings are final (blocked or retry later), a ledger per issue, commands answered in every
+   * phase, merge refusals classified, publishing split from the agent. */
+  endingsFinal: 'endings-final',
 } as const;

@@ -13,6 +13,8 @@ export type Phase =
   | 'merge-gate'
   | 'closing'
   | 'releasing'
+  /** A retry-later ending: the run waits out its backoff, then tries again as a new run. */
+  | 'waiting-to-retry'
   | 'done';
 
 /** How a run ended. Each deadline and branch of the line has its own named outcome. */
@@ -32,10 +34,43 @@ export type Outcome =
   | 'redispatch-limit'
   | 'budget-exceeded'
   | 'aborted'
+  /** The agent activity's worker stopped heartbeating (host lost, killed) past its retries. */
+  | 'worker-lost'
   | 'failed';
 
+/**
+ * What an ending means for the issue (DESIGN "An ending is final"): done, nothing to do, try
+ * again later on its own (infrastructure), or blocked until a human acts.
+ */
+export type EndingKind = 'success' | 'ignored' | 'retry-later' | 'blocked';
+
+export interface LedgerEnding {
+  outcome: Outcome;
+  kind: EndingKind;
+  at: number;
+  reason: string;
+}
+
+/**
+ * What an issue has cost across all its runs, carried from run to run (the memo of each run,
+ * read by the next) so limits hold for the issue, not the run. `sinceGoAhead` counts since the
+ * last human act that started the issue again (label re-added, `/conveyor retry`): the limits
+ * apply to it, so a human who says "go again" gets a fresh budget, and nothing else does.
+ */
+export interface IssueLedger {
+  /** Runs that ended (retry-later continuations included). */
+  runs: number;
+  agentRuns: number;
+  costUsd: number;
+  sinceGoAhead: { agentRuns: number; costUsd: number; retries: number; stalls: number };
+  /** The last endings, newest last; bounded. */
+  endings: LedgerEnding[];
+}
+
+export const EMPTY_LEDGER: IssueLedger = { runs: 0, agentRuns: 0, costUsd: 0, sinceGoAhead: { agentRuns: 0, costUsd: 0, retries: 0, stalls: 0 }, endings: [] };
+
 /** Where on the line a run is; a continued run resumes at this station. */
-export type Station = 'triage' | 'dispatch' | 'gate' | 'redispatch-escalation';
+export type Station = 'triage' | 'dispatch' | 'publish' | 'gate' | 'redispatch-escalation';
 
 /**
  * Everything a wait needs, as absolute times and markers, so a run continued as new in the
@@ -55,6 +90,10 @@ export interface Waits {
   reviewDeadlineAt: number | null;
   /** A head SHA the forge refused to merge: not tried again until the head moves. */
   refusedSha: string | null;
+  /** Merge attempts refused as not yet mergeable (mergeability being computed, base moved) on
+   * `mergeRetrySha`; retried with backoff up to policies.mergeRetries. Absent in older runs. */
+  mergeRetrySha?: string | null;
+  mergeRetries?: number;
 }
 
 export const NO_WAITS: Waits = {
@@ -113,6 +152,12 @@ export interface IssueRunState {
   /** The last delivery ids seen, newest last; a redelivered id is dropped. Bounded. */
   seenDeliveries: string[];
   history: Array<{ at: string; phase: Phase; note: string }>;
+  /** The issue's ledger across runs; absent in runs started before it existed. */
+  ledger?: IssueLedger;
+  /** The agent's commits are in the worktree but not yet pushed (the publish station). */
+  unpublished?: { summary: string } | null;
+  /** The agent session a re-dispatch resumes (providers that support it). */
+  sessionId?: string | null;
 }
 
 export interface Lease {

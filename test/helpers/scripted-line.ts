@@ -8,8 +8,10 @@ import type { ChecksSummary, MergeResult, PullRequest, ReviewSummary, TrackerIss
 import { triage } from '../../src/domain/triage.js';
 import { foldReviews, type ReviewInput } from '../../src/integrations/github/reviews.js';
 import { createFleetActivities } from '../../src/activities/fleet-activities.js';
-import type { AgentRunInput, AgentRunResult, FleetActivities, LineActivities } from '../../src/workflows/activity-types.js';
-import type { LinePolicy } from '../../src/workflows/input.js';
+import { createLedgerActivities } from '../../src/activities/ledger-activities.js';
+import { hiddenMarker } from '../../src/activities/line-activities.js';
+import type { AgentRunInput, AgentRunResult, FleetActivities, LedgerActivities, LineActivities } from '../../src/workflows/activity-types.js';
+import type { EndingsPolicy, LinePolicy } from '../../src/workflows/input.js';
 import type { FleetCapacity } from '../../src/workflows/messages.js';
 
 export const TEST_REPO = 'acme/widgets';
@@ -26,12 +28,17 @@ export function testFactoryConfig(overrides: { mergePolicy?: 'never' | 'on-green
   });
 }
 
-export function testPolicy(fleetWorkflowId: string, overrides: Partial<LinePolicy['timeouts']> & { maxRedispatch?: number; continueAsNewAfterEvents?: number } = {}): LinePolicy {
-  const { maxRedispatch, continueAsNewAfterEvents, ...timeouts } = overrides;
+export function testPolicy(
+  fleetWorkflowId: string,
+  overrides: Partial<LinePolicy['timeouts']> & { maxRedispatch?: number; continueAsNewAfterEvents?: number; budgetUsd?: number | null; endings?: Partial<EndingsPolicy> } = {},
+): LinePolicy {
+  const { maxRedispatch, continueAsNewAfterEvents, budgetUsd, endings, ...timeouts } = overrides;
   return {
+    // Retry-later after 2 s, merge refusals tried again after half a second: scenarios run in seconds.
+    endings: { retryLaterRuns: 2, retryBackoff: '2s', readyLabel: 'conveyor', blockedLabel: 'conveyor-blocked', maxStalls: 2, mergeRetries: 3, mergeRetryBackoff: '500ms', ...endings },
     timeouts: { agentIdle: '5s', agentTotal: '30s', prOpen: '10s', ci: '20s', review: '20s', escalation: '30s', queue: '60s', heartbeat: '300ms', ...timeouts },
     maxRedispatch: maxRedispatch ?? 3,
-    budgetUsd: null,
+    budgetUsd: budgetUsd ?? null,
     fleetWorkflowId,
     continueAsNewAfterEvents: continueAsNewAfterEvents ?? 2_000,
     retry: { initialInterval: '100ms', maximumAttempts: 3 },
@@ -115,6 +122,15 @@ export class ScriptedWorld {
   ciFor: (sha: string, attempt: number) => ChecksSummary = (sha) => ({ sha, state: 'success', failures: [] });
   /** Reviewers without write access: their reviews never count. */
   readonly readOnlyReviewers = new Set<string>();
+  /** Answers the forge gives to the next merges, before the scripted rule (head moved or merged). */
+  readonly mergeRefusals: MergeResult[] = [];
+  /** Pushes made by the publish step, and how many more of them fail first. */
+  readonly pushes: string[] = [];
+  failPushes = 0;
+  /** Called after a comment is stored: a test can throw, as an attempt that timed out after the write. */
+  afterComment: ((body: string) => void) | null = null;
+  /** Called before each tracker activity: a test can throw, as a tracker that is down. */
+  trackerDown: (() => boolean) | null = null;
   private shaCounter = 0;
   private prCounter = 0;
   private reviewCounter = 0;
@@ -184,11 +200,19 @@ export class ScriptedWorld {
     if (issue) this.issues.set(issueId, { ...issue, state: { name: stateName, type: stateName === 'Todo' ? 'unstarted' : stateName === 'Done' ? 'completed' : 'started' } });
   }
 
+  /** Labels added and removed, as the tracker does it (idempotent). */
+  relabel(issueId: string, add: string[], remove: string[]): void {
+    const issue = this.issues.get(issueId);
+    if (!issue) return;
+    const labels = [...issue.labels.filter((l) => !remove.includes(l)), ...add.filter((l) => !issue.labels.includes(l))];
+    this.issues.set(issueId, { ...issue, labels, updatedAt: new Date().toISOString() });
+  }
+
   movesOf(issueId: string): string[] {
     return this.moves.filter((m) => m.issueId === issueId).map((m) => m.stateName);
   }
 
-  activities(client: Client): LineActivities & FleetActivities {
+  activities(client: Client): LineActivities & FleetActivities & LedgerActivities {
     // The activities close over the world; arrow functions would lose their names in errors.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const world = this;
@@ -196,7 +220,11 @@ export class ScriptedWorld {
       if (!world.fleet) throw new Error('ScriptedWorld.fleet is not set: set it before the worker runs (createLine does)');
       return { ...createFleetActivities({ client, ...world.fleet }), ...world.fleetActivities };
     };
+    const tracker = () => {
+      if (world.trackerDown?.()) throw ApplicationFailure.create({ type: 'transient', message: 'the tracker is down (scripted outage)' });
+    };
     return {
+      ...createLedgerActivities({ client }),
       async findClosedHolders(input) {
         return fleet().findClosedHolders(input);
       },
@@ -207,16 +235,27 @@ export class ScriptedWorld {
         return fleet().reviveFleet();
       },
       async triageIssue({ issueId }) {
+        tracker();
         const issue = world.issues.get(issueId);
         if (!issue) throw ApplicationFailure.create({ type: 'logic', message: `issue ${issueId} not found`, nonRetryable: true });
         const branchPr = [...world.prs.values()].find((r) => r.pr.headRef.endsWith(issue.id))?.pr ?? null;
         return triage(issue, world.config, branchPr);
       },
       async moveIssue({ issueId, stateName }) {
+        tracker();
         world.moveIssue(issueId, stateName);
       },
-      async commentOnIssue({ issueId, body }) {
-        world.comments.push({ issueId, body });
+      async commentOnIssue({ issueId, body, marker }) {
+        tracker();
+        const hidden = marker ? hiddenMarker(marker) : null;
+        if (hidden && world.comments.some((c) => c.issueId === issueId && c.body.includes(hidden))) return;
+        const text = hidden ? `${body}\n\n${hidden}` : body;
+        world.comments.push({ issueId, body: text });
+        world.afterComment?.(text);
+      },
+      async relabelIssue({ issueId, add, remove }) {
+        tracker();
+        world.relabel(issueId, add, remove);
       },
       async runAgent(input) {
         world.agentRuns.push(input);
@@ -228,7 +267,14 @@ export class ScriptedWorld {
           world.runningAgents -= 1;
         }
       },
-      async publishPullRequest({ routing, branch }) {
+      async publishPullRequest({ routing, branch, push }) {
+        if (push) {
+          if (world.failPushes > 0) {
+            world.failPushes -= 1;
+            throw ApplicationFailure.create({ type: 'transient', message: 'git push failed: the remote hung up (scripted)' });
+          }
+          world.pushes.push(branch);
+        }
         const existing = world.prFor(branch);
         if (existing && existing.pr.state === 'open') return existing.pr;
         world.prCounter += 1;
@@ -258,8 +304,10 @@ export class ScriptedWorld {
       async mergePullRequest({ number, sha }) {
         const record = world.prs.get(number)!;
         world.beforeMerge?.(record, world);
-        const result: MergeResult =
-          record.pr.headSha !== sha
+        const refusal = world.mergeRefusals.shift();
+        const result: MergeResult = refusal
+          ? refusal
+          : record.pr.headSha !== sha
             ? { merged: false, reason: 'head-moved', message: 'Head branch was modified. Review and try the merge again.' }
             : { merged: true, sha: `merge-of-${sha}` };
         if (result.merged) record.pr = { ...record.pr, state: 'closed', merged: true };

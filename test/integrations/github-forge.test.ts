@@ -359,6 +359,22 @@ describe('merge', () => {
     expect((await forge.getPullRequest(repo, pr.number)).headSha).toBe(second);
   });
 
+  it('tells a conflict (dirty) from a base that just moved (405 "Base branch was modified"), which is worth the same head again', async () => {
+    const repo = await seedRepo();
+    const { sha, pr } = await openPr(repo, 'conveyor/eng-12-conflict', { 'README.md': '# widgets, by the agent\n' });
+    // A human changes the same line on main: the PR now conflicts.
+    const human = await clone(repo, 'human/readme');
+    await commit(human, { 'README.md': '# widgets, by a human\n' }, 'Human edit');
+    await git(human, ['push', '--quiet', forge.cloneUrl(repo), 'HEAD:refs/heads/main'], await forge.gitAuthEnv());
+    expect(await forge.merge(repo, pr.number, sha)).toMatchObject({ merged: false, reason: 'conflict' });
+
+    const clean = await openPr(repo, 'conveyor/eng-13-base-moved');
+    const [owner = '', name = ''] = repo.split('/');
+    emulator.injectFault({ method: 'PUT', pathPattern: `/repos/${owner}/${name}/pulls/${clean.pr.number}/merge`, status: 405, body: { message: 'Base branch was modified. Review and try the merge again.' } });
+    expect(await forge.merge(repo, clean.pr.number, clean.sha)).toMatchObject({ merged: false, reason: 'not-ready' });
+    expect(await forge.merge(repo, clean.pr.number, clean.sha)).toMatchObject({ merged: true });
+  });
+
   it('reports not-mergeable when required checks fail, and closed after close', async () => {
     const repo = await seedRepo();
     await emulator.setBranchProtection(repo, 'main', { requiredChecks: ['conveyor/ci'] });

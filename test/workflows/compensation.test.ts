@@ -12,7 +12,7 @@ import { closeTestConnections } from '../helpers/temporal.js';
 afterAll(closeTestConnections);
 
 describe('compensation', () => {
-  it('puts the issue back to ready and returns the lease when the agent dies before a PR', async () => {
+  it('blocks the issue (back to ready, label swapped) and returns the lease when the agent dies before a PR', async () => {
     const line = await createLine({ name: 'agent-dies' });
     line.world.agent = async () => {
       throw ApplicationFailure.create({ type: 'agent-failed', message: 'agent exited with code 137', nonRetryable: true });
@@ -24,7 +24,8 @@ describe('compensation', () => {
       expect(final.outcome).toBe('agent-failed');
       expect(final.reason).toContain('exited with code 137');
       expect(line.world.movesOf(issue.id)).toEqual(['In Progress', 'Todo']);
-      expect(line.world.commentsOn(issue.id).at(-1)).toMatch(/back to ready \(agent-failed/);
+      expect(line.world.commentsOn(issue.id).at(-1)).toMatch(/blocked this issue \(agent-failed\)/);
+      expect(line.world.issues.get(issue.id)!.labels).toEqual(['conveyor-blocked']);
       expect(line.world.cleanups).toEqual([issueWorkflowId(issue.id)]);
       expect(line.world.prs.size).toBe(0);
       const fleet = await line.fleet();
@@ -33,12 +34,12 @@ describe('compensation', () => {
     });
   });
 
-  it('retries an agent that stops heartbeating, then abandons it with compensation', async () => {
-    const line = await createLine({ name: 'stalled', policy: { heartbeat: '200ms' } });
+  it('retries an agent whose worker stops heartbeating, tries again later as a new run, then blocks the issue', async () => {
+    const line = await createLine({ name: 'stalled', policy: { heartbeat: '200ms', endings: { retryLaterRuns: 1, retryBackoff: '1s' } } });
     let attempts = 0;
     line.world.agent = async () => {
       attempts += 1;
-      // Alive but silent: no heartbeat, so Temporal times the attempt out after 3 beats.
+      // Alive but silent: no heartbeat, so Temporal times the attempt out after 3 beats, as when its worker is gone.
       await new Promise((r) => setTimeout(r, 3_000));
       return { commits: 1, summary: 'too late', costUsd: 0 };
     };
@@ -46,10 +47,13 @@ describe('compensation', () => {
     await withLine(line, async () => {
       await line.start(issue);
       const final = await line.result(issue);
-      expect(final.outcome).toBe('agent-stalled');
+      expect(final.outcome).toBe('worker-lost');
       expect(final.failureClass).toBe('timeout');
-      expect(attempts).toBe(2);
-      expect(line.world.movesOf(issue.id)).toEqual(['In Progress', 'Todo']);
+      // Two attempts per run (the activity's retry), two runs (the first one retry-later).
+      expect(attempts).toBe(4);
+      expect(final.ledger!.endings.map((e) => e.kind)).toEqual(['retry-later', 'blocked']);
+      expect(line.world.movesOf(issue.id)).toEqual(['In Progress', 'Todo', 'In Progress', 'Todo']);
+      expect(line.world.issues.get(issue.id)!.labels).toEqual(['conveyor-blocked']);
       expect((await line.fleet()).leases).toEqual([]);
     });
   });

@@ -244,7 +244,7 @@ describe('the issue line', () => {
     });
   });
 
-  it('ends as pr-closed when the PR is closed without merge: issue back to ready, branch kept', async () => {
+  it('ends as pr-closed when the PR is closed without merge: issue blocked in ready, branch kept', async () => {
     const line = await createLine({ name: 'pr-closed' });
     const issue = line.world.addIssue(makeIssue());
     await withLine(line, async () => {
@@ -256,7 +256,7 @@ describe('the issue line', () => {
       const final = await line.result(issue);
       expect(final.outcome).toBe('pr-closed');
       expect(line.world.movesOf(issue.id).at(-1)).toBe('Todo');
-      expect(line.world.commentsOn(issue.id).at(-1)).toMatch(/back to ready.*kept for a human/s);
+      expect(line.world.commentsOn(issue.id).at(-1)).toMatch(/blocked this issue \(pr-closed\).*kept for a human/s);
       expect(line.world.deletedBranches).toEqual([]);
     });
   });
@@ -297,7 +297,7 @@ describe('the issue line', () => {
       await line.start(issue);
       const final = await line.result(issue);
       expect(final.outcome).toBe('ci-timeout');
-      expect(line.world.commentsOn(issue.id).at(-1)).toMatch(/ci-timeout.*kept for a human/s);
+      expect(line.world.commentsOn(issue.id).at(-1)).toMatch(/blocked this issue \(ci-timeout\).*stays open for a human/s);
     });
   });
 });

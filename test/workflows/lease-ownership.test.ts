@@ -12,7 +12,8 @@ afterAll(closeTestConnections);
 
 describe('leases belong to runs', () => {
   it('returns a grant meant for a terminated run when it reaches the issue\'s next run (the old grant landed on the new run and leaked)', async () => {
-    const line = await createLine({ name: 'stray-grant', capacity: { globalSlots: 1, agentNames: ['ada'] } });
+    // No holder check in this scenario: it would drop the terminated run's waiting request before the stray grant it is about.
+    const line = await createLine({ name: 'stray-grant', capacity: { globalSlots: 1, agentNames: ['ada'], holderCheckInterval: '1h' } });
     const issue = line.world.addIssue(makeIssue());
     await withLine(line, async () => {
       const fleet = line.client.workflow.getHandle(line.fleetId);

@@ -4,7 +4,7 @@
 import type { Client } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { branchForIssue, issueWorkflowId } from '../../src/domain/naming.js';
-import { forgeEventSignal, operatorCommandSignal, pauseFleetSignal, trackerEventSignal } from '../../src/workflows/messages.js';
+import { forgeEventSignal, pauseFleetSignal, trackerEventSignal } from '../../src/workflows/messages.js';
 import { createLine, withLine, type Line } from '../helpers/line-harness.js';
 import { makeIssue } from '../helpers/scripted-line.js';
 import { closeTestConnections } from '../helpers/temporal.js';
@@ -101,8 +101,8 @@ describe('waits across continue-as-new', () => {
       await line.start(issue);
       await line.until('the escalation comment', () => line.world.commentsOn(issue.id).some((c) => /stopped re-dispatching/.test(c)));
       const handle = line.client.workflow.getHandle(issueWorkflowId(issue.id));
-      // Commands that mean nothing in this wait (only `retry` does) wake it and grow history.
-      const runs = await continueDuringWait(line, issue, (i) => handle.signal(operatorCommandSignal, { deliveryId: `op-${i}`, command: 'approve', by: 'op@example.com' }));
+      // Edits to the issue mean nothing to this wait (only `retry` does), but each grows history.
+      const runs = await continueDuringWait(line, issue, (i) => handle.signal(trackerEventSignal, { deliveryId: `edit-${i}`, kind: 'issue-updated' }));
       await expectSameDeadline(line, issue, runs);
       expect(line.world.commentsOn(issue.id).filter((c) => /stopped re-dispatching/.test(c))).toHaveLength(1);
       expect(line.world.agentRuns).toHaveLength(1);

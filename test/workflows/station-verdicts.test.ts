@@ -5,10 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_PAYLOAD_LIMIT } from '../../src/domain/bounded-text.js';
 import { triage } from '../../src/domain/triage.js';
 import type { ChecksSummary, PullRequest, PullRequestStatus, ReviewSummary } from '../../src/domain/issue.js';
-import { gateVerdict } from '../../src/workflows/issue/gate.js';
+import { countAgentRun, countCost, endingKind, goAhead, recordEnding } from '../../src/workflows/issue/endings.js';
+import { gateVerdict, refusalVerdict } from '../../src/workflows/issue/gate.js';
 import { releasePlan } from '../../src/workflows/issue/release.js';
 import { triageVerdict } from '../../src/workflows/issue/triage.js';
-import { NO_WAITS, type Outcome, type Routing } from '../../src/workflows/state.js';
+import { EMPTY_LEDGER, NO_WAITS, type IssueLedger, type Outcome, type Routing } from '../../src/workflows/state.js';
 import { makeIssue, testFactoryConfig, testPolicy } from '../helpers/scripted-line.js';
 
 const config = testFactoryConfig();
@@ -108,5 +109,83 @@ describe('release plan', () => {
     expect(releasePlan({ ...base, attempts: 0 }, 'escalation-timeout', null)).toEqual({ cleanupWorkspace: true, moveTo: null, comment: null });
     expect(releasePlan({ ...base, pr: pr({ merged: true }) }, 'merged', null)).toMatchObject({ moveTo: null, comment: null });
     expect(releasePlan({ ...base, routing: null, branch: null }, 'failed', null)).toEqual({ cleanupWorkspace: false, moveTo: null, comment: null });
+  });
+});
+
+describe('ending kind (every ending is final)', () => {
+  const endings = testPolicy('fleet').endings!;
+  const ledger = (patch: Partial<IssueLedger['sinceGoAhead']> = {}): IssueLedger => ({ ...EMPTY_LEDGER, sinceGoAhead: { ...EMPTY_LEDGER.sinceGoAhead, ...patch } });
+
+  it('succeeds on merged and closed-synthetic, does nothing on ignored', () => {
+    expect(endingKind('merged', null, ledger(), endings).kind).toBe('success');
+    expect(endingKind('closed-synthetic', null, ledger(), endings).kind).toBe('success');
+    expect(endingKind('ignored', null, ledger(), endings).kind).toBe('ignored');
+  });
+
+  it.each<Outcome>(['agent-failed', 'agent-timeout', 'no-pr', 'budget-exceeded', 'redispatch-limit', 'ci-timeout', 'review-timeout', 'escalation-timeout', 'pr-closed', 'aborted'])('blocks after %s, however few runs came before', (outcome) => {
+    expect(endingKind(outcome, null, ledger(), endings)).toEqual({ kind: 'blocked', why: null });
+  });
+
+  it('tries infrastructure endings again later, but not a failure retrying cannot help', () => {
+    expect(endingKind('failed', 'transient', ledger(), endings).kind).toBe('retry-later');
+    expect(endingKind('failed', 'timeout', ledger(), endings).kind).toBe('retry-later');
+    expect(endingKind('worker-lost', 'timeout', ledger(), endings).kind).toBe('retry-later');
+    expect(endingKind('queue-timeout', null, ledger(), endings).kind).toBe('retry-later');
+    expect(endingKind('failed', 'auth', ledger(), endings).kind).toBe('blocked');
+    expect(endingKind('failed', 'logic', ledger(), endings).kind).toBe('blocked');
+  });
+
+  it('blocks retry-later once its runs are used up, saying why', () => {
+    expect(endingKind('failed', 'transient', ledger({ retries: endings.retryLaterRuns - 1 }), endings).kind).toBe('retry-later');
+    const used = endingKind('failed', 'transient', ledger({ retries: endings.retryLaterRuns }), endings);
+    expect(used.kind).toBe('blocked');
+    expect(used.why).toContain(`tried ${endings.retryLaterRuns} more times`);
+  });
+
+  it('gives a stalled agent one more run, and blocks the second stall', () => {
+    expect(endingKind('agent-stalled', 'timeout', ledger(), endings).kind).toBe('retry-later');
+    expect(endingKind('agent-stalled', 'timeout', ledger({ stalls: 1 }), endings).kind).toBe('blocked');
+  });
+
+  it('counts endings, agent runs and spend for the issue, and starts the limits over on a go-ahead', () => {
+    let l = countCost(countAgentRun(EMPTY_LEDGER), 1.5);
+    l = recordEnding(l, { outcome: 'agent-stalled', kind: 'retry-later', reason: 'silent', at: 1 });
+    expect(l).toMatchObject({ runs: 1, agentRuns: 1, costUsd: 1.5, sinceGoAhead: { agentRuns: 1, costUsd: 1.5, stalls: 1 } });
+    expect(countCost(l, -3)).toBe(l);
+    const again = goAhead(l);
+    expect(again).toMatchObject({ runs: 1, agentRuns: 1, costUsd: 1.5, sinceGoAhead: { agentRuns: 0, costUsd: 0, retries: 0, stalls: 0 } });
+    const many = Array.from({ length: 15 }, (_, i) => i).reduce((acc, i) => recordEnding(acc, { outcome: 'failed', kind: 'retry-later', reason: `r${i}`, at: i }), EMPTY_LEDGER);
+    expect(many.endings).toHaveLength(10);
+    expect(many.endings.at(-1)!.reason).toBe('r14');
+  });
+});
+
+describe('merge refusal verdict', () => {
+  const sha = 'b'.repeat(40);
+  const refused = (reason: 'head-moved' | 'not-ready' | 'conflict' | 'not-mergeable' | 'closed', conflicts?: string[]) => ({ merged: false as const, reason, message: 'refused', ...(conflicts ? { conflicts } : {}) });
+  const none = { refusedSha: null, mergeRetrySha: null, mergeRetries: 0 };
+
+  it('reads a moved head again, without holding anything', () => {
+    expect(refusalVerdict(refused('head-moved'), sha, none, { mergeRetries: 3 }, 'main')).toEqual({ kind: 'reread', waits: none });
+  });
+
+  it('tries not-yet-mergeable again on the same head without holding it, a bounded number of times, then holds it with a comment', () => {
+    const first = refusalVerdict(refused('not-ready'), sha, none, { mergeRetries: 2 }, 'main');
+    // Not held: the gate's next read may merge this very head.
+    expect(first).toEqual({ kind: 'retry', waits: { refusedSha: null, mergeRetrySha: sha, mergeRetries: 1 } });
+    const second = refusalVerdict(refused('not-ready'), sha, first.waits, { mergeRetries: 2 }, 'main');
+    expect(second).toMatchObject({ kind: 'retry', waits: { mergeRetries: 2 } });
+    const third = refusalVerdict(refused('not-ready'), sha, second.waits, { mergeRetries: 2 }, 'main');
+    expect(third).toMatchObject({ kind: 'held', waits: { refusedSha: sha } });
+    // A new head starts the count over.
+    expect(refusalVerdict(refused('not-ready'), 'c'.repeat(40), second.waits, { mergeRetries: 2 }, 'main')).toMatchObject({ kind: 'retry', waits: { mergeRetries: 1 } });
+  });
+
+  it('sends a conflict back to the agent with the files, and holds a protection refusal', () => {
+    const conflict = refusalVerdict(refused('conflict', ['a.ts', 'b.ts']), sha, none, { mergeRetries: 3 }, 'main');
+    expect(conflict.kind).toBe('redispatch');
+    expect(conflict.kind === 'redispatch' && conflict.feedback).toContain('conflicts with main');
+    expect(conflict.kind === 'redispatch' && conflict.feedback).toContain('- a.ts\n- b.ts');
+    expect(refusalVerdict(refused('not-mergeable'), sha, none, { mergeRetries: 3 }, 'main')).toMatchObject({ kind: 'held', waits: { refusedSha: sha } });
   });
 });

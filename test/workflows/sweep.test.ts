@@ -4,142 +4,19 @@
 // here a dropped webhook costs at most one sweep interval, and a sweep never starts twice. Peers
 // also show issues "running" with no process behind them: a run terminated before its release
 // station is compensated by the next sweep, once.
-import { ScheduleOverlapPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSweepActivities, sweepIssueDeliveryId, type SweepActivities } from '../../src/activities/sweep-activities.js';
-import type { Config } from '../../src/config/load.js';
-import { temporalSchema } from '../../src/config/temporal-schema.js';
-import type { PullRequest, TrackerIssue } from '../../src/domain/issue.js';
+import { sweepIssueDeliveryId } from '../../src/activities/sweep-activities.js';
+import type { TrackerIssue } from '../../src/domain/issue.js';
 import { branchForIssue, issueWorkflowId } from '../../src/domain/naming.js';
-import type { Workspaces } from '../../src/integrations/agent.js';
-import type { Forge } from '../../src/integrations/forge.js';
-import type { Tracker } from '../../src/integrations/tracker.js';
-import { ensureSweepSchedule, runSweepNow, sweepScheduleId, triggerSweep } from '../../src/temporal/sweep-schedule.js';
+import { ensureSweepSchedule, sweepScheduleId, triggerSweep } from '../../src/temporal/sweep-schedule.js';
+import { withLine, type Line } from '../helpers/line-harness.js';
+import { TEST_REPO, TEST_REVIEWER, hangingAgent, makeIssue, type PrRecord } from '../helpers/scripted-line.js';
+import { SweptWorld, runsOf, sweep, sweptLine } from '../helpers/swept-line.js';
 import type { SweepSummary } from '../../src/workflows/sweep-workflow.js';
-import { createLine, withLine, type Line } from '../helpers/line-harness.js';
-import { ScriptedWorld, TEST_REPO, TEST_REVIEWER, hangingAgent, makeIssue, type PrRecord } from '../helpers/scripted-line.js';
 import { closeTestConnections } from '../helpers/temporal.js';
 
 afterAll(closeTestConnections);
-
-const notUsed = (what: string) => async (): Promise<never> => {
-  throw new Error(`the sweep does not call ${what}`);
-};
-
-/** The tracker as the sweep sees it: Linear's coarse query (label, not completed), and the
- * moves and comments of compensation, into the same world the line's activities write. */
-function trackerOver(world: ScriptedWorld): Tracker {
-  return {
-    async listIssues({ teamKeys, label }) {
-      return [...world.issues.values()].filter(
-        (i) => teamKeys.includes(i.team.key) && i.labels.includes(label) && i.state.type !== 'completed' && i.state.type !== 'canceled',
-      );
-    },
-    async moveIssue(issueId, stateName) {
-      world.moveIssue(issueId, stateName);
-    },
-    async comment(issueId, body) {
-      world.comments.push({ issueId, body });
-    },
-    async hasComment(issueId, text) {
-      return world.commentsOn(issueId).some((body) => body.includes(text));
-    },
-    getIssue: notUsed('Tracker.getIssue'),
-    addLabel: notUsed('Tracker.addLabel'),
-    getBlockingRelations: notUsed('Tracker.getBlockingRelations'),
-    removeLabel: notUsed('Tracker.removeLabel'),
-  };
-}
-
-function forgeOver(world: ScriptedWorld): Forge {
-  const record = (repo: string, match: (pr: PullRequest) => boolean) => {
-    const found = [...world.prs.values()].find((r) => r.pr.repo === repo && match(r.pr));
-    if (!found) throw new Error(`no PR in ${repo} matches`);
-    return found;
-  };
-  return {
-    async listOpenPullRequests(repo, headPrefix) {
-      return [...world.prs.values()].map((r) => r.pr).filter((pr) => pr.repo === repo && pr.state === 'open' && pr.headRef.startsWith(headPrefix));
-    },
-    async getChecks(repo, sha) {
-      return record(repo, (pr) => pr.headSha === sha).checks;
-    },
-    async getReviews(repo, number, headSha) {
-      return world.reviewSummary(record(repo, (pr) => pr.number === number), headSha);
-    },
-    async findPullRequest(repo, headBranch) {
-      const matching = [...world.prs.values()].map((r) => r.pr).filter((pr) => pr.repo === repo && pr.headRef === headBranch).sort((a, b) => b.number - a.number);
-      return matching.find((pr) => pr.state === 'open') ?? matching[0] ?? null;
-    },
-    cloneUrl: () => {
-      throw new Error('the sweep does not call Forge.cloneUrl');
-    },
-    pullHistory: notUsed('Forge.pullHistory'),
-    factoryLogin: notUsed('Forge.factoryLogin'),
-    gitAuthEnv: notUsed('Forge.gitAuthEnv'),
-    pushBranch: notUsed('Forge.pushBranch'),
-    openPullRequest: notUsed('Forge.openPullRequest'),
-    getPullRequest: notUsed('Forge.getPullRequest'),
-    merge: notUsed('Forge.merge'),
-    closePullRequest: notUsed('Forge.closePullRequest'),
-    deleteBranch: notUsed('Forge.deleteBranch'),
-    comment: notUsed('Forge.comment'),
-  };
-}
-
-/** The line's world with the sweep's activities on the line's own worker. */
-class SweptWorld extends ScriptedWorld {
-  /** The line builds its worker from activities() before its task queue is known to the test. */
-  taskQueue: string | null = null;
-  /** Worktrees the sweep removed. */
-  readonly removedWorktrees: Array<{ repo: string; branch: string; key: string }> = [];
-
-  workspaces(): Workspaces {
-    return {
-      prepare: notUsed('Workspaces.prepare'),
-      finalize: notUsed('Workspaces.finalize'),
-      remove: async (input) => {
-        this.removedWorktrees.push(input);
-      },
-    };
-  }
-
-  override activities(client: Client) {
-    const sweep = (): SweepActivities => {
-      if (!this.taskQueue) throw new Error('SweptWorld.taskQueue is not set: set it right after createLine');
-      const config: Config = {
-        profile: 'sandbox',
-        root: '/nonexistent',
-        temporal: temporalSchema.parse({}),
-        factory: this.config,
-        taskQueue: this.taskQueue,
-        files: { temporal: 'temporal.yaml', factory: 'factory.yaml' },
-      };
-      return createSweepActivities({ client, tracker: trackerOver(this), forge: forgeOver(this), workspaces: this.workspaces(), redact: (text) => text, config, taskQueue: this.taskQueue });
-    };
-    return {
-      ...super.activities(client),
-      startReadyIssues: (input: Parameters<SweepActivities['startReadyIssues']>[0]) => sweep().startReadyIssues(input),
-      signalOpenPullRequests: () => sweep().signalOpenPullRequests(),
-      compensateClosedRuns: () => sweep().compensateClosedRuns(),
-    };
-  }
-}
-
-async function sweptLine(name: string, world = new SweptWorld(), policy: { review?: string } = {}): Promise<Line & { world: SweptWorld }> {
-  // Long CI and review deadlines: runs wait at the merge gate while the test sweeps.
-  const line = await createLine({ name, world, policy: { ci: '5m', review: '5m', escalation: '5m', ...policy } });
-  world.taskQueue = line.taskQueue;
-  return { ...line, world };
-}
-
-const sweep = (line: Line): Promise<SweepSummary> => runSweepNow(line.client, { taskQueue: line.taskQueue, policy: line.policy });
-
-async function runsOf(line: Line, issue: Pick<TrackerIssue, 'id'>): Promise<string[]> {
-  const runs: string[] = [];
-  for await (const run of line.client.workflow.list({ query: `WorkflowId = '${issueWorkflowId(issue.id)}'` })) runs.push(run.runId);
-  return runs;
-}
 
 async function hasWorkflow(line: Line, issue: Pick<TrackerIssue, 'id'>): Promise<boolean> {
   try {
@@ -352,7 +229,7 @@ describe('the reconcile sweep', () => {
 describe('the sweep compensates runs that closed without their release station', () => {
   const runIdOf = async (line: Line, issue: TrackerIssue) => (await line.client.workflow.getHandle(issueWorkflowId(issue.id)).describe()).runId;
 
-  it('AR-82: terminated run left its issue In Progress: one sweep returns its lease and worktree, puts it back to ready with one comment, and starts it again; the next sweep adds nothing', { timeout: 120_000 }, async () => {
+  it('AR-82: terminated run left its issue In Progress: one sweep returns its lease and worktree, blocks it in ready with one comment, and starts nothing; the next sweep adds nothing', { timeout: 120_000 }, async () => {
     const line = await sweptLine('sweep-terminated');
     const { world } = line;
     world.agent = hangingAgent;
@@ -361,41 +238,34 @@ describe('the sweep compensates runs that closed without their release station',
     try {
       await withLine(line, async () => {
         await line.start(issue);
-        const running = await line.until('the agent running with the issue In Progress', async () => {
+        await line.until('the agent running with the issue In Progress', async () => {
           const state = await line.state(issue);
           return world.agentRuns.length === 1 && world.movesOf(issue.id).includes('In Progress') && state.leaseGranted && state;
         });
-        const leaseOfTerminated = running.leaseRequestId!;
-        expect((await line.fleet()).leases.map((l) => l.requestId)).toEqual([leaseOfTerminated]);
         const terminatedRunId = await runIdOf(line, issue);
         // The operator's hammer: no release station, no cleanup, the issue stays In Progress.
         await line.client.workflow.getHandle(issueWorkflowId(issue.id)).terminate('agent wedged, stopping it by hand');
         expect(world.issues.get(issue.id)!.state.name).toBe('In Progress');
         expect(world.commentsOn(issue.id)).toEqual([]);
 
-        expect(await sweep(line)).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 1 });
+        // A terminated run is a human act: the issue is blocked, not recycled.
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 1 });
         const [comment, ...more] = world.commentsOn(issue.id);
         expect(more).toEqual([]);
         expect(comment).toContain("Conveyor's run for this issue was terminated (agent wedged, stopping it by hand) before it could clean up; the issue is back to ready.");
+        expect(comment).toContain('The issue is blocked (label `conveyor-blocked`)');
         expect(comment).toContain(terminatedRunId);
         expect(world.removedWorktrees).toEqual([{ repo: TEST_REPO, branch, key: issue.key.toLowerCase() }]);
-        // Back to ready, and the same sweep started a new run of it, which dispatched again.
-        expect(world.movesOf(issue.id).slice(0, 2)).toEqual(['In Progress', 'Todo']);
-        await line.until('the new run dispatched', () => world.agentRuns.length === 2 && world.movesOf(issue.id).length === 3);
-        expect(await runsOf(line, issue)).toHaveLength(2);
-        expect(await runIdOf(line, issue)).not.toBe(terminatedRunId);
-        // The terminated run's lease went back to the fleet; the new run holds its own.
-        const fleet = await line.until('one lease, the new run\'s', async () => {
-          const state = await line.fleet();
-          return state.leases.length === 1 && state;
-        });
-        expect(fleet.leases[0]!.requestId).not.toBe(leaseOfTerminated);
+        expect(world.movesOf(issue.id)).toEqual(['In Progress', 'Todo']);
+        expect(world.issues.get(issue.id)!.labels).toEqual(['conveyor-blocked']);
+        // The fleet's holder check takes the terminated run's lease back.
+        await line.until('no lease left', async () => (await line.fleet()).leases.length === 0);
 
-        // In Progress under a live run now: neither ready nor compensable.
         expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         expect(world.commentsOn(issue.id)).toHaveLength(1);
         expect(world.removedWorktrees).toHaveLength(1);
-        expect(world.movesOf(issue.id)).toEqual(['In Progress', 'Todo', 'In Progress']);
+        expect(await runsOf(line, issue)).toHaveLength(1);
+        expect(world.agentRuns).toHaveLength(1);
       });
     } finally {
       await endRuns(line, [issue]);

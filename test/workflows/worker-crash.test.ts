@@ -29,7 +29,7 @@ async function kill(child: ChildProcess): Promise<void> {
 }
 
 describe('a worker killed with SIGKILL', () => {
-  it('loses nothing: a new worker finishes the run', async () => {
+  it('loses nothing: a new worker finishes the run', { timeout: 180_000 }, async () => {
     const client = await testClient();
     const taskQueue = uniqueTaskQueue('crash');
     const fleetId = fleetWorkflowId(taskQueue);

@@ -3,7 +3,7 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import { durationMs } from '../../domain/duration.js';
 import { NON_RETRYABLE_CLASSES } from '../../domain/failure.js';
-import type { AgentActivities, FleetActivities, ForgeActivities, TrackerActivities, WorkspaceActivities } from '../activity-types.js';
+import type { AgentActivities, FleetActivities, ForgeActivities, LedgerActivities, TrackerActivities, WorkspaceActivities } from '../activity-types.js';
 import type { LinePolicy } from '../input.js';
 
 export interface LineProxies {
@@ -14,6 +14,7 @@ export interface LineProxies {
   workspace: WorkspaceActivities;
   agent: AgentActivities;
   fleet: Pick<FleetActivities, 'reviveFleet'>;
+  ledger: LedgerActivities;
 }
 
 export function lineProxies(policy: LinePolicy): LineProxies {
@@ -45,5 +46,6 @@ export function lineProxies(policy: LinePolicy): LineProxies {
     }),
     // Reviving the fleet is a start-if-absent: cheap, idempotent, and needed before any lease.
     fleet: proxyActivities<FleetActivities>({ startToCloseTimeout: '30s', retry }),
+    ledger: proxyActivities<LedgerActivities>({ startToCloseTimeout: '30s', retry }),
   };
 }

@@ -1,10 +1,13 @@
 // Dispatch and await PR: a slot from the fleet, the agent in its worktree, then the factory
 // (not the agent) pushes and opens the pull request.
-import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import { PATCHES } from '../patches.js';
-import type { AgentRunResult } from '../activity-types.js';
+import type { AgentFailureDetails, AgentRunResult } from '../activity-types.js';
 import { publishSearchAttributes } from '../search-attributes.js';
+import { EMPTY_LEDGER } from '../state.js';
+import { countAgentRun, countCost } from './endings.js';
 import { agentOutcome, messageOf } from './failures.js';
+import { publishLedger } from './settle.js';
 import { acquireLease, returnLease } from './lease.js';
 import type { Ending, Run } from './run.js';
 
@@ -15,8 +18,10 @@ const REUSE_PREPARED_WITHIN_MS = 60_000;
 /** Runs the agent and opens (or updates) the PR. Returns an ending when the line must stop. */
 export async function dispatch(run: Run): Promise<Ending | null> {
   const { state, policy, acts } = run;
-  if (policy.budgetUsd !== null && state.costUsd >= policy.budgetUsd) {
-    return { outcome: 'budget-exceeded', reason: `the agent has spent $${state.costUsd.toFixed(2)} of the $${policy.budgetUsd.toFixed(2)} budget` };
+  // The budget is the issue's (its ledger since the last go-ahead), not this run's.
+  const spent = run.endingsFinal ? (state.ledger ?? EMPTY_LEDGER).sinceGoAhead.costUsd : state.costUsd;
+  if (policy.budgetUsd !== null && spent >= policy.budgetUsd) {
+    return { outcome: 'budget-exceeded', reason: `the agent has spent $${spent.toFixed(2)} of the $${policy.budgetUsd.toFixed(2)} budget` };
   }
   const routing = state.routing!;
   // The git work (fetch, worktree) overlaps the wait for a slot; the agent activity then finds
@@ -35,6 +40,10 @@ export async function dispatch(run: Run): Promise<Ending | null> {
   const preparedAhead = await prepared;
   if (queued) return queued;
   state.attempts += 1;
+  if (run.endingsFinal) {
+    state.ledger = countAgentRun(state.ledger ?? { ...EMPTY_LEDGER });
+    publishLedger(state);
+  }
   run.note('dispatched', `agent ${state.agentName} on ${routing.repo}, attempt ${state.attempts}`);
   let movedToInProgress: Promise<void> | null = null;
   if (state.attempts === 1) {
@@ -63,18 +72,44 @@ export async function dispatch(run: Run): Promise<Ending | null> {
       idleTimeout: policy.timeouts.agentIdle,
       heartbeatInterval: policy.timeouts.heartbeat,
       ...(preparedAhead ? { reuseWorkspaceWithinMs: REUSE_PREPARED_WITHIN_MS } : {}),
+      ...(run.endingsFinal
+        ? {
+            publishSeparately: true,
+            // The issue's budget left, so a streaming agent is stopped when it passes it.
+            budgetRemainingUsd: policy.budgetUsd === null ? null : Math.max(0, policy.budgetUsd - (state.ledger ?? EMPTY_LEDGER).sinceGoAhead.costUsd),
+            // A re-dispatch with feedback resumes the agent's session where the provider can.
+            resumeSessionId: state.feedback ? (state.sessionId ?? null) : null,
+          }
+        : {}),
     });
   } catch (err) {
+    if (run.endingsFinal) {
+      // A failed attempt's spend is the issue's too, and its session may still be resumed.
+      state.sessionId = sessionOfFailure(err) ?? state.sessionId ?? null;
+      state.costUsd += costOfFailure(err);
+      state.ledger = countCost(state.ledger ?? { ...EMPTY_LEDGER }, costOfFailure(err));
+      publishLedger(state);
+    }
     if (isCancellation(err)) throw err;
     run.recordFailure(err);
-    return { outcome: agentOutcome(err), reason: `the agent did not finish: ${messageOf(err)}` };
+    return { outcome: agentOutcome(err, run.endingsFinal), reason: `the agent did not finish: ${messageOf(err)}` };
   } finally {
     // The slot is for a running agent; CI and review can take days without holding one.
     await CancellationScope.nonCancellable(() => returnLease(run));
     await movedToInProgress;
   }
   state.costUsd += result.costUsd;
+  if (run.endingsFinal) {
+    state.sessionId = result.sessionId ?? state.sessionId ?? null;
+    state.ledger = countCost(state.ledger ?? { ...EMPTY_LEDGER }, result.costUsd);
+    publishLedger(state);
+  }
   if (result.commits === 0 && !state.pr) return { outcome: 'no-pr', reason: `the agent finished without committing anything: ${result.summary}` };
+  if (run.endingsFinal) {
+    // The commits are in the worktree; the publish station pushes them, and retries never reset them.
+    state.unpublished = { summary: result.summary };
+    return null;
+  }
 
   run.note('awaiting-pr', 'pushing the branch and opening the pull request');
   try {
@@ -84,6 +119,46 @@ export async function dispatch(run: Run): Promise<Ending | null> {
     run.recordFailure(err);
     return { outcome: 'no-pr', reason: `no pull request within ${policy.timeouts.prOpen}: ${messageOf(err)}` };
   }
+  publishSearchAttributes(state);
+  if (state.attempts === 1) await acts.tracker.moveIssue({ issueId: state.issueId, stateName: routing.states.inReview });
+  return null;
+}
+
+/** The agent session a failed attempt reported (its failure details), if any. */
+function sessionOfFailure(err: unknown): string | null {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (!(cause instanceof ApplicationFailure)) return null;
+  const details = cause.details?.[0] as { sessionId?: unknown } | undefined;
+  return typeof details?.sessionId === 'string' ? details.sessionId : null;
+}
+
+/** What a failed agent attempt reported spending (its failure details), else 0. */
+function costOfFailure(err: unknown): number {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (!(cause instanceof ApplicationFailure)) return 0;
+  const details = cause.details?.[0] as Partial<AgentFailureDetails> | undefined;
+  return typeof details?.costUsd === 'number' && details.costUsd > 0 ? details.costUsd : 0;
+}
+
+/**
+ * The publish station: push the agent's commits from the worktree that holds them and open (or
+ * update) the PR. Its activity retries a failed push with the same commits; when it runs out of
+ * time the run ends `failed` here, and a retry-later run resumes at this station with the
+ * worktree kept.
+ */
+export async function publish(run: Run): Promise<Ending | null> {
+  const { state, policy, acts } = run;
+  const routing = state.routing!;
+  run.note('awaiting-pr', 'pushing the branch and opening the pull request');
+  try {
+    state.pr = await acts.publisher.publishPullRequest({ issue: state.issue!, routing, branch: state.branch!, summary: state.unpublished?.summary ?? '', push: true });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const failureClass = run.recordFailure(err);
+    const outcome = failureClass === 'auth' || failureClass === 'logic' ? 'no-pr' : 'failed';
+    return { outcome, reason: `the agent's commits could not be published within ${policy.timeouts.prOpen}: ${messageOf(err)}` };
+  }
+  state.unpublished = null;
   publishSearchAttributes(state);
   if (state.attempts === 1) await acts.tracker.moveIssue({ issueId: state.issueId, stateName: routing.states.inReview });
   return null;

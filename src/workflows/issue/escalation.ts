@@ -12,11 +12,13 @@ export async function escalateRedispatchLimit(run: Run): Promise<boolean> {
     `Conveyor stopped re-dispatching after ${state.redispatches} attempts. Last feedback:\n\n${state.feedback ?? '(none)'}\n\nComment \`/conveyor retry\` to try again.`,
   );
   state.waits.escalationDeadlineAt ??= Date.now() + durationMs(policy.timeouts.escalation);
+  if (run.endingsFinal) run.accept({ retry: 'the agent is re-dispatched with the last feedback' });
   for (;;) {
     if (!(await run.waitUntil(() => state.operatorQueue.length > 0, state.waits.escalationDeadlineAt))) return false;
     if (run.takeCommand()!.command === 'retry') {
       state.waits.escalationDeadlineAt = null;
       state.redispatches = 0;
+      if (run.endingsFinal) run.accept(null);
       return true;
     }
   }

@@ -9,10 +9,20 @@ function causeOf(err: unknown): unknown {
   return err instanceof ActivityFailure && err.cause ? err.cause : err;
 }
 
-export function agentOutcome(err: unknown): Outcome {
+/**
+ * The outcome of a failed agent activity. A missed heartbeat means the worker (not the agent)
+ * went away: the agent's own silence is caught by its idle timer inside the activity. Runs on
+ * the endings-final path say so (`worker-lost`, retried later); older runs called it a stall.
+ */
+export function agentOutcome(err: unknown, workerLostIsItsOwn = false): Outcome {
   const cause = causeOf(err);
-  if (cause instanceof TimeoutFailure) return cause.timeoutType === TimeoutType.HEARTBEAT ? 'agent-stalled' : 'agent-timeout';
+  if (cause instanceof TimeoutFailure) {
+    if (cause.timeoutType === TimeoutType.HEARTBEAT) return workerLostIsItsOwn ? 'worker-lost' : 'agent-stalled';
+    return 'agent-timeout';
+  }
   if (cause instanceof ApplicationFailure && (cause.type === 'agent-stalled' || cause.type === 'agent-timeout')) return cause.type;
+  // The agent's stream reported spend past the issue's budget and it was stopped.
+  if (workerLostIsItsOwn && cause instanceof ApplicationFailure && cause.type === 'budget-exceeded') return 'budget-exceeded';
   return 'agent-failed';
 }
 

@@ -2,10 +2,11 @@
 // that head, or wait (with a deadline) for the forge to say something changed.
 import { boundText, DEFAULT_PAYLOAD_LIMIT } from '../../domain/bounded-text.js';
 import { durationMs } from '../../domain/duration.js';
-import type { PullRequestStatus } from '../../domain/issue.js';
-import type { LinePolicy } from '../input.js';
+import type { MergeResult, PullRequestStatus } from '../../domain/issue.js';
+import type { EndingsPolicy, LinePolicy } from '../input.js';
 import type { Outcome, Routing, Waits } from '../state.js';
 import type { Ending, Run } from './run.js';
+import { endingsPolicy } from './settle.js';
 
 export type GateVerdict =
   | { kind: 'end'; outcome: Outcome; reason: string }
@@ -56,6 +57,44 @@ export function gateVerdict(status: PullRequestStatus, waits: GateWaits, ctx: { 
 
 export type GateResult = Ending | { redispatch: string };
 
+type RefusalWaits = Pick<Waits, 'refusedSha' | 'mergeRetrySha' | 'mergeRetries'>;
+
+export type RefusalVerdict =
+  | { kind: 'reread'; waits: RefusalWaits }
+  | { kind: 'retry'; waits: RefusalWaits }
+  | { kind: 'redispatch'; feedback: string; waits: RefusalWaits }
+  | { kind: 'held'; comment: string; waits: RefusalWaits };
+
+/**
+ * What a refused merge means, and the waits from now on. A moved head is read again (the gate
+ * decides on the new head); not-yet-mergeable is tried again on the same head a bounded number of
+ * times; a conflict goes back to the agent with the files as feedback (a re-dispatch); anything
+ * else (branch protection, retries used up) holds that head (`refusedSha`) until it moves, said
+ * once on the issue. Pure.
+ */
+export function refusalVerdict(merge: Extract<MergeResult, { merged: false }>, sha: string, waits: RefusalWaits, policy: Pick<EndingsPolicy, 'mergeRetries'>, baseBranch: string): RefusalVerdict {
+  const tried = waits.mergeRetrySha === sha ? (waits.mergeRetries ?? 0) : 0;
+  const held = (comment: string): RefusalVerdict => ({ kind: 'held', comment, waits: { refusedSha: sha, mergeRetrySha: sha, mergeRetries: tried } });
+  switch (merge.reason) {
+    case 'head-moved':
+    case 'closed':
+      return { kind: 'reread', waits: { ...waits } };
+    case 'not-ready':
+      if (tried < policy.mergeRetries) return { kind: 'retry', waits: { refusedSha: waits.refusedSha, mergeRetrySha: sha, mergeRetries: tried + 1 } };
+      return held(`Conveyor could not merge ${sha.slice(0, 7)} after ${tried} tries (${merge.message}). It waits for a new push or a human.`);
+    case 'conflict': {
+      const files = merge.conflicts && merge.conflicts.length > 0 ? `\nConflicting files:\n${merge.conflicts.map((f) => `- ${f}`).join('\n')}` : '';
+      return {
+        kind: 'redispatch',
+        feedback: `The branch conflicts with ${baseBranch} at ${sha.slice(0, 7)}: merge origin/${baseBranch} into it and resolve the conflicts.${files}`,
+        waits: { refusedSha: sha, mergeRetrySha: null, mergeRetries: 0 },
+      };
+    }
+    case 'not-mergeable':
+      return held(`GitHub refused to merge ${sha.slice(0, 7)}: ${merge.message}. Conveyor waits for a new push, a review or a human.`);
+  }
+}
+
 export async function mergeGate(run: Run): Promise<GateResult> {
   const { state, policy, acts } = run;
   const routing = state.routing!;
@@ -77,8 +116,20 @@ export async function mergeGate(run: Run): Promise<GateResult> {
       case 'merge': {
         const merge = await acts.forge.mergePullRequest({ repo: routing.repo, number: status.pr.number, sha: verdict.sha });
         if (merge.merged) return { outcome: 'merged', reason: `merged PR #${status.pr.number} at ${verdict.sha.slice(0, 7)}` };
-        state.waits.refusedSha = verdict.sha;
         run.note('merge-gate', `merge refused (${merge.reason}): ${merge.message}`);
+        if (!run.endingsFinal) {
+          state.waits.refusedSha = verdict.sha;
+          continue;
+        }
+        const refusal = refusalVerdict(merge, verdict.sha, state.waits, endingsPolicy(run), routing.baseBranch);
+        Object.assign(state.waits, refusal.waits);
+        if (refusal.kind === 'redispatch') return { redispatch: boundText(refusal.feedback, policy.payloadLimit ?? DEFAULT_PAYLOAD_LIMIT) };
+        if (refusal.kind === 'retry') {
+          // GitHub is still computing mergeability, or the base just moved: the same head, shortly.
+          await run.waitUntil(() => false, Date.now() + durationMs(endingsPolicy(run).mergeRetryBackoff));
+        } else if (refusal.kind === 'held') {
+          await run.commentOnce(`merge-refused:${verdict.sha}`, refusal.comment);
+        }
         continue;
       }
       case 'wait': {

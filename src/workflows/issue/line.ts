@@ -5,11 +5,12 @@
 import { CancellationScope, allHandlersFinished, condition, continueAsNew, isCancellation } from '@temporalio/workflow';
 import type { IssueRunInput } from '../input.js';
 import type { IssueRunState } from '../state.js';
-import { dispatch } from './dispatch.js';
+import { dispatch, publish } from './dispatch.js';
 import { escalateRedispatchLimit } from './escalation.js';
 import { mergeGate } from './gate.js';
 import { close, release } from './release.js';
 import { ContinueAsNewRequested, startRun, type Ending, type Run } from './run.js';
+import { settle } from './settle.js';
 import { triage } from './triage.js';
 
 export async function issueWorkflow(input: IssueRunInput): Promise<IssueRunState> {
@@ -38,8 +39,17 @@ export async function issueWorkflow(input: IssueRunInput): Promise<IssueRunState
   }
   state.outcome = ending.outcome;
   state.reason = ending.reason;
-  await CancellationScope.nonCancellable(() => release(run, ending.outcome));
-  run.note('done', `${ending.outcome}: ${ending.reason}`);
+  if (run.endingsFinal) {
+    // Settling may block the issue, or wait out a backoff and try again as a new run.
+    const settled = await CancellationScope.nonCancellable(() => settle(run, ending));
+    if (settled.next === 'retry') {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof issueWorkflow>({ ...input, resume: settled.resume });
+    }
+  } else {
+    await CancellationScope.nonCancellable(() => release(run, ending.outcome));
+  }
+  run.note('done', `${state.outcome}: ${state.reason}`);
   await condition(allHandlersFinished);
   if (cancelledByTemporal) throw cancelledByTemporal;
   return state;
@@ -56,6 +66,11 @@ async function walkTheLine(run: Run): Promise<Ending> {
   for (;;) {
     if (state.station === 'dispatch') {
       const stop = await dispatch(run);
+      if (stop) return stop;
+      state.station = state.unpublished ? 'publish' : 'gate';
+    }
+    if (state.station === 'publish') {
+      const stop = await publish(run);
       if (stop) return stop;
       state.station = 'gate';
     }

@@ -5,9 +5,11 @@ import {
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { PATCHES } from '../patches.js';
 import type { FailureClass } from '../../domain/failure.js';
 import type { IssueRunInput, LinePolicy } from '../input.js';
 import {
@@ -19,6 +21,7 @@ import {
   trackerEventSignal,
   type LeaseGrant,
   type OperatorCommand,
+  type OperatorCommandName,
 } from '../messages.js';
 import { publishSearchAttributes } from '../search-attributes.js';
 import { NO_WAITS, type IssueRunState, type Outcome, type Phase } from '../state.js';
@@ -49,6 +52,12 @@ export interface Run {
   readonly heard: { tracker: number; forge: number };
   grant: LeaseGrant | null;
   abortBy: string | null;
+  /**
+   * Whether this run takes the endings-final path (PATCHES.endingsFinal), decided once at its
+   * start: a run started on older code keeps the older behaviour for the rest of its life, so
+   * its history replays and it never mixes the two.
+   */
+  readonly endingsFinal: boolean;
   note(phase: Phase, text: string): void;
   remember(phase: Phase, text: string): void;
   recordFailure(err: unknown): FailureClass;
@@ -56,6 +65,12 @@ export interface Run {
   commentOnce(marker: string, body: string): Promise<void>;
   /** The first operator command waiting, removed from the queue. */
   takeCommand(): OperatorCommand | undefined;
+  /**
+   * The operator commands the current wait answers to, each with what accepting it does (said in
+   * the reply comment); null: none. Any other command is refused with a reply, never kept for a
+   * later phase. Setting it drops commands queued for the previous wait.
+   */
+  accept(commands: Partial<Record<Exclude<OperatorCommandName, 'abort'>, string>> | null): void;
   /**
    * Wait until `ready()` or `deadlineAt`. Every wait is also a continue-as-new point: when
    * history has grown (redeliveries, nudges) the run continues as new with its state, deadline
@@ -94,6 +109,9 @@ export function freshState(input: IssueRunInput): IssueRunState {
 
 export function startRun(input: IssueRunInput): Run {
   const state = input.resume ?? freshState(input);
+  // A fresh run starts in triage, which answers a retry (a blocked issue started by
+  // `/conveyor retry`) and an approve (a thin issue); a continuation re-opens its own wait.
+  let accepting: Partial<Record<OperatorCommandName, string>> | null = input.resume ? null : { retry: 'the issue is triaged again', approve: 'the issue is dispatched as it is if triage finds it thin' };
   const run: Run = {
     input,
     policy: input.policy,
@@ -104,6 +122,7 @@ export function startRun(input: IssueRunInput): Run {
     heard: { tracker: 0, forge: 0 },
     grant: null,
     abortBy: null,
+    endingsFinal: patched(PATCHES.endingsFinal),
     note(phase, text) {
       state.phase = phase;
       run.remember(phase, text);
@@ -123,10 +142,18 @@ export function startRun(input: IssueRunInput): Run {
     },
     async commentOnce(marker, body) {
       if (state.posted.includes(marker)) return;
-      await run.acts.tracker.commentOnIssue({ issueId: state.issueId, body });
+      // The hidden marker makes the write itself idempotent: an attempt that timed out after the
+      // tracker took the comment is retried, finds it, and posts nothing.
+      await run.acts.tracker.commentOnIssue({ issueId: state.issueId, body, marker: `${workflowInfo().firstExecutionRunId}:${marker}` });
       state.posted.push(marker);
     },
     takeCommand: () => state.operatorQueue.shift(),
+    accept(commands) {
+      accepting = commands;
+      // Commands this wait does not answer were meant for the last one: not kept for later.
+      const kept = state.operatorQueue.filter((c) => commands?.[c.command as Exclude<OperatorCommandName, 'abort'>] !== undefined);
+      state.operatorQueue.splice(0, state.operatorQueue.length, ...kept);
+    },
     async waitUntil(ready, deadlineAt) {
       const historyGrown = () => {
         const info = workflowInfo();
@@ -152,13 +179,27 @@ export function startRun(input: IssueRunInput): Run {
   setHandler(forgeEventSignal, (event) => {
     if (firstTime(event.deliveryId)) run.heard.forge += 1;
   });
-  setHandler(operatorCommandSignal, (command) => {
+  setHandler(operatorCommandSignal, async (command) => {
     if (!firstTime(command.deliveryId)) return;
     if (command.command === 'abort') {
       run.abortBy = command.by;
       run.scope.cancel();
-    } else {
+      return;
+    }
+    if (!run.endingsFinal) {
       state.operatorQueue.push(command);
+      return;
+    }
+    // Every command gets an answer in the phase it arrives in; nothing waits for a later one.
+    const effect = accepting?.[command.command];
+    if (effect) state.operatorQueue.push(command);
+    const reply = effect
+      ? `\`/conveyor ${command.command}\` from ${command.by}: accepted; ${effect}.`
+      : `\`/conveyor ${command.command}\` from ${command.by}: refused; nothing to ${command.command} while the run is ${state.phase}. Nothing was kept for later.`;
+    try {
+      await run.acts.tracker.commentOnIssue({ issueId: state.issueId, body: reply, marker: `reply:${command.deliveryId}` });
+    } catch (err) {
+      run.remember(state.phase, `could not reply to /conveyor ${command.command}: ${err instanceof Error ? err.message : String(err)}`);
     }
   });
   setHandler(leaseGrantedSignal, (grant) => {

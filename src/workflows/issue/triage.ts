@@ -3,8 +3,10 @@
 import { durationMs } from '../../domain/duration.js';
 import { branchForIssue } from '../../domain/naming.js';
 import type { TriageResult } from '../activity-types.js';
-import type { Waits } from '../state.js';
+import { EMPTY_LEDGER, type Waits } from '../state.js';
+import { goAhead } from './endings.js';
 import type { Ending, Run } from './run.js';
+import { endingsPolicy, publishLedger } from './settle.js';
 
 export type TriageVerdict =
   | { kind: 'dispatch' }
@@ -31,11 +33,24 @@ export function triageVerdict(result: TriageResult, waits: Pick<Waits, 'approved
 /** Returns an ending when the line stops here, null when the issue goes on to dispatch. */
 export async function triage(run: Run): Promise<Ending | null> {
   const { state, policy, acts } = run;
+  // A fresh run reads what earlier runs of the issue left in their ledger (beside its first read,
+  // so dispatch waits for neither alone) and answers a `/conveyor retry` that started it.
+  let firstRead = run.endingsFinal && !run.input.resume;
+  if (firstRead) await unblockOnRetry(run);
   for (;;) {
     run.note('triage', 'reading the issue');
     // Counted before the read: an edit that lands while triage runs must trigger another read.
     const seen = run.heard.tracker;
-    const result = await acts.tracker.triageIssue({ issueId: state.issueId, workflowId: run.workflowId });
+    const read = acts.tracker.triageIssue({ issueId: state.issueId, workflowId: run.workflowId });
+    if (firstRead) {
+      firstRead = false;
+      const [, ledger] = await Promise.all([read, acts.ledger.readIssueLedger({ workflowId: run.workflowId })]);
+      // Every fresh run was started by a human act (the factory never re-adds its label, and tries
+      // again only inside a run), so the issue's limits start over; its totals carry on.
+      state.ledger = goAhead(ledger ?? { ...EMPTY_LEDGER });
+      publishLedger(state);
+    }
+    const result = await read;
     state.issue = result.issue;
     state.issueKey = result.issue?.key ?? state.issueKey;
     state.routing = result.routing;
@@ -45,6 +60,7 @@ export async function triage(run: Run): Promise<Ending | null> {
     const verdict = triageVerdict(result, state.waits);
     if (verdict.kind === 'dispatch') {
       state.waits.escalationDeadlineAt = null;
+      if (run.endingsFinal) await dispatchAfterGoAhead(run);
       return null;
     }
     if (verdict.kind === 'ignore') return { outcome: 'ignored', reason: verdict.reason };
@@ -53,6 +69,9 @@ export async function triage(run: Run): Promise<Ending | null> {
     await run.commentOnce(verdict.marker, verdict.comment);
     // Set once per escalation: a continuation keeps it; a human's edit or command starts a new one.
     state.waits.escalationDeadlineAt ??= Date.now() + durationMs(policy.timeouts.escalation);
+    if (run.endingsFinal) {
+      run.accept(result.overridable ? { approve: 'the issue is dispatched as it is', retry: 'the issue is triaged again' } : { retry: 'the issue is triaged again' });
+    }
     for (;;) {
       const answered = await run.waitUntil(() => run.heard.tracker > seen || state.operatorQueue.length > 0, state.waits.escalationDeadlineAt);
       if (!answered) return { outcome: 'escalation-timeout', reason: `nobody answered the escalation within ${policy.timeouts.escalation}: ${verdict.reason}` };
@@ -62,5 +81,33 @@ export async function triage(run: Run): Promise<Ending | null> {
       state.waits.escalationDeadlineAt = null;
       break;
     }
+  }
+}
+
+/**
+ * A run started by `/conveyor retry` on a blocked issue: the operator's word is the go-ahead, so
+ * the blocked label goes and the ready label comes back before triage reads the issue.
+ */
+async function unblockOnRetry(run: Run): Promise<void> {
+  const { state, acts } = run;
+  const index = state.operatorQueue.findIndex((c) => c.command === 'retry');
+  if (index < 0) return;
+  // Used up here: it is not also an approval of a thin issue.
+  const [retry] = state.operatorQueue.splice(index, 1);
+  const policy = endingsPolicy(run);
+  await acts.tracker.relabelIssue({ issueId: state.issueId, add: [policy.readyLabel], remove: [policy.blockedLabel] });
+  run.remember('triage', `unblocked by /conveyor retry from ${retry!.by}`);
+}
+
+/**
+ * Leaving triage for dispatch: a blocked label a human left beside the re-added ready label goes,
+ * and commands meant for triage are not kept for later phases.
+ */
+async function dispatchAfterGoAhead(run: Run): Promise<void> {
+  const { state, acts } = run;
+  run.accept(null);
+  const policy = endingsPolicy(run);
+  if (state.issue?.labels.includes(policy.blockedLabel)) {
+    await acts.tracker.relabelIssue({ issueId: state.issueId, add: [], remove: [policy.blockedLabel] });
   }
 }
