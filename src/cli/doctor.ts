@@ -112,11 +112,15 @@ async function gitCheck(env: Env): Promise<Check> {
 
 async function agentChecks(config: Config, env: Env): Promise<Check[]> {
   return Promise.all(
-    Object.entries(config.factory.agents.providers).map(async ([provider, spec]): Promise<Check> => {
+    // The providers the line can pick (the default and the routing rules'): one configured but
+    // never used, as instance.example's claude and codex are, need not be installed here.
+    Object.entries(config.factory.agents.providers)
+      .filter(([provider]) => provider === config.factory.agents.default || config.factory.routing.some((rule) => rule.agent === provider))
+      .map(async ([provider, spec]): Promise<Check> => {
       const name = `agent ${provider}`;
       const program = (spec.provider === 'command' ? spec.command[0]! : (spec.executable ?? defaultExecutable(config.root, spec.provider))).replaceAll('{root}', config.root);
       const path = onPath(isAbsolute(program) || !program.includes('/') ? program : resolve(config.root, program), env);
-      if (!path) return { name, status: 'fail', detail: `${program} (agents.providers.${provider}) is not on PATH: install it on this host or fix the command in ${config.files.factory}.` };
+      if (!path) return { name, status: 'fail', detail: `${program} (agents.providers.${provider}.${spec.provider === 'command' ? 'command' : 'executable'}) is not on PATH: install it on this host or fix the command in ${config.files.factory}.` };
       const version = await run(path, ['--version']).then(
         (out) => out.split('\n')[0],
         () => null,

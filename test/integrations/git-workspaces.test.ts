@@ -306,7 +306,7 @@ describe('git workspaces', () => {
 
     const reused = await workspaces.prepare(input({ reuseWithinMs: 60_000 }));
 
-    expect(reused).toEqual(first);
+    expect(reused).toEqual({ ...first, reused: true });
     expect(head(reused)).toBe(prepared);
     // Not fetched: the mirror has not heard of the push either.
     expect(git(mirror, 'rev-parse', 'refs/remotes/origin/main')).toBe(prepared);
