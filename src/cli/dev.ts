@@ -36,6 +36,13 @@ async function ensureFree(name: string, value: number, variable: string): Promis
   });
 }
 
+async function portIsFree(value: number): Promise<boolean> {
+  return ensureFree('Temporal', value, 'CONVEYOR_TEMPORAL_PORT').then(
+    () => true,
+    () => false,
+  );
+}
+
 /**
  * Before anything binds a port: the earlier `conveyor dev` of this root, if its record says one
  * ran. A live one is refused with its pid; a killed one (terminal closed, out of memory) left
@@ -54,6 +61,10 @@ async function recoverFromEarlierRun(config: Config): Promise<void> {
   if (earlier?.temporal && (await stillRunning(earlier.temporal))) {
     say(`an earlier npm run dev was killed; stopping the Temporal dev server it left running (pid ${earlier.temporal.pid}, ${earlier.temporal.address})`);
     await stopProcess(earlier.temporal);
+    // Gone is not yet free: the port check that follows would fail on a socket still closing.
+    const heldPort = Number(earlier.temporal.address.split(':').pop());
+    const until = Date.now() + 15_000;
+    while (Number.isInteger(heldPort) && Date.now() < until && !(await portIsFree(heldPort))) await new Promise((r) => setTimeout(r, 200));
   }
   const reaped = await reapLeftoverAgents(resolve(config.root, config.factory.workspaceDir));
   const killed = reaped.groups.length + reaped.strays.length;
