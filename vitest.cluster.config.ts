@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     // The deploy script's test too: it builds and installs a copy (minutes), like a real deploy.
-    include: ['test/cluster/**/*.test.ts', 'test/deploy/**/*.test.ts'],
+    include: ['test/cluster/**/*.test.ts', 'test/deploy/**/*.test.ts', 'test/cli/dev-restart.test.ts'],
     pool: 'forks',
     maxWorkers: 1,
     fileParallelism: false,

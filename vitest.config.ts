@@ -6,9 +6,11 @@ import { configDefaults, defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The production group (a self-hosted server built and restarted; a deploy that builds and
-    // installs a copy) takes many minutes: opt-in (npm run test:cluster, which .ci/run runs).
-    exclude: [...configDefaults.exclude, 'test/cluster/**', 'test/deploy/**'],
+    // The production group takes many minutes: a self-hosted server built and restarted, a
+    // deploy that builds and installs a copy, and `npm run dev` killed and restarted (on a
+    // loaded 2-core machine its demo did not always finish within the test's 150 s after the
+    // restart; see the closing note of stop 11). Opt-in: npm run test:cluster.
+    exclude: [...configDefaults.exclude, 'test/cluster/**', 'test/deploy/**', 'test/cli/dev-restart.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
     fileParallelism: true,
