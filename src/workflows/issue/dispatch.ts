@@ -85,9 +85,10 @@ export async function dispatch(run: Run): Promise<Ending | null> {
   } catch (err) {
     if (run.endingsFinal) {
       // A failed attempt's spend is the too, and its session may still be resumed.
-      state.sessionId = sessionOfFailure(err) ?? state.sessionId ?? null;
-      state.costUsd += costOfFailure(err);
-      state.ledger = countCost(state.ledger ?? { ...EMPTY_LEDGER }, costOfFailure(err));
+      const failed = failureDetails(err);
+      state.sessionId = failed.sessionId ?? state.sessionId ?? null;
+      state.costUsd += failed.costUsd;
+      state.ledger = countCost(state.ledger ?? { ...EMPTY_LEDGER }, failed.costUsd);
       publishLedger(state);
     }
     if (isCancellation(err)) throw err;
@@ -124,20 +125,14 @@ export async function dispatch(run: Run): Promise<Ending | null> {
   return null;
 }
 
-/** The agent session a failed attempt reported (its failure details), if any. */
-function sessionOfFailure(err: unknown): string | null {
+/** What a failed agent attempt reported in its failure details: its spend (else 0) and its session. */
+function failureDetails(err: unknown): { costUsd: number; sessionId: string | null } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (!(cause instanceof ApplicationFailure)) return null;
-  const details = cause.details?.[0] as { sessionId?: unknown } | undefined;
-  return typeof details?.sessionId === 'string' ? details.sessionId : null;
-}
-
-/** What a failed agent attempt reported spending (its failure details), else 0. */
-function costOfFailure(err: unknown): number {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (!(cause instanceof ApplicationFailure)) return 0;
-  const details = cause.details?.[0] as Partial<AgentFailureDetails> | undefined;
-  return typeof details?.costUsd === 'number' && details.costUsd > 0 ? details.costUsd : 0;
+  const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as (Partial<AgentFailureDetails> & { sessionId?: unknown }) | undefined) : undefined;
+  return {
+    costUsd: typeof details?.costUsd === 'number' && details.costUsd > 0 ? details.costUsd : 0,
+    sessionId: typeof details?.sessionId === 'string' ? details.sessionId : null,
+  };
 }
 
 /**

@@ -52,18 +52,31 @@ export async function close(run: Run, ending: Ending): Promise<void> {
 export async function release(run: Run, outcome: Outcome): Promise<void> {
   const { state, acts } = run;
   run.note('releasing', `releasing after ${outcome}`);
-  const failures: string[] = [];
-  const step = async (what: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-    } catch (err) {
-      failures.push(`${what}: ${messageOf(err)}`);
-    }
-  };
+  const { step, report } = releaseSteps(run);
   const plan = releasePlan(state, outcome, run.abortBy);
   await step('return the lease', () => returnLease(run));
   if (plan.cleanupWorkspace) await step('remove the worktree', () => acts.workspace.cleanupWorkspace({ workflowId: run.workflowId, branch: state.branch!, repo: state.routing!.repo }));
   if (plan.moveTo) await step('move the issue back', () => acts.tracker.moveIssue({ issueId: state.issueId, stateName: plan.moveTo! }));
   if (plan.comment) await step('comment on the issue', () => run.commentOnce(`released:${outcome}`, plan.comment!));
-  if (failures.length > 0) run.remember('releasing', `release steps failed: ${failures.join('; ')}`);
+  report();
+}
+
+/**
+ * Release steps that must all be tried: each failure (already retried by its activity) is kept,
+ * not thrown, and `report` notes them all on the run once the last step has run.
+ */
+export function releaseSteps(run: Run): { step: (what: string, fn: () => Promise<unknown>) => Promise<void>; report: () => void } {
+  const failures: string[] = [];
+  return {
+    async step(what, fn) {
+      try {
+        await fn();
+      } catch (err) {
+        failures.push(`${what}: ${messageOf(err)}`);
+      }
+    },
+    report() {
+      if (failures.length > 0) run.remember('releasing', `release steps failed: ${failures.join('; ')}`);
+    },
+  };
 }

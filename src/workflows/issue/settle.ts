@@ -8,8 +8,8 @@ import type { EndingsPolicy } from '../input.js';
 import { LEDGER_MEMO_KEY } from '../messages.js';
 import { EMPTY_LEDGER, type IssueLedger, type IssueRunState } from '../state.js';
 import { blockedComment, endingKind, recordEnding, retryComment, wasClaimed } from './endings.js';
-import { messageOf } from './failures.js';
 import { returnLease } from './lease.js';
+import { releaseSteps } from './release.js';
 import type { Ending, Run } from './run.js';
 
 /** Used by runs whose input predates `policy.endings` (continued across the upgrade). */
@@ -45,14 +45,7 @@ export async function settle(run: Run, ending: Ending): Promise<Settled> {
   publishLedger(state);
   run.note('releasing', `${decided.kind} after ${ending.outcome}`);
 
-  const failures: string[] = [];
-  const step = async (what: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-    } catch (err) {
-      failures.push(`${what}: ${messageOf(err)}`);
-    }
-  };
+  const { step, report } = releaseSteps(run);
   await step('return the lease', () => returnLease(run));
   // Unpushed commits stay for the retry, which publishes them from this worktree.
   const keepWorktree = decided.kind === 'retry-later' && state.station === 'publish';
@@ -66,11 +59,11 @@ export async function settle(run: Run, ending: Ending): Promise<Settled> {
   } else if (decided.kind === 'retry-later') {
     settled = await retryLater(run, ending, step);
   }
-  if (failures.length > 0) run.remember('releasing', `release steps failed: ${failures.join('; ')}`);
+  report();
   return settled;
 }
 
-type Step = (what: string, fn: () => Promise<unknown>) => Promise<void>;
+type Step = ReturnType<typeof releaseSteps>['step'];
 
 /** Blocked: back to ready (if the factory had taken it), ready label swapped, one comment. */
 async function block(run: Run, ending: Ending, why: string | null, step: Step): Promise<void> {
