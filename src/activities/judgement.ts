@@ -4,7 +4,7 @@
 // would decide.
 import type { FactoryConfig } from '../config/factory-schema.js';
 import { graduationEvidence, type GraduationEvidence } from '../domain/graduation.js';
-import type { PullRequest, TrackerIssue } from '../domain/issue.js';
+import { isFinishedState, type PullRequest, type TrackerIssue } from '../domain/issue.js';
 import { BRANCH_PREFIX, branchForIssue } from '../domain/naming.js';
 import type { BlockingIssue } from '../domain/routing.js';
 import { explainRoute, triage } from '../domain/triage.js';
@@ -20,7 +20,6 @@ export const GRADUATION_TTL_MS = 5 * 60_000;
 /** Issues followed up a chain of blockers looking for a cycle. */
 const MAX_CHAIN = 25;
 
-const FINISHED = new Set(['completed', 'canceled']);
 
 export interface Judge {
   /** Triage one issue, read fresh. */
@@ -37,7 +36,7 @@ export interface Judge {
 export function blockedIssuesOf(tracker: Tracker): (issueId: string) => Promise<Array<{ id: string; key: string }>> {
   return async (issueId) => {
     const relations = await tracker.getBlockingRelations(issueId);
-    return relations.blocks.filter((b) => !FINISHED.has(b.state.type)).map((b) => ({ id: b.id, key: b.key }));
+    return relations.blocks.filter((b) => !isFinishedState(b.state.type)).map((b) => ({ id: b.id, key: b.key }));
   };
 }
 
@@ -67,7 +66,7 @@ export function createJudge(deps: { tracker: Tracker; forge: Forge; factory: Fac
   /** Unfinished blockers, and a cycle through this issue if following them leads back to it. */
   async function blockers(issue: TrackerIssue): Promise<{ blockedBy: BlockingIssue[]; cycle: string[] | null }> {
     const relations = await tracker.getBlockingRelations(issue.id);
-    const open = relations.blockedBy.filter((b) => !FINISHED.has(b.state.type));
+    const open = relations.blockedBy.filter((b) => !isFinishedState(b.state.type));
     const blockedBy = open.map((b) => ({ id: b.id, key: b.key, state: b.state.name })).sort((x, y) => x.key.localeCompare(y.key, 'en', { numeric: true }));
     if (open.length === 0) return { blockedBy, cycle: null };
     // Breadth-first up the chain of unfinished blockers: reaching this issue again is a cycle
@@ -86,7 +85,7 @@ export function createJudge(deps: { tracker: Tracker; forge: Forge; factory: Fac
         if (parents.has(node.id)) continue;
         parents.set(node.id, { key: node.key, via: node.via });
         const up = await tracker.getBlockingRelations(node.id);
-        next.push(...up.blockedBy.filter((b) => !FINISHED.has(b.state.type)).map((b) => ({ id: b.id, key: b.key, via: node.id })));
+        next.push(...up.blockedBy.filter((b) => !isFinishedState(b.state.type)).map((b) => ({ id: b.id, key: b.key, via: node.id })));
       }
       frontier = next;
     }

@@ -4,12 +4,12 @@
 // started, and every open factory PR nudges its run to re-read checks and reviews. A run that
 // closed without reaching its release station (terminated, timed out) is compensated here too.
 import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Redactor } from './redact.js';
 import type { Config } from '../config/load.js';
 import type { TeamConfig } from '../config/factory-schema.js';
-import type { ChecksState, PullRequest, ReviewDecision, TrackerIssue } from '../domain/issue.js';
+import { isFinishedState, type ChecksState, type PullRequest, type ReviewDecision, type TrackerIssue } from '../domain/issue.js';
 import { BRANCH_PREFIX, branchForIssue, issueIdFromBranch, issueIdFromWorkflowId, issueKeyFromBranch, issueWorkflowId } from '../domain/naming.js';
 import { PhaseKey, PR } from '../workflows/search-attributes.js';
 import { isReadyForFactory, routeIssue } from '../domain/triage.js';
@@ -17,7 +17,6 @@ import type { Workspaces } from '../integrations/agent.js';
 import type { Forge } from '../integrations/forge.js';
 import type { Tracker } from '../integrations/tracker.js';
 import { signalIssue, signalWithStartIssue } from '../temporal/issue-runs.js';
-import { isRunOpen } from '../temporal/runs.js';
 import { describeUnreleasedRun, howRunEnded, returnLeasesOf, type UnreleasedRun } from '../temporal/unreleased-runs.js';
 import type { LinePolicy } from '../workflows/input.js';
 import type { TrackerEvent } from '../workflows/messages.js';
@@ -40,8 +39,10 @@ export interface SweepDeps {
 export interface ReadyIssuesSweep {
   /** Ready issues that had no open run and were started. */
   started: number;
-  /** Ready issues whose run was already open: left alone, not even signalled. */
+  /** Ready issues whose run was already open: left alone, unless it waits on blockers. */
   alreadyRunning: number;
+  /** Runs waiting on blockers that have all finished (their webhook was lost): told to re-read. */
+  unblocked: number;
 }
 
 export interface PullRequestsSweep {
@@ -158,20 +159,43 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
     return changed;
   }
 
-  /** Whether the issue's latest run is open. Describing first keeps open runs' histories free of sweep signals. */
-  const hasOpenRun = (issueId: string) => isRunOpen(client, issueWorkflowId(issueId));
+  /** The phase of the issue's open run, null when none. Describing first keeps open runs' histories free of sweep signals. */
+  const openRunPhase = async (issueId: string): Promise<string | null> => {
+    try {
+      const description = await client.workflow.getHandle(issueWorkflowId(issueId)).describe();
+      return description.status.name === 'RUNNING' ? (description.typedSearchAttributes.get(PhaseKey) ?? '') : null;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  };
+
+  /**
+   * A run waiting on blockers that have all finished missed the webhook that would have woken it:
+   * told once per set of finished blockers (the delivery id), so a run still waiting on a new
+   * blocker is told again only when that one finishes too.
+   */
+  const unblockIfFinished = async (issue: TrackerIssue): Promise<boolean> => {
+    const { blockedBy } = await tracker.getBlockingRelations(issue.id);
+    if (blockedBy.some((b) => !isFinishedState(b.state.type))) return false;
+    const finished = blockedBy.map((b) => b.id).sort().join(',');
+    const event: TrackerEvent = { kind: 'issue-updated', deliveryId: `sweep:unblocked:${issue.id}:${finished}` };
+    return signalIssue(client, issue.id, { name: 'tracker', event });
+  };
 
   return {
     async startReadyIssues({ policy }) {
       const listed = await tracker.listIssues({ teamKeys: factory.tracker.teams.map((t) => t.key), label: factory.policies.readyLabel });
       // The tracker's query is coarse (label and not completed); the factory's own rule decides.
       const ready = listed.filter((issue) => isReadyForFactory(issue, factory) === null);
-      const result: ReadyIssuesSweep = { started: 0, alreadyRunning: 0 };
+      const result: ReadyIssuesSweep = { started: 0, alreadyRunning: 0, unblocked: 0 };
       // One at a time: a sweep is background work and must not crowd out webhook starts.
       for (const [index, issue] of ready.entries()) {
         Context.current().heartbeat({ phase: 'ready-issues', index, of: ready.length });
-        if (await hasOpenRun(issue.id)) {
+        const phase = await openRunPhase(issue.id);
+        if (phase !== null) {
           result.alreadyRunning += 1;
+          if (phase === 'waiting-on-blockers' && (await unblockIfFinished(issue))) result.unblocked += 1;
           continue;
         }
         // A run started by a webhook between the describe and here only receives this event,
@@ -195,7 +219,7 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
           const issueId = issueIdFromBranch(pr.headRef);
           if (!issueId) continue;
           // A PR left to a human (its run ended) costs one describe, not two forge reads.
-          if (!(await hasOpenRun(issueId))) {
+          if ((await openRunPhase(issueId)) === null) {
             result.prsWithoutRun += 1;
             continue;
           }

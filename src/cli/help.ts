@@ -27,6 +27,9 @@ Operating
   retry ISSUE              retry an escalated run, or start a blocked one again
   approve ISSUE            dispatch an escalated (thin) issue as it is
   abort ISSUE              stop a run; its slot returns and the issue is blocked
+  hold ISSUE               stop one issue before its next agent start (a running agent finishes;
+                           nothing else is touched); waits policies.timeouts.hold, then blocks it
+  release ISSUE            lift the hold: the issue goes on where it stopped
   pause | resume           hold or release new dispatches fleet-wide
   fleet [show]             the fleet's caps and configuration fingerprint, its leases, the queue
                            of waiting issues, and whether its check of lease holders is failing

@@ -110,7 +110,9 @@ async function main(): Promise<void> {
     }
     case 'retry':
     case 'approve':
-    case 'abort': {
+    case 'abort':
+    case 'hold':
+    case 'release': {
       if (!rest[0]) throw new ConfigError(`Usage: conveyor ${command} ISSUE (a key like ENG-12, or the issue's id).`);
       const cfg = config();
       const client = await connectClient(cfg);

@@ -74,7 +74,8 @@ export async function commandIssue(client: Client, issue: string, command: Opera
     await signalWithStartIssue(target, { id: issueId }, event);
     return 'started';
   }
-  throw new ConfigError(`Issue ${issue} has no open run, so there is nothing to ${command}.`);
+  const hint = command === 'hold' ? ' To keep the factory off an issue that has no run, remove its ready label.' : '';
+  throw new ConfigError(`Issue ${issue} has no open run, so there is nothing to ${command}.${hint}`);
 }
 
 export async function setPaused(client: Client, config: Config, paused: boolean): Promise<void> {

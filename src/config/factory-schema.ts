@@ -157,6 +157,8 @@ export const policiesSchema = z.strictObject({
       ci: duration.default('60m'),
       review: duration.default('7d'),
       escalation: duration.default('14d'),
+      /** How long an issue held by an operator waits for its release before the run ends as `hold-timeout`. */
+      hold: duration.default('14d'),
       /** How long an issue may wait for an agent slot before the run ends as `queue-timeout`. */
       queue: duration.default('24h'),
       heartbeat: duration.default('30s'),

@@ -4,6 +4,11 @@
 /** Linear's workflow state types. */
 export type StateType = 'triage' | 'backlog' | 'unstarted' | 'started' | 'completed' | 'canceled';
 
+/** Done or cancelled: an issue in such a state blocks nothing. */
+export function isFinishedState(type: StateType): boolean {
+  return type === 'completed' || type === 'canceled';
+}
+
 /** An issue as the tracker reports it, read fresh each time it matters. */
 export interface TrackerIssue {
   /** The tracker's stable id (a UUID in Linear); never changes when the issue moves team. */

@@ -88,7 +88,7 @@ export function settledBlocker(payload: unknown): { id: string; key: string } | 
 }
 
 const COMMAND_PATTERN = /^\/conveyor\s+(\S+)(?:\s+([\s\S]*))?$/;
-const COMMANDS: readonly OperatorCommandName[] = ['retry', 'abort', 'approve'];
+const COMMANDS: readonly OperatorCommandName[] = ['retry', 'abort', 'approve', 'hold', 'release'];
 
 function mapComment(action: string, data: unknown, ctx: LinearContext): GatewayAction {
   if (action !== 'create') return ignore('unhandled', `Linear Comment action "${action}" is not handled`);

@@ -19,7 +19,7 @@ import { fleetStateQuery } from '../workflows/messages.js';
 import type { FleetState, Outcome, Phase } from '../workflows/state.js';
 import { ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
 
-const PHASES: Record<Exclude<Phase, 'done'>, true> = { triage: true, escalated: true, queued: true, dispatched: true, 'awaiting-pr': true, 'merge-gate': true, closing: true, releasing: true, 'waiting-to-retry': true };
+const PHASES: Record<Exclude<Phase, 'done'>, true> = { triage: true, escalated: true, 'waiting-on-blockers': true, held: true, queued: true, dispatched: true, 'awaiting-pr': true, 'merge-gate': true, closing: true, releasing: true, 'waiting-to-retry': true };
 const OUTCOMES: Record<Outcome, true> = {
   merged: true,
   'worker-lost': true,
@@ -33,6 +33,7 @@ const OUTCOMES: Record<Outcome, true> = {
   'ci-timeout': true,
   'review-timeout': true,
   'escalation-timeout': true,
+  'hold-timeout': true,
   'queue-timeout': true,
   'redispatch-limit': true,
   'budget-exceeded': true,

@@ -10,6 +10,8 @@ export interface LinePolicy {
     ci: DurationString;
     review: DurationString;
     escalation: DurationString;
+    /** How long a held issue waits for `/conveyor release`; absent in runs started before holds. */
+    hold?: DurationString;
     queue: DurationString;
     heartbeat: DurationString;
   };

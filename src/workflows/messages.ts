@@ -22,7 +22,7 @@ export interface ForgeEvent extends Delivery {
   headSha?: string;
 }
 
-export type OperatorCommandName = 'retry' | 'abort' | 'approve';
+export type OperatorCommandName = 'retry' | 'abort' | 'approve' | 'hold' | 'release';
 export interface OperatorCommand extends Delivery {
   command: OperatorCommandName;
   by: string;

@@ -7,6 +7,10 @@ import type { FleetCapacity, LeaseRequest, OperatorCommand } from './messages.js
 export type Phase =
   | 'triage'
   | 'escalated'
+  /** Waiting for the issues that block it (Linear relations) to finish; woken by their webhooks or the sweep. */
+  | 'waiting-on-blockers'
+  /** An operator held the issue (`/conveyor hold`): no agent starts until `/conveyor release`. */
+  | 'held'
   | 'queued'
   | 'dispatched'
   | 'awaiting-pr'
@@ -30,6 +34,8 @@ export type Outcome =
   | 'ci-timeout'
   | 'review-timeout'
   | 'escalation-timeout'
+  /** Held by an operator and never released within `policies.timeouts.hold`. */
+  | 'hold-timeout'
   | 'queue-timeout'
   | 'redispatch-limit'
   | 'budget-exceeded'
@@ -94,6 +100,8 @@ export interface Waits {
    * `mergeRetrySha`; retried with backoff up to policies.mergeRetries. Absent in older runs. */
   mergeRetrySha?: string | null;
   mergeRetries?: number;
+  /** When the current hold ends the run as `hold-timeout`; absent in older runs. */
+  holdDeadlineAt?: number | null;
 }
 
 export const NO_WAITS: Waits = {
@@ -158,6 +166,8 @@ export interface IssueRunState {
   unpublished?: { summary: string } | null;
   /** The agent session a re-dispatch resumes (providers that support it). */
   sessionId?: string | null;
+  /** Set by `/conveyor hold`, cleared by `/conveyor release`: no agent starts while it is set. */
+  hold?: { by: string; at: string } | null;
 }
 
 export interface Lease {

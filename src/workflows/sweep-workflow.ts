@@ -17,6 +17,8 @@ export interface SweepInput {
 export interface SweepSummary {
   started: number;
   alreadyRunning: number;
+  /** Runs waiting on blockers that had all finished, told to re-read (absent in older sweeps). */
+  unblocked?: number;
   prsSignalled: number;
   prsWithoutRun: number;
   gatesOnClosedPrs: number;

@@ -69,8 +69,8 @@ describe('Linear operator commands', () => {
     });
   });
 
-  it('accepts an operator listed by name, and each of retry, abort, approve', () => {
-    for (const command of ['retry', 'abort', 'approve'] as const) {
+  it('accepts an operator listed by name, and each of retry, abort, approve, hold, release', () => {
+    for (const command of ['retry', 'abort', 'approve', 'hold', 'release'] as const) {
       const payload = linearCommentPayload({ body: `/conveyor ${command}`, user: { name: 'Grace Hopper', email: 'grace@navy.example' } });
       expect(mapLinearEvent(payload, ctx)).toMatchObject({ kind: 'signal', signal: { name: 'operator', event: { command, by: 'Grace Hopper' } } });
     }

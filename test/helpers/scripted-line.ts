@@ -6,6 +6,7 @@ import { ApplicationFailure, type Client } from '@temporalio/client';
 import { factorySchema, type FactoryConfig } from '../../src/config/factory-schema.js';
 import type { ChecksSummary, MergeResult, PullRequest, ReviewSummary, TrackerIssue } from '../../src/domain/issue.js';
 import { triage } from '../../src/domain/triage.js';
+import type { BlockingIssue } from '../../src/domain/routing.js';
 import { foldReviews, type ReviewInput } from '../../src/integrations/github/reviews.js';
 import { createFleetActivities } from '../../src/activities/fleet-activities.js';
 import { createLedgerActivities } from '../../src/activities/ledger-activities.js';
@@ -97,6 +98,8 @@ export const committingAgent: AgentScript = async (input, world) => {
 
 export class ScriptedWorld {
   readonly issues = new Map<string, TrackerIssue>();
+  /** The unfinished issues that block an issue (Linear's "blocked by" relations), by issue id. */
+  readonly blockers = new Map<string, BlockingIssue[]>();
   readonly comments: Array<{ issueId: string; body: string }> = [];
   readonly moves: Array<{ issueId: string; stateName: string }> = [];
   readonly prs = new Map<number, PrRecord>();
@@ -239,7 +242,8 @@ export class ScriptedWorld {
         const issue = world.issues.get(issueId);
         if (!issue) throw ApplicationFailure.create({ type: 'logic', message: `issue ${issueId} not found`, nonRetryable: true });
         const branchPr = [...world.prs.values()].find((r) => r.pr.headRef.endsWith(issue.id))?.pr ?? null;
-        return triage(issue, world.config, branchPr);
+        const blockedBy = world.blockers.get(issueId) ?? [];
+        return triage(issue, world.config, { existingPr: branchPr, blockedBy });
       },
       async moveIssue({ issueId, stateName }) {
         tracker();

@@ -37,7 +37,11 @@ function trackerOver(world: ScriptedWorld): Tracker {
       return world.commentsOn(issueId).some((body) => body.includes(text));
     },
     getIssue: notUsed('Tracker.getIssue'),
-    getBlockingRelations: notUsed('Tracker.getBlockingRelations'),
+    async getBlockingRelations(issueId) {
+      // The world keeps the unfinished blockers only: a finished one is simply gone from it.
+      const blockedBy = (world.blockers.get(issueId) ?? []).map((b) => ({ id: b.id, key: b.key, state: { name: b.state, type: 'started' as const } }));
+      return { blockedBy, blocks: [] };
+    },
     async addLabel(issueId, label) {
       world.relabel(issueId, [label], []);
     },

@@ -8,6 +8,7 @@ import { EMPTY_LEDGER } from '../state.js';
 import { countAgentRun, countCost } from './endings.js';
 import { agentOutcome, messageOf } from './failures.js';
 import { publishLedger } from './settle.js';
+import { waitWhileHeld } from './hold.js';
 import { acquireLease, returnLease } from './lease.js';
 import type { Ending, Run } from './run.js';
 
@@ -18,6 +19,8 @@ const REUSE_PREPARED_WITHIN_MS = 60_000;
 /** Runs the agent and opens (or updates) the PR. Returns an ending when the line must stop. */
 export async function dispatch(run: Run): Promise<Ending | null> {
   const { state, policy, acts } = run;
+  const held = await waitWhileHeld(run);
+  if (held) return held;
   // The budget is the (its ledger since the last go-ahead), not this run's.
   const spent = run.endingsFinal ? (state.ledger ?? EMPTY_LEDGER).sinceGoAhead.costUsd : state.costUsd;
   if (policy.budgetUsd !== null && spent >= policy.budgetUsd) {

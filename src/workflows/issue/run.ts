@@ -26,6 +26,7 @@ import {
 import { publishSearchAttributes } from '../search-attributes.js';
 import { NO_WAITS, type IssueRunState, type Outcome, type Phase } from '../state.js';
 import { lineProxies, type LineProxies } from './activities.js';
+import { applyHoldCommand } from './hold.js';
 import { failureClassOf, messageOf } from './failures.js';
 
 const DELIVERIES_KEPT = 200;
@@ -36,6 +37,9 @@ export interface Ending {
   outcome: Outcome;
   reason: string;
 }
+
+/** The commands a wait answers (`accept`); abort, hold and release mean something in every phase. */
+export type WaitCommand = Exclude<OperatorCommandName, 'abort' | 'hold' | 'release'>;
 
 /** Thrown at a wait once history grows: the run continues as new with its state. */
 export class ContinueAsNewRequested extends Error {}
@@ -70,7 +74,7 @@ export interface Run {
    * the reply comment); null: none. Any other command is refused with a reply, never kept for a
    * later phase. Setting it drops commands queued for the previous wait.
    */
-  accept(commands: Partial<Record<Exclude<OperatorCommandName, 'abort'>, string>> | null): void;
+  accept(commands: Partial<Record<WaitCommand, string>> | null): void;
   /**
    * Wait until `ready()` or `deadlineAt`. Every wait is also a continue-as-new point: when
    * history has grown (redeliveries, nudges) the run continues as new with its state, deadline
@@ -111,7 +115,7 @@ export function startRun(input: IssueRunInput): Run {
   const state = input.resume ?? freshState(input);
   // A fresh run starts in triage, which answers a retry (a blocked issue started by
   // `/conveyor retry`) and an approve (a thin issue); a continuation re-opens its own wait.
-  let accepting: Partial<Record<OperatorCommandName, string>> | null = input.resume ? null : { retry: 'the issue is triaged again', approve: 'the issue is dispatched as it is if triage finds it thin' };
+  let accepting: Partial<Record<WaitCommand, string>> | null = input.resume ? null : { retry: 'the issue is triaged again', approve: 'the issue is dispatched as it is if triage finds it thin' };
   const run: Run = {
     input,
     policy: input.policy,
@@ -151,7 +155,7 @@ export function startRun(input: IssueRunInput): Run {
     accept(commands) {
       accepting = commands;
       // Commands this wait does not answer were meant for the last one: not kept for later.
-      const kept = state.operatorQueue.filter((c) => commands?.[c.command as Exclude<OperatorCommandName, 'abort'>] !== undefined);
+      const kept = state.operatorQueue.filter((c) => commands?.[c.command as WaitCommand] !== undefined);
       state.operatorQueue.splice(0, state.operatorQueue.length, ...kept);
     },
     async waitUntil(ready, deadlineAt) {
@@ -186,22 +190,33 @@ export function startRun(input: IssueRunInput): Run {
       run.scope.cancel();
       return;
     }
+    // A hold means something in every phase: it takes effect at the next agent start.
+    if (command.command === 'hold' || command.command === 'release') {
+      await answer(command, applyHoldCommand(state, command, new Date(Date.now()).toISOString()));
+      return;
+    }
     if (!run.endingsFinal) {
       state.operatorQueue.push(command);
       return;
     }
     // Every command gets an answer in the phase it arrives in; nothing waits for a later one.
-    const effect = accepting?.[command.command];
+    const effect = accepting?.[command.command as WaitCommand];
     if (effect) state.operatorQueue.push(command);
-    const reply = effect
-      ? `\`/conveyor ${command.command}\` from ${command.by}: accepted; ${effect}.`
-      : `\`/conveyor ${command.command}\` from ${command.by}: refused; nothing to ${command.command} while the run is ${state.phase}. Nothing was kept for later.`;
+    await answer(
+      command,
+      effect
+        ? `\`/conveyor ${command.command}\` from ${command.by}: accepted; ${effect}.`
+        : `\`/conveyor ${command.command}\` from ${command.by}: refused; nothing to ${command.command} while the run is ${state.phase}. Nothing was kept for later.`,
+    );
+  });
+  /** The run's reply to an operator command, as a comment; a reply that cannot be posted is noted, not fatal. */
+  async function answer(command: OperatorCommand, reply: string): Promise<void> {
     try {
       await run.acts.tracker.commentOnIssue({ issueId: state.issueId, body: reply, marker: `reply:${command.deliveryId}` });
     } catch (err) {
       run.remember(state.phase, `could not reply to /conveyor ${command.command}: ${err instanceof Error ? err.message : String(err)}`);
     }
-  });
+  }
   setHandler(leaseGrantedSignal, (grant) => {
     if (grant.requestId === state.leaseRequestId) {
       run.grant = grant;

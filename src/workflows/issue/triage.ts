@@ -23,11 +23,18 @@ export function triageVerdict(result: TriageResult, waits: Pick<Waits, 'approved
     reason: result.reason,
     // One comment per reason for the whole run chain: a re-read after an edit, or a
     // continuation, that finds the same problem says nothing new.
-    marker: `escalation:${result.reason}`,
-    comment:
-      `Conveyor needs a human before an agent can start: ${result.reason}\n\n` +
-      `Edit the issue and it is triaged again${result.overridable ? ', or comment `/conveyor approve` to dispatch it as it is' : ''}.`,
+    // Blockers moving between unfinished states change the reason's text, not what it says.
+    marker: waitsOnBlockers(result) ? `blocked-by:${(result.blockedBy ?? []).map((b) => b.key).join(',')}` : `escalation:${result.reason}`,
+    comment: waitsOnBlockers(result)
+      ? `Conveyor is waiting before an agent can start: ${result.reason}.\n\nNothing is needed from you: the run starts on its own when the last blocker is done.`
+      : `Conveyor needs a human before an agent can start: ${result.reason}\n\n` +
+        `Edit the issue and it is triaged again${result.overridable ? ', or comment `/conveyor approve` to dispatch it as it is' : ''}.`,
   };
+}
+
+/** Blocked by unfinished issues (not a cycle of them): a wait for the blockers, not for a human. */
+export function waitsOnBlockers(result: TriageResult): boolean {
+  return result.category === 'blocked' && !result.blockerCycle;
 }
 
 /** Returns an ending when the line stops here, null when the issue goes on to dispatch. */
@@ -65,7 +72,9 @@ export async function triage(run: Run): Promise<Ending | null> {
     }
     if (verdict.kind === 'ignore') return { outcome: 'ignored', reason: verdict.reason };
 
-    run.note('escalated', verdict.reason);
+    // An issue blocked by unfinished issues waits in a phase of its own: nothing is asked of a
+    // human, the blockers' webhooks (or the sweep) wake it when they finish.
+    run.note(waitsOnBlockers(result) ? 'waiting-on-blockers' : 'escalated', verdict.reason);
     await run.commentOnce(verdict.marker, verdict.comment);
     // Set once per escalation: a continuation keeps it; a human's edit or command starts a new one.
     state.waits.escalationDeadlineAt ??= Date.now() + durationMs(policy.timeouts.escalation);
