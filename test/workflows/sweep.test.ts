@@ -51,12 +51,12 @@ describe('the reconcile sweep', () => {
         // No webhook: nothing knows about the issue but the tracker.
         expect(await hasWorkflow(line, issue)).toBe(false);
 
-        expect(await sweep(line)).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 1, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         await line.until('the PR of the swept issue', () => line.world.prFor(branchForIssue(issue.key, issue.id)));
         expect((await line.state(issue)).seenDeliveries).toContain(sweepIssueDeliveryId(issue));
 
         // The run moved the issue on, so it is no longer ready; its open PR gets a nudge instead.
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         expect(await runsOf(line, issue)).toHaveLength(1);
         expect(line.world.agentRuns).toHaveLength(1);
         expect((await line.fleet()).grantsTotal).toBe(1);
@@ -75,8 +75,8 @@ describe('the reconcile sweep', () => {
         await line.start(issue, 'linear-webhook-1');
         await line.until('the escalation', async () => (await line.state(issue)).phase === 'escalated');
 
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, unblocked: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, unblocked: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
 
         expect(await runsOf(line, issue)).toHaveLength(1);
         const state = await line.state(issue);
@@ -109,7 +109,7 @@ describe('the reconcile sweep', () => {
 
         // A sweep while CI is pending nudges the run once; it re-reads and keeps waiting.
         await line.until('the first read', () => reads === 1);
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         await line.until('the re-read after the nudge', () => reads === 2);
 
         // CI goes green and a reviewer approves on the same head SHA; both webhooks are lost.
@@ -120,7 +120,7 @@ describe('the reconcile sweep', () => {
         expect(reads).toBe(2);
 
         // Same SHA as the first nudge: only the changed verdicts make this a new delivery.
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         await line.until('the merge after the second nudge', () => line.world.merges.length > 0, 30_000);
         const final = await line.result(issue);
         expect(final.outcome).toBe('merged');
@@ -174,7 +174,7 @@ describe('the reconcile sweep', () => {
     world.prs.set(902, openPr(902, 'conveyor/readme-typo'));
     world.prs.set(903, openPr(903, branchForIssue('ENG-903', orphanIssueId)));
     await withLine(line, async () => {
-      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
+      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
       for (const issue of [backlog, started, unlabelled, { id: orphanIssueId }]) expect(await hasWorkflow(line, issue)).toBe(false);
       expect(world.agentRuns).toHaveLength(0);
       expect(world.merges).toHaveLength(0);
@@ -216,7 +216,7 @@ describe('the reconcile sweep', () => {
         expect(run!.workflowId.startsWith(`${scheduleId}-`)).toBe(true);
         expect(run!.workflowId.endsWith('-now')).toBe(false);
         const summary = (await line.client.workflow.getHandle(run!.workflowId, run!.runId).result()) as SweepSummary;
-        expect(summary).toEqual({ started: 1, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(summary).toEqual({ started: 1, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         expect(await runsOf(line, issue)).toHaveLength(1);
       });
     } finally {
@@ -249,7 +249,7 @@ describe('the sweep compensates runs that closed without their release station',
         expect(world.commentsOn(issue.id)).toEqual([]);
 
         // A terminated run is a human act: the issue is blocked, not recycled.
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 1 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 1 });
         const [comment, ...more] = world.commentsOn(issue.id);
         expect(more).toEqual([]);
         expect(comment).toContain("Conveyor's run for this issue was terminated (agent wedged, stopping it by hand) before it could clean up; the issue is back to ready.");
@@ -261,7 +261,7 @@ describe('the sweep compensates runs that closed without their release station',
         // The fleet's holder check takes the terminated run's lease back.
         await line.until('no lease left', async () => (await line.fleet()).leases.length === 0);
 
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         expect(world.commentsOn(issue.id)).toHaveLength(1);
         expect(world.removedWorktrees).toHaveLength(1);
         expect(await runsOf(line, issue)).toHaveLength(1);
@@ -286,8 +286,8 @@ describe('the sweep compensates runs that closed without their release station',
         const terminatedRunId = await runIdOf(line, issue);
         await line.client.workflow.getHandle(issueWorkflowId(issue.id)).terminate('handing this one to a human');
 
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 1 });
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 1 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
 
         const comments = world.commentsOn(issue.id);
         expect(comments).toHaveLength(1);
@@ -319,7 +319,7 @@ describe('the sweep compensates runs that closed without their release station',
       expect(commentsBefore).toHaveLength(1);
       expect(world.issues.get(issue.id)!.state.name).toBe('In Review');
 
-      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
+      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
       expect(world.commentsOn(issue.id)).toEqual(commentsBefore);
       expect(world.movesOf(issue.id)).toEqual(['In Progress', 'In Review']);
       expect(world.removedWorktrees).toEqual([]);
