@@ -15,4 +15,7 @@ export const PATCHES = {
   /** Endings are final (blocked or retry later), a ledger per issue, commands answered in every
    * phase, merge refusals classified, publishing split from the agent. */
   endingsFinal: 'endings-final',
+  /** The review window restarts on each new head: a re-dispatch late in one head's window gives
+   * the next head a full window, not what was left. */
+  reviewWindowPerHead: 'review-window-per-head',
 } as const;

@@ -94,6 +94,8 @@ export interface Waits {
   ciSha: string | null;
   ciDeadlineAt: number | null;
   reviewDeadlineAt: number | null;
+  /** The head SHA the review window was opened for; absent in older runs (one window per run). */
+  reviewSha?: string | null;
   /** A head SHA the forge refused to merge: not tried again until the head moves. */
   refusedSha: string | null;
   /** Merge attempts refused as not yet mergeable (mergeability being computed, base moved) on

@@ -182,6 +182,32 @@ describe('the issue line', () => {
     });
   });
 
+  it('gives each new head its own review window: a re-dispatch late in A\'s window does not time B out', async () => {
+    // The review clock started on A used to run on across the re-dispatch, so B, pushed late in
+    // it, got what was left of A's window: a human reviewing B in time saw the run end review-timeout.
+    const line = await createLine({ name: 'review-window', policy: { review: '10s' } });
+    const issue = line.world.addIssue(makeIssue());
+    await withLine(line, async () => {
+      await line.start(issue);
+      const record = await line.until('an open PR', () => line.world.prFor(branchForIssue(issue.key, issue.id)));
+      await line.until('the merge gate', async () => (await line.state(issue)).phase === 'merge-gate');
+      const a = record.pr.headSha;
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      line.world.review(record.pr.number, { state: 'CHANGES_REQUESTED', body: 'rename the handler' });
+      await forgeEvent(line, issue, 'review');
+      await line.until('the new head', () => (record.pr.headSha !== a ? record.pr.headSha : undefined));
+      await line.until('the merge gate on B', async () => {
+        const state = await line.state(issue);
+        return state.phase === 'merge-gate' && state.pr?.headSha !== a;
+      });
+      // Past A's window (10 s from A's first green read), well inside B's.
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      expect((await line.state(issue)).outcome).toBeNull();
+      await approve(line, issue);
+      expect((await line.result(issue)).outcome).toBe('merged');
+    });
+  });
+
   it('never merges a head nobody approved: approve A, CI red on A, the re-dispatch pushes B, green, waits for B\'s approval, merges B', async () => {
     // Guards the stale approval: the approval of A must not carry the agent's B into main.
     const line = await createLine({ name: 'stale-approval' });

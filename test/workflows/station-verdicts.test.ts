@@ -82,6 +82,22 @@ describe('gate verdict', () => {
     expect(gateVerdict(status(), first.waits, { routing, policy, now: now + 5_000 }).waits.reviewDeadlineAt).toBe(first.waits.reviewDeadlineAt);
   });
 
+  it('gives each new head a whole review window (runs on the review-window-per-head path)', () => {
+    const week = 7 * 24 * 3600_000;
+    const perHead = (st: PullRequestStatus, waits: typeof NO_WAITS, at: number) => gateVerdict(st, waits, { routing, policy, now: at, reviewWindowPerHead: true });
+    const onA = perHead(status(), NO_WAITS, now);
+    expect(onA.waits).toMatchObject({ reviewSha: 'a'.repeat(40), reviewDeadlineAt: now + week });
+    // The same head read again keeps its window.
+    expect(perHead(status(), onA.waits, now + 5_000).waits.reviewDeadlineAt).toBe(now + week);
+    // Six days later the agent pushed B: B's window runs a week from its first green read.
+    const sixDays = now + 6 * 24 * 3600_000;
+    const onB = perHead(status({}, {}, { headSha: 'b'.repeat(40) }), onA.waits, sixDays);
+    expect(onB.waits).toMatchObject({ reviewSha: 'b'.repeat(40), reviewDeadlineAt: sixDays + week });
+    expect(onB.verdict).toMatchObject({ kind: 'wait', until: sixDays + week });
+    // Runs on the old path keep one window for the run.
+    expect(gateVerdict(status({}, {}, { headSha: 'b'.repeat(40) }), onA.waits, { routing, policy, now: sixDays }).waits.reviewDeadlineAt).toBe(now + week);
+  });
+
   it('closes a synthetic issue instead of merging it', () => {
     expect(gate(status({}, { decision: 'APPROVED' }), NO_WAITS, { ...routing, synthetic: true }).verdict).toEqual({ kind: 'close-synthetic' });
   });

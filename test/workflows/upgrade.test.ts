@@ -52,6 +52,14 @@ const CHANGES: Array<{ patch: string; before: (events: HistoryEvent[]) => boolea
       scheduledIn(events, 'readIssueLedger') === scheduledIn(events, 'triageIssue') &&
       events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'publishPullRequest'),
   },
+  {
+    patch: PATCHES.reviewWindowPerHead,
+    // The new path shows only in a timer's length, after a re-dispatch late in a window (the
+    // issue-line scenario "gives each new head its own review window"); here, that the run took it.
+    says: 'the run decides at its start to give each new head a whole review window',
+    before: (events) => !hasPatchMarker(events, PATCHES.reviewWindowPerHead),
+    after: (events) => hasPatchMarker(events, PATCHES.reviewWindowPerHead),
+  },
 ];
 
 describe.each(CHANGES)('patch "$patch"', ({ patch, says, before, after }) => {

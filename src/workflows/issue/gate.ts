@@ -15,13 +15,18 @@ export type GateVerdict =
   | { kind: 'merge'; sha: string }
   | { kind: 'wait'; until: number; timeout: Ending };
 
-type GateWaits = Pick<Waits, 'ciSha' | 'ciDeadlineAt' | 'reviewDeadlineAt' | 'refusedSha'>;
+type GateWaits = Pick<Waits, 'ciSha' | 'ciDeadlineAt' | 'reviewDeadlineAt' | 'reviewSha' | 'refusedSha'>;
 
 /**
  * What the gate does with one read of the PR. Pure: returns the verdict and the waits as they
- * must be from now on (a new head restarts the CI clock; the review clock starts once).
+ * must be from now on (a new head restarts the CI clock, and with `reviewWindowPerHead` the review
+ * clock too; without it, as in runs started before that change, the review clock starts once).
  */
-export function gateVerdict(status: PullRequestStatus, waits: GateWaits, ctx: { routing: Routing; policy: LinePolicy; now: number }): { verdict: GateVerdict; waits: GateWaits } {
+export function gateVerdict(
+  status: PullRequestStatus,
+  waits: GateWaits,
+  ctx: { routing: Routing; policy: LinePolicy; now: number; reviewWindowPerHead?: boolean },
+): { verdict: GateVerdict; waits: GateWaits } {
   const { pr, checks, review } = status;
   const { routing, policy, now } = ctx;
   const next = { ...waits };
@@ -45,6 +50,11 @@ export function gateVerdict(status: PullRequestStatus, waits: GateWaits, ctx: { 
   if (review.decision === 'CHANGES_REQUESTED') {
     const asked = review.requestedChanges.map((c) => `- ${c}`).join('\n');
     return { verdict: { kind: 'redispatch', feedback: boundText(`Changes requested in review:\n${asked}`, policy.payloadLimit ?? DEFAULT_PAYLOAD_LIMIT) }, waits: next };
+  }
+  // A human reviews a head: a new one (the agent answered CI or a review) gets a whole window.
+  if (ctx.reviewWindowPerHead && next.reviewSha !== pr.headSha) {
+    next.reviewSha = pr.headSha;
+    next.reviewDeadlineAt = now + durationMs(policy.timeouts.review);
   }
   next.reviewDeadlineAt ??= now + durationMs(policy.timeouts.review);
   if (routing.mergePolicy === 'on-green-with-review' && review.decision === 'APPROVED' && next.refusedSha !== pr.headSha) {
@@ -103,7 +113,7 @@ export async function mergeGate(run: Run): Promise<GateResult> {
     const seen = run.heard.forge;
     const status = await acts.forge.readPullRequest({ repo: routing.repo, number: state.pr!.number, baseRef: routing.baseBranch });
     state.pr = status.pr;
-    const { verdict, waits } = gateVerdict(status, state.waits, { routing, policy, now: Date.now() });
+    const { verdict, waits } = gateVerdict(status, state.waits, { routing, policy, now: Date.now(), reviewWindowPerHead: run.reviewWindowPerHead });
     Object.assign(state.waits, waits);
     switch (verdict.kind) {
       case 'end':

@@ -62,6 +62,8 @@ export interface Run {
    * its history replays and it never mixes the two.
    */
   readonly endingsFinal: boolean;
+  /** Whether each new head gets its own review window (PATCHES.reviewWindowPerHead), decided once at start. */
+  readonly reviewWindowPerHead: boolean;
   note(phase: Phase, text: string): void;
   remember(phase: Phase, text: string): void;
   recordFailure(err: unknown): FailureClass;
@@ -127,6 +129,7 @@ export function startRun(input: IssueRunInput): Run {
     grant: null,
     abortBy: null,
     endingsFinal: patched(PATCHES.endingsFinal),
+    reviewWindowPerHead: patched(PATCHES.reviewWindowPerHead),
     note(phase, text) {
       state.phase = phase;
       run.remember(phase, text);
