@@ -288,7 +288,12 @@ export function createLineActivities(deps: LineDeps): LineActivities {
     mergePullRequest: classed('mergePullRequest', ({ repo, number, sha }) => forge.merge(repo, number, sha)),
 
     closePullRequest: classed('closePullRequest', async ({ repo, number, comment }) => {
-      await forge.comment(repo, number, bound('PR comment', redact(comment), 'the worker log', { repo, number }));
+      // The factory closes a PR once: its closing comment is marked by the PR, so an attempt that
+      // timed out after GitHub took the comment is retried, finds it, and only closes.
+      const hidden = hiddenMarker(`close:${repo}#${number}`);
+      if (!(await forge.hasComment(repo, number, hidden))) {
+        await forge.comment(repo, number, `${bound('PR comment', redact(comment), 'the worker log', { repo, number })}\n\n${hidden}`);
+      }
       await forge.closePullRequest(repo, number);
     }),
 

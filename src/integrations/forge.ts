@@ -39,4 +39,6 @@ export interface Forge {
   closePullRequest(repo: string, number: number): Promise<void>;
   deleteBranch(repo: string, branch: string): Promise<void>;
   comment(repo: string, number: number, body: string): Promise<void>;
+  /** Whether a comment on the PR contains `text` (a hidden marker): a retried write checks first. */
+  hasComment(repo: string, number: number, text: string): Promise<boolean>;
 }

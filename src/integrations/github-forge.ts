@@ -399,6 +399,12 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
       const { owner, repo: name } = splitRepo(repo);
       await call(`commenting on ${repo}#${number}`, () => octokit.rest.issues.createComment({ owner, repo: name, issue_number: number, body }));
     },
+
+    async hasComment(repo, number, text) {
+      const { owner, repo: name } = splitRepo(repo);
+      const comments = await call(`reading the comments of ${repo}#${number}`, () => octokit.paginate(octokit.rest.issues.listComments, { owner, repo: name, issue_number: number, per_page: 100 }));
+      return comments.some((c) => c.body?.includes(text) ?? false);
+    },
   };
   return forge;
 }

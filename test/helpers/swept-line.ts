@@ -82,6 +82,7 @@ function forgeOver(world: ScriptedWorld): Forge {
     getPullRequest: notUsed('Forge.getPullRequest'),
     merge: notUsed('Forge.merge'),
     closePullRequest: notUsed('Forge.closePullRequest'),
+    hasComment: notUsed('Forge.hasComment'),
     deleteBranch: notUsed('Forge.deleteBranch'),
     comment: notUsed('Forge.comment'),
   };

@@ -84,7 +84,7 @@ describe('gate verdict', () => {
 
   it('gives each new head a whole review window (runs on the review-window-per-head path)', () => {
     const week = 7 * 24 * 3600_000;
-    const perHead = (st: PullRequestStatus, waits: typeof NO_WAITS, at: number) => gateVerdict(st, waits, { routing, policy, now: at, reviewWindowPerHead: true });
+    const perHead = (st: PullRequestStatus, waits: Parameters<typeof gateVerdict>[1], at: number) => gateVerdict(st, waits, { routing, policy, now: at, reviewWindowPerHead: true });
     const onA = perHead(status(), NO_WAITS, now);
     expect(onA.waits).toMatchObject({ reviewSha: 'a'.repeat(40), reviewDeadlineAt: now + week });
     // The same head read again keeps its window.
