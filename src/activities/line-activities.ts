@@ -17,7 +17,7 @@ import type { Forge } from '../integrations/forge.js';
 import type { RepoHooks } from '../integrations/repo-hooks.js';
 import { buildRepoPrompt, defaultPrompt } from '../integrations/repo-prompt.js';
 import type { Tracker } from '../integrations/tracker.js';
-import type { AgentFailureDetails, AgentRunInput, LineActivities } from '../workflows/activity-types.js';
+import type { AgentFailureDetails, AgentHost, AgentRunInput, LineActivities } from '../workflows/activity-types.js';
 import { classifyAgentEnding, toActivityFailure } from './failure-classifier.js';
 import { createJudge } from './judgement.js';
 import type { Redactor } from './redact.js';
@@ -36,6 +36,9 @@ export interface LineDeps {
   logger: Logger;
   /** The repo's `.conveyor/hooks/*` (after-create, before-run, after-run); absent: none run. */
   hooks?: RepoHooks;
+  /** This worker's host and the queue only it polls: an agent's result names it, so the run sends
+   * the worktree steps there. Absent: results name no host, and those steps go to any worker. */
+  host?: AgentHost;
 }
 
 /** How much of the end of an agent's log is read to class its failure: the final events. */
@@ -256,7 +259,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       // Runs that publish in their own activity get the commits left in the worktree.
       if (done.commitsAhead > 0 && !input.publishSeparately) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });
       const summary = exit.summary.trim() || done.subjects.map((s) => `- ${s}`).join('\n');
-      return { commits: done.commitsAhead, summary: bound("the agent's summary", redact(summary), 'the worker log', { issue: input.issue.key, agentLog: exit.logFile }), costUsd: exit.costUsd, sessionId: exit.sessionId ?? null, tokens: exit.tokens ?? null };
+      return { commits: done.commitsAhead, summary: bound("the agent's summary", redact(summary), 'the worker log', { issue: input.issue.key, agentLog: exit.logFile }), costUsd: exit.costUsd, sessionId: exit.sessionId ?? null, tokens: exit.tokens ?? null, ...(deps.host ? { host: deps.host } : {}) };
     }),
 
     publishPullRequest: classed('publishPullRequest', async ({ issue, routing, branch, summary, push }) => {

@@ -157,6 +157,9 @@ export const policiesSchema = z.strictObject({
       ci: duration.default('60m'),
       review: duration.default('7d'),
       escalation: duration.default('14d'),
+      /** How long the publish step waits for the host that holds the agent's worktree before the agent
+       * runs again elsewhere from the pushed branch (that host is gone: stopped, lost). */
+      hostGone: duration.default('5m'),
       /** How long an issue held by an operator waits for its release before the run ends as `hold-timeout`. */
       hold: duration.default('14d'),
       /** How long an issue may wait for an agent slot before the run ends as `queue-timeout`. */

@@ -14,6 +14,14 @@ export function issueIdFromWorkflowId(workflowId: string): string | null {
   return workflowId.startsWith(ISSUE_WORKFLOW_PREFIX) ? workflowId.slice(ISSUE_WORKFLOW_PREFIX.length) || null : null;
 }
 
+/**
+ * The task queue only one host polls: activities that touch a worktree that host holds (publishing
+ * the agent's commits, removing the worktree) are sent there, never to whichever host polls first.
+ */
+export function hostTaskQueue(taskQueue: string, hostId: string): string {
+  return `${taskQueue}@${hostId}`;
+}
+
 export function fleetWorkflowId(taskQueue: string): string {
   return `conveyor-fleet-${taskQueue}`;
 }

@@ -13,7 +13,8 @@ import { ensureSweepSchedule } from '../temporal/sweep-schedule.js';
 import type { Config } from '../config/load.js';
 import { fleetCapacity } from '../config/fleet-capacity.js';
 import { durationMs } from '../domain/duration.js';
-import { fleetWorkflowId } from '../domain/naming.js';
+import { fleetWorkflowId, hostTaskQueue } from '../domain/naming.js';
+import { thisHost } from '../integrations/agent-records.js';
 import { configurer, startFleet, type FleetStart } from '../temporal/runs.js';
 import { startHostReaper } from './host-reaper.js';
 import type { Integrations } from './integrations.js';
@@ -85,7 +86,10 @@ export async function createConveyorWorker(options: {
   const reaper = startHostReaper({ config, client, workspaces: integrations.workspaces, logger: logger.child({ part: 'reaper' }) });
   await reaper.first;
   const workflowBundle = await loadWorkflowBundle((line) => logger.info(line));
-  const line = createLineActivities({ factory: config.factory, root: config.root, ...integrations, logger: logger.child({ part: 'activities' }) });
+  // This host's own queue: the worktree steps of runs whose agent ran here come to it alone.
+  const host = { id: thisHost(), taskQueue: hostTaskQueue(config.taskQueue, thisHost()) };
+  const line = createLineActivities({ factory: config.factory, root: config.root, ...integrations, host, logger: logger.child({ part: 'activities' }) });
+  const lineActivities = options.metrics ? instrumentLineActivities(line, options.metrics) : line;
   if (options.metrics) registerFleetCollectors(options.metrics, { client, taskQueue: config.taskQueue, windowMs: durationMs(config.temporal.worker.progressWindow) });
   const worker = await Worker.create({
     connection,
@@ -93,7 +97,7 @@ export async function createConveyorWorker(options: {
     taskQueue: config.taskQueue,
     workflowBundle,
     activities: {
-      ...(options.metrics ? instrumentLineActivities(line, options.metrics) : line),
+      ...lineActivities,
       ...createFleetActivities({ client, taskQueue: config.taskQueue, capacity: fleetCapacity(config) }),
       ...createLedgerActivities({ client }),
       ...createSweepActivities({ client, ...integrations, config, taskQueue: config.taskQueue, logger: logger.child({ part: 'sweep' }) }),
@@ -103,24 +107,37 @@ export async function createConveyorWorker(options: {
     // In-flight activities get this long to finish (agents are cancelled and their trees killed).
     shutdownGraceTime: durationMs(config.temporal.worker.shutdownGraceTime),
   });
+  const hostWorker = await Worker.create({
+    connection,
+    namespace: config.temporal.connection.namespace,
+    taskQueue: host.taskQueue,
+    activities: lineActivities,
+    maxConcurrentActivityTaskExecutions: config.temporal.worker.maxConcurrentActivityTaskExecutions,
+    shutdownGraceTime: durationMs(config.temporal.worker.shutdownGraceTime),
+  });
   // The reconcile sweep makes a lost webhook harmless: every few minutes it starts ready issues
   // that have no run and nudges the runs of open factory PRs. It also compensates runs that were
   // terminated or timed out before their release station.
   const { scheduleId } = await ensureSweepSchedule(client, { taskQueue: config.taskQueue, policy: linePolicyFromConfig(config), every: config.factory.policies.sweepInterval });
-  logger.info({ taskQueue: config.taskQueue, fleet: fleetWorkflowId(config.taskQueue), fleetFingerprint: fleet.fingerprint.slice(0, 12), sweepSchedule: scheduleId }, 'worker ready');
+  logger.info({ taskQueue: config.taskQueue, hostTaskQueue: host.taskQueue, fleet: fleetWorkflowId(config.taskQueue), fleetFingerprint: fleet.fingerprint.slice(0, 12), sweepSchedule: scheduleId }, 'worker ready');
+  // Idempotent: a second Ctrl-C, or a cleanup after a signal, must not throw mid-drain.
+  const stop = () => {
+    for (const w of [worker, hostWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+  };
   return {
     worker,
     fleet,
     run: async () => {
       try {
-        await worker.run();
+        // Both queues or neither: a worker whose host queue failed must not go on taking agents.
+        await Promise.all([worker.run(), hostWorker.run()].map((running) => running.catch((err: unknown) => {
+          stop();
+          throw err;
+        })));
       } finally {
         await reaper.stop();
       }
     },
-    // Idempotent: a second Ctrl-C, or a cleanup after a signal, must not throw mid-drain.
-    shutdown: () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-    },
+    shutdown: stop,
   };
 }

@@ -62,6 +62,14 @@ export interface AgentRunResult {
   /** The agent CLI's session (claude's session id, codex's thread id); null for plain commands. */
   sessionId?: string | null;
   tokens?: { input: number; output: number } | null;
+  /** The host that ran the agent, and so holds its worktree and unpushed commits. */
+  host?: AgentHost;
+}
+
+/** A worker host, and the task queue only it polls (`hostTaskQueue`). */
+export interface AgentHost {
+  id: string;
+  taskQueue: string;
 }
 
 /** What a failed agent activity carries in its ApplicationFailure details: spend is counted even

@@ -10,6 +10,9 @@ export interface LinePolicy {
     ci: DurationString;
     review: DurationString;
     escalation: DurationString;
+    /** How long the publish step waits for the host holding the agent's worktree to take it before
+     * re-dispatching elsewhere; absent in runs started before host affinity. */
+    hostGone?: DurationString;
     /** How long a held issue waits for `/conveyor release`; absent in runs started before holds. */
     hold?: DurationString;
     queue: DurationString;

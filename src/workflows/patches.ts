@@ -18,4 +18,7 @@ export const PATCHES = {
   /** The review window restarts on each new head: a re-dispatch late in one head's window gives
    * the next head a full window, not what was left. */
   reviewWindowPerHead: 'review-window-per-head',
+  /** Publishing the agent's commits and removing its worktree run on the task queue of the host
+   * that ran the agent; a host gone past policies.timeouts.hostGone re-dispatches elsewhere. */
+  hostAffinity: 'host-affinity',
 } as const;

@@ -2,6 +2,7 @@
 // continue-as-new, where a Map or a Date would not survive (payloads are JSON).
 import type { FailureClass } from '../domain/failure.js';
 import type { PullRequest, TrackerIssue } from '../domain/issue.js';
+import type { AgentHost } from './activity-types.js';
 import type { FleetCapacity, LeaseRequest, OperatorCommand } from './messages.js';
 
 export type Phase =
@@ -165,7 +166,9 @@ export interface IssueRunState {
   /** The issue's ledger across runs; absent in runs started before it existed. */
   ledger?: IssueLedger;
   /** The agent's commits are in the worktree but not yet pushed (the publish station). */
-  unpublished?: { summary: string } | null;
+  unpublished?: { summary: string; host?: AgentHost } | null;
+  /** The host that ran the last agent attempt and holds its worktree (host-affinity runs). */
+  host?: AgentHost | null;
   /** The agent session a re-dispatch resumes (providers that support it). */
   sessionId?: string | null;
   /** Set by `/conveyor hold`, cleared by `/conveyor release`: no agent starts while it is set. */

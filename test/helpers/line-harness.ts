@@ -3,6 +3,7 @@
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { signalWithStartIssue } from '../../src/temporal/issue-runs.js';
+import type { AgentHost } from '../../src/workflows/activity-types.js';
 import type { LinePolicy } from '../../src/workflows/input.js';
 import { fleetStateQuery, issueStateQuery, type FleetCapacity } from '../../src/workflows/messages.js';
 import type { FleetState, IssueRunState } from '../../src/workflows/state.js';
@@ -27,7 +28,14 @@ export interface Line {
   until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number): Promise<T>;
 }
 
-export async function createLine(options: { name: string; world?: ScriptedWorld; policy?: Partial<Parameters<typeof testPolicy>[1]>; capacity?: Partial<FleetCapacity> }): Promise<Line> {
+export async function createLine(options: {
+  name: string;
+  world?: ScriptedWorld;
+  policy?: Partial<Parameters<typeof testPolicy>[1]>;
+  capacity?: Partial<FleetCapacity>;
+  /** The host the line's worker stands for (given the line's task queue); default: none, as a worker with no host queue. */
+  host?: (taskQueue: string) => AgentHost;
+}): Promise<Line> {
   const client = await testClient();
   const taskQueue = uniqueTaskQueue(options.name);
   const fleetId = fleetWorkflowId(taskQueue);
@@ -35,7 +43,8 @@ export async function createLine(options: { name: string; world?: ScriptedWorld;
   const policy = testPolicy(fleetId, options.policy ?? {});
   const capacity = testCapacity(options.capacity);
   world.fleet = { taskQueue, capacity };
-  const worker = await createTestWorker({ taskQueue, activities: world.activities(client) });
+  const host = options.host;
+  const worker = await createTestWorker({ taskQueue, activities: world.activities(client, host ? { host: () => host(taskQueue) } : {}) });
   await startFleet(client, taskQueue, capacity);
   const line: Line = {
     client,

@@ -11,7 +11,7 @@ import { foldReviews, type ReviewInput } from '../../src/integrations/github/rev
 import { createFleetActivities } from '../../src/activities/fleet-activities.js';
 import { createLedgerActivities } from '../../src/activities/ledger-activities.js';
 import { hiddenMarker } from '../../src/activities/line-activities.js';
-import type { AgentRunInput, AgentRunResult, FleetActivities, LedgerActivities, LineActivities } from '../../src/workflows/activity-types.js';
+import type { AgentHost, AgentRunInput, AgentRunResult, FleetActivities, LedgerActivities, LineActivities } from '../../src/workflows/activity-types.js';
 import type { EndingsPolicy, LinePolicy } from '../../src/workflows/input.js';
 import type { FleetCapacity } from '../../src/workflows/messages.js';
 
@@ -129,6 +129,10 @@ export class ScriptedWorld {
   readonly mergeRefusals: MergeResult[] = [];
   /** Pushes made by the publish step, and how many more of them fail first. */
   readonly pushes: string[] = [];
+  /** The task queue each publish step ran from (host affinity sends it to the agent's host). */
+  readonly publishedOn: string[] = [];
+  /** The task queue each worktree removal ran from. */
+  readonly cleanedOn: string[] = [];
   failPushes = 0;
   /** Called after a comment is stored: a test can throw, as an attempt that timed out after the write. */
   afterComment: ((body: string) => void) | null = null;
@@ -215,7 +219,12 @@ export class ScriptedWorld {
     return this.moves.filter((m) => m.issueId === issueId).map((m) => m.stateName);
   }
 
-  activities(client: Client): LineActivities & FleetActivities & LedgerActivities {
+  /**
+   * The activities of one worker of the world. `host` names the host the worker stands for (read
+   * at each agent run, so a test can hand the shared queue to another host): an agent's result
+   * carries it, as the real line activities do with their worker's host.
+   */
+  activities(client: Client, options: { host?: () => AgentHost } = {}): LineActivities & FleetActivities & LedgerActivities {
     // The activities close over the world; arrow functions would lose their names in errors.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const world = this;
@@ -266,12 +275,15 @@ export class ScriptedWorld {
         world.runningAgents += 1;
         world.maxRunningAgents = Math.max(world.maxRunningAgents, world.runningAgents);
         try {
-          return await world.agent(input, world);
+          const host = options.host?.();
+          const result = await world.agent(input, world);
+          return host ? { ...result, host } : result;
         } finally {
           world.runningAgents -= 1;
         }
       },
       async publishPullRequest({ routing, branch, push }) {
+        world.publishedOn.push(Context.current().info.taskQueue);
         if (push) {
           if (world.failPushes > 0) {
             world.failPushes -= 1;
@@ -330,6 +342,7 @@ export class ScriptedWorld {
       },
       async cleanupWorkspace({ workflowId }) {
         world.cleanups.push(workflowId);
+        world.cleanedOn.push(Context.current().info.taskQueue);
       },
     };
   }

@@ -31,7 +31,7 @@ const scheduledIn = (events: HistoryEvent[], activity: string) =>
   events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity)?.activityTaskScheduledEventAttributes?.workflowTaskCompletedEventId?.toString();
 
 /** Each patch: how a run on the old code looks, and how a new run must look. */
-const CHANGES: Array<{ patch: string; before: (events: HistoryEvent[]) => boolean; after: (events: HistoryEvent[]) => boolean; says: string }> = [
+const CHANGES: Array<{ patch: string; archive?: string; before: (events: HistoryEvent[]) => boolean; after: (events: HistoryEvent[]) => boolean; says: string }> = [
   {
     patch: PATCHES.moveWhileAgentStarts,
     says: 'the move to In Progress and the agent are scheduled in the same workflow task',
@@ -60,10 +60,20 @@ const CHANGES: Array<{ patch: string; before: (events: HistoryEvent[]) => boolea
     before: (events) => !hasPatchMarker(events, PATCHES.reviewWindowPerHead),
     after: (events) => hasPatchMarker(events, PATCHES.reviewWindowPerHead),
   },
+  {
+    patch: PATCHES.hostAffinity,
+    // Shipped with the review window: the same histories were recorded before both.
+    archive: PATCHES.reviewWindowPerHead,
+    // The new path needs a worker that names its host (host-affinity.test.ts runs two); here,
+    // that old runs published from the shared queue and a new run took the patch.
+    says: 'the run decides at its start to send the worktree steps to the host that ran the agent',
+    before: (events) => !events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'publishPullRequest' && (e.activityTaskScheduledEventAttributes.taskQueue?.name ?? '').includes('@')),
+    after: (events) => hasPatchMarker(events, PATCHES.hostAffinity),
+  },
 ];
 
-describe.each(CHANGES)('patch "$patch"', ({ patch, says, before, after }) => {
-  const archive = join(HISTORIES_DIR, 'archive', patch);
+describe.each(CHANGES)('patch "$patch"', ({ patch, archive: archivedAs, says, before, after }) => {
+  const archive = join(HISTORIES_DIR, 'archive', archivedAs ?? patch);
   const archived = existsSync(archive) ? (readdirSync(archive, { recursive: true }) as string[]).filter((f) => f.endsWith('.json')) : [];
 
   // Every archived history replays in replay.test.ts; here a sample of the dispatched ones shows

@@ -1,9 +1,10 @@
 // The line's activity proxies: one per part of the outside world, each typed by that part's
 // interface, with the timeouts and retries the part needs.
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
+import { ActivityFailure, proxyActivities, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
 import { durationMs } from '../../domain/duration.js';
 import { NON_RETRYABLE_CLASSES } from '../../domain/failure.js';
-import type { AgentActivities, FleetActivities, ForgeActivities, LedgerActivities, TrackerActivities, WorkspaceActivities } from '../activity-types.js';
+import type { AgentActivities, AgentHost, FleetActivities, ForgeActivities, LedgerActivities, TrackerActivities, WorkspaceActivities } from '../activity-types.js';
 import type { LinePolicy } from '../input.js';
 
 export interface LineProxies {
@@ -15,6 +16,12 @@ export interface LineProxies {
   agent: AgentActivities;
   fleet: Pick<FleetActivities, 'reviveFleet'>;
   ledger: LedgerActivities;
+  /**
+   * The activities that touch the worktree `host` holds, sent to the queue only that host polls.
+   * A host that does not take the task within policies.timeouts.hostGone is gone: the call fails
+   * with a schedule-to-start timeout (`hostGone` tells it), never retried on another host.
+   */
+  onHost(host: AgentHost): Pick<WorkspaceActivities, 'cleanupWorkspace'> & Pick<ForgeActivities, 'publishPullRequest'>;
 }
 
 export function lineProxies(policy: LinePolicy): LineProxies {
@@ -47,5 +54,24 @@ export function lineProxies(policy: LinePolicy): LineProxies {
     // Reviving the fleet is a start-if-absent: cheap, idempotent, and needed before any lease.
     fleet: proxyActivities<FleetActivities>({ startToCloseTimeout: '30s', retry }),
     ledger: proxyActivities<LedgerActivities>({ startToCloseTimeout: '30s', retry }),
+    onHost(host) {
+      const hostGone = policy.timeouts.hostGone ?? '5m';
+      return {
+        publishPullRequest: proxyActivities<ForgeActivities>({
+          taskQueue: host.taskQueue,
+          scheduleToStartTimeout: hostGone,
+          // The deadline to open a PR counts from when the host took the task.
+          scheduleToCloseTimeout: durationMs(hostGone) + durationMs(policy.timeouts.prOpen),
+          startToCloseTimeout: '2m',
+          retry,
+        }).publishPullRequest,
+        cleanupWorkspace: proxyActivities<WorkspaceActivities>({ taskQueue: host.taskQueue, scheduleToStartTimeout: hostGone, startToCloseTimeout: '2m', retry }).cleanupWorkspace,
+      };
+    },
   };
+}
+
+/** Whether an activity failed because no worker of its host's queue took it in time: the host is gone. */
+export function hostGone(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
 }

@@ -10,6 +10,9 @@ import { agentOutcome, messageOf } from './failures.js';
 import { publishLedger } from './settle.js';
 import { waitWhileHeld } from './hold.js';
 import { acquireLease, returnLease } from './lease.js';
+import { hostGone } from './activities.js';
+import type { GateResult } from './gate.js';
+import { boundText, DEFAULT_PAYLOAD_LIMIT } from '../../domain/bounded-text.js';
 import type { Ending, Run } from './run.js';
 
 /** A worktree prepared ahead is reused only this soon after: after a long queue wait the remote
@@ -103,6 +106,8 @@ export async function dispatch(run: Run): Promise<Ending | null> {
     await movedToInProgress;
   }
   state.costUsd += result.costUsd;
+  // The host that ran the agent holds its worktree: publishing and cleanup go to it.
+  if (run.hostAffinity && result.host) state.host = result.host;
   if (run.endingsFinal) {
     state.sessionId = result.sessionId ?? state.sessionId ?? null;
     state.ledger = countCost(state.ledger ?? { ...EMPTY_LEDGER }, result.costUsd);
@@ -111,7 +116,7 @@ export async function dispatch(run: Run): Promise<Ending | null> {
   if (result.commits === 0 && !state.pr) return { outcome: 'no-pr', reason: `the agent finished without committing anything: ${result.summary}` };
   if (run.endingsFinal) {
     // The commits are in the worktree; the publish station pushes them, and retries never reset them.
-    state.unpublished = { summary: result.summary };
+    state.unpublished = { summary: result.summary, ...(run.hostAffinity && result.host ? { host: result.host } : {}) };
     return null;
   }
 
@@ -142,16 +147,30 @@ function failureDetails(err: unknown): { costUsd: number; sessionId: string | nu
  * The publish station: push the agent's commits from the worktree that holds them and open (or
  * update) the PR. Its activity retries a failed push with the same commits; when it runs out of
  * time the run ends `failed` here, and a retry-later run resumes at this station with the
- * worktree kept.
+ * worktree kept. It runs on the host that ran the agent (host-affinity runs): a host that does not
+ * take it within policies.timeouts.hostGone is gone with the unpushed commits, and the agent runs
+ * again on any host from the branch as it was pushed.
  */
-export async function publish(run: Run): Promise<Ending | null> {
+export async function publish(run: Run): Promise<GateResult | null> {
   const { state, policy, acts } = run;
   const routing = state.routing!;
-  run.note('awaiting-pr', 'pushing the branch and opening the pull request');
+  const host = run.hostAffinity ? state.unpublished?.host : undefined;
+  run.note('awaiting-pr', `pushing the branch and opening the pull request${host ? ` on ${host.id}` : ''}`);
   try {
-    state.pr = await acts.publisher.publishPullRequest({ issue: state.issue!, routing, branch: state.branch!, summary: state.unpublished?.summary ?? '', push: true });
+    const publisher = host ? acts.onHost(host) : acts.publisher;
+    state.pr = await publisher.publishPullRequest({ issue: state.issue!, routing, branch: state.branch!, summary: state.unpublished?.summary ?? '', push: true });
   } catch (err) {
     if (isCancellation(err)) throw err;
+    if (host && hostGone(err)) {
+      const wait = policy.timeouts.hostGone ?? '5m';
+      run.remember('awaiting-pr', `host ${host.id} did not take the publish step within ${wait}: it is gone, with the agent's unpushed commits`);
+      state.unpublished = null;
+      state.host = null;
+      // The agent's session lived on that host too.
+      state.sessionId = null;
+      const lost = `The previous attempt's work was lost with its host (${host.id}) before it was pushed: do the task again, starting from the branch as it is on the remote.`;
+      return { redispatch: boundText(state.feedback ? `${lost}\n\n${state.feedback}` : lost, policy.payloadLimit ?? DEFAULT_PAYLOAD_LIMIT) };
+    }
     const failureClass = run.recordFailure(err);
     const outcome = failureClass === 'auth' || failureClass === 'logic' ? 'no-pr' : 'failed';
     return { outcome, reason: `the agent's commits could not be published within ${policy.timeouts.prOpen}: ${messageOf(err)}` };

@@ -70,9 +70,15 @@ async function walkTheLine(run: Run): Promise<Ending> {
       state.station = state.unpublished ? 'publish' : 'gate';
     }
     if (state.station === 'publish') {
-      const stop = await publish(run);
-      if (stop) return stop;
-      state.station = 'gate';
+      const published = await publish(run);
+      if (published && 'outcome' in published) return published;
+      if (published) {
+        // The host holding the agent's commits is gone: the agent goes again, like a gate's re-dispatch.
+        state.feedback = published.redispatch;
+        state.station = state.redispatches >= policy.maxRedispatch ? 'redispatch-escalation' : 'dispatch';
+      } else {
+        state.station = 'gate';
+      }
     }
     if (state.station === 'gate') {
       const gate = await mergeGate(run);

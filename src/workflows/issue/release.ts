@@ -3,6 +3,7 @@
 // abandoned put back where a human sees it, with a comment saying why.
 import type { PullRequest } from '../../domain/issue.js';
 import type { IssueRunState, Outcome } from '../state.js';
+import { hostGone } from './activities.js';
 import { messageOf } from './failures.js';
 import { returnLease } from './lease.js';
 import type { Ending, Run } from './run.js';
@@ -55,7 +56,7 @@ export async function release(run: Run, outcome: Outcome): Promise<void> {
   const { step, report } = releaseSteps(run);
   const plan = releasePlan(state, outcome, run.abortBy);
   await step('return the lease', () => returnLease(run));
-  if (plan.cleanupWorkspace) await step('remove the worktree', () => acts.workspace.cleanupWorkspace({ workflowId: run.workflowId, branch: state.branch!, repo: state.routing!.repo }));
+  if (plan.cleanupWorkspace) await step('remove the worktree', () => removeWorktree(run));
   if (plan.moveTo) await step('move the issue back', () => acts.tracker.moveIssue({ issueId: state.issueId, stateName: plan.moveTo! }));
   if (plan.comment) await step('comment on the issue', () => run.commentOnce(`released:${outcome}`, plan.comment!));
   report();
@@ -79,4 +80,21 @@ export function releaseSteps(run: Run): { step: (what: string, fn: () => Promise
       if (failures.length > 0) run.remember('releasing', `release steps failed: ${failures.join('; ')}`);
     },
   };
+}
+
+/**
+ * Removes the run's worktree on the host that holds it (host-affinity runs; others on any host).
+ * A host that is gone leaves it to its own reaper, which removes worktrees of closed runs at start.
+ */
+export async function removeWorktree(run: Run): Promise<void> {
+  const { state, acts } = run;
+  const input = { workflowId: run.workflowId, branch: state.branch!, repo: state.routing!.repo };
+  const host = run.hostAffinity ? (state.host ?? null) : null;
+  if (!host) return acts.workspace.cleanupWorkspace(input);
+  try {
+    await acts.onHost(host).cleanupWorkspace(input);
+  } catch (err) {
+    if (!hostGone(err)) throw err;
+    run.remember(state.phase, `host ${host.id} is gone: its reaper removes the worktree when it runs again`);
+  }
 }

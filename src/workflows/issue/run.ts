@@ -64,6 +64,8 @@ export interface Run {
   readonly endingsFinal: boolean;
   /** Whether each new head gets its own review window (PATCHES.reviewWindowPerHead), decided once at start. */
   readonly reviewWindowPerHead: boolean;
+  /** Whether worktree steps go to the agent's host (PATCHES.hostAffinity), decided once at start. */
+  readonly hostAffinity: boolean;
   note(phase: Phase, text: string): void;
   remember(phase: Phase, text: string): void;
   recordFailure(err: unknown): FailureClass;
@@ -130,6 +132,7 @@ export function startRun(input: IssueRunInput): Run {
     abortBy: null,
     endingsFinal: patched(PATCHES.endingsFinal),
     reviewWindowPerHead: patched(PATCHES.reviewWindowPerHead),
+    hostAffinity: patched(PATCHES.hostAffinity),
     note(phase, text) {
       state.phase = phase;
       run.remember(phase, text);

@@ -9,7 +9,7 @@ import { LEDGER_MEMO_KEY } from '../messages.js';
 import { EMPTY_LEDGER, type IssueLedger, type IssueRunState } from '../state.js';
 import { blockedComment, endingKind, recordEnding, retryComment, wasClaimed } from './endings.js';
 import { returnLease } from './lease.js';
-import { releaseSteps } from './release.js';
+import { releaseSteps, removeWorktree } from './release.js';
 import type { Ending, Run } from './run.js';
 
 /** Used by runs whose input predates `policy.endings` (continued across the upgrade). */
@@ -36,7 +36,7 @@ export function publishLedger(state: IssueRunState): void {
 export type Settled = { next: 'end' } | { next: 'retry'; resume: IssueRunState };
 
 export async function settle(run: Run, ending: Ending): Promise<Settled> {
-  const { state, acts } = run;
+  const { state } = run;
   const policy = endingsPolicy(run);
   let ledger: IssueLedger = state.ledger ?? { ...EMPTY_LEDGER };
   const decided = endingKind(ending.outcome, state.failureClass, ledger, policy);
@@ -50,7 +50,7 @@ export async function settle(run: Run, ending: Ending): Promise<Settled> {
   // Unpushed commits stay for the retry, which publishes them from this worktree.
   const keepWorktree = decided.kind === 'retry-later' && state.station === 'publish';
   if (state.branch && state.routing && !keepWorktree) {
-    await step('remove the worktree', () => acts.workspace.cleanupWorkspace({ workflowId: run.workflowId, branch: state.branch!, repo: state.routing!.repo }));
+    await step('remove the worktree', () => removeWorktree(run));
   }
 
   let settled: Settled = { next: 'end' };
