@@ -158,6 +158,8 @@ async function setUp(): Promise<void> {
   const urls = { linear: sandbox.config.factory.tracker.apiUrl!, github: sandbox.config.factory.forge.apiUrl!, git: sandbox.config.factory.forge.gitUrl! };
   const env = (name: string, metricsPort: number) => ({
     CONVEYOR_PROFILE: 'runtime',
+    // Two hosts on one machine: each names itself, so each polls its own host queue.
+    CONVEYOR_HOST_ID: name,
     CONVEYOR_FACTORY_CONFIG: writeFactoryFile(name, urls),
     CONVEYOR_TEMPORAL_CONFIG: writeTemporalFile(name, metricsPort),
     TEMPORAL_ADDRESS: cluster!.address,
