@@ -1,8 +1,8 @@
 // The Web UI as an operator uses it: the demo's well-specified issue runs through the whole line
 // on the sandbox (gateway, emulators, demo agent, real git) to a merged PR, then Debian's
 // Chromium, driven by playwright-core, opens the test dev server's Web UI, filters the runs by
-// `ConveyorIssueKey`, opens the run, and must see its summary (issue key and title), the link to
-// the issue, its phase and its PR. The page is saved as a screenshot whose path is printed.
+// `ConveyorIssueKey` (with Conveyor's search attributes as list columns), opens the run, and
+// must see its summary (issue key and title), the link to the issue, its phase and its PR. The page is saved as a screenshot whose path is printed.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { issueWorkflowId } from '../../src/domain/naming.js';
 import { issueStateQuery } from '../../src/workflows/messages.js';
-import { IssueKey } from '../../src/workflows/search-attributes.js';
+import { IssueKey, PhaseKey, PR } from '../../src/workflows/search-attributes.js';
 import { REPO_ROOT } from '../helpers/conveyor-root.js';
 import { startE2eFactory, type E2eFactory } from '../helpers/e2e-factory.js';
 import { eventually } from '../helpers/temporal.js';
@@ -62,14 +62,14 @@ describe.skipIf(missingBrowser !== null)('the Web UI shows an issue run', () => 
       const current = await client.workflow.getHandle(workflowId).query(issueStateQuery);
       return current.outcome === 'merged' && current;
     }, 120_000, 500);
-    const pr = `${state.pr!.repo}#${state.pr!.number}`;
+    const pr = `${state.pr!.repo}#${state.pr!.number}`; // as ConveyorPR has it
     const summary = `${issue.key} · ${issue.title}`;
 
     // What the UI will render, straight from the server first: a failure here is ours, not the browser's.
     const description = await client.workflow.getHandle(workflowId).describe();
     expect(await description.staticSummary()).toBe(summary);
 
-    const page = await browser!.newPage({ viewport: { width: 1600, height: 1000 } });
+    const page = await browser!.newPage({ viewport: { width: 1920, height: 1000 } });
     page.setDefaultTimeout(30_000);
     const ui = inject('temporalUiUrl');
     const namespace = config.temporal.connection.namespace;
@@ -81,6 +81,15 @@ describe.skipIf(missingBrowser !== null)('the Web UI shows an issue run', () => 
     await expect.poll(() => allText(page), { timeout: 30_000 }).toContain(`${IssueKey.name} =`);
     const row = page.getByRole('link', { name: workflowId, exact: true }).first();
     await row.waitFor();
+    // UI 2.42 has no summary column in the list; the operator guide says to add Conveyor's search
+    // attributes as columns (kept per browser), so a row reads as issue, phase and PR.
+    await page.getByTestId('workflows-summary-table-configuration-button').click();
+    for (const column of [IssueKey.name, PhaseKey.name, PR.name]) await page.getByRole('button', { name: `Add ${column} column` }).click();
+    for (const column of ['Run ID', 'Type']) await page.getByRole('button', { name: `Remove ${column} column` }).click();
+    // The columns are kept in the browser's storage: a reload shows the list without the drawer.
+    await page.reload();
+    const listed = page.getByTestId('workflows-summary-configurable-table-row').filter({ has: page.getByRole('link', { name: workflowId, exact: true }) }).first();
+    await expect.poll(() => listed.innerText(), { timeout: 30_000 }).toMatch(new RegExp(`${issue.key}[\\s\\S]*done:merged[\\s\\S]*${pr}`));
     mkdirSync(ARTIFACTS, { recursive: true });
     const listShot = join(ARTIFACTS, 'webui-list.png');
     await page.screenshot({ path: listShot });
