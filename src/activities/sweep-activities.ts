@@ -17,6 +17,7 @@ import type { Workspaces } from '../integrations/agent.js';
 import type { Forge } from '../integrations/forge.js';
 import type { Tracker } from '../integrations/tracker.js';
 import { signalIssue, signalWithStartIssue } from '../temporal/issue-runs.js';
+import { repoWebUrl, type IssueRunSubject } from '../temporal/run-metadata.js';
 import { describeUnreleasedRun, howRunEnded, returnLeasesOf, type UnreleasedRun } from '../temporal/unreleased-runs.js';
 import type { LinePolicy } from '../workflows/input.js';
 import type { TrackerEvent } from '../workflows/messages.js';
@@ -159,6 +160,13 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
     return changed;
   }
 
+  /** The issue as the Web UI shows a run the sweep starts: it has read the issue, so it routes it
+   * (the run's triage decides again; this is only the summary's repo link). */
+  const runSubject = (issue: TrackerIssue): IssueRunSubject => {
+    const repo = routeIssue(issue, factory)?.repo;
+    return { id: issue.id, key: issue.key, title: issue.title, url: issue.url, ...(repo ? { repo: { name: repo, url: repoWebUrl(repo, factory.forge.apiUrl) } } : {}) };
+  };
+
   /** The phase of the issue's open run, null when none. Describing first keeps open runs' histories free of sweep signals. */
   const openRunPhase = async (issueId: string): Promise<string | null> => {
     try {
@@ -201,7 +209,7 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
         // A run started by a webhook between the describe and here only receives this event,
         // which its triage treats like any other nudge: signal-with-start never starts twice.
         const event: TrackerEvent = { kind: 'issue-ready', deliveryId: sweepIssueDeliveryId(issue) };
-        await signalWithStartIssue({ client, taskQueue, policy }, { id: issue.id, key: issue.key }, event);
+        await signalWithStartIssue({ client, taskQueue, policy }, runSubject(issue), event);
         result.started += 1;
       }
       return result;

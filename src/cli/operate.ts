@@ -5,7 +5,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { fleetCapacity } from '../config/fleet-capacity.js';
 import { ConfigError, type Config } from '../config/load.js';
 import { fleetWorkflowId, issueIdFromWorkflowId, issueWorkflowId } from '../domain/naming.js';
-import { signalIssue, signalWithStartIssue, type IssueRunTarget } from '../temporal/issue-runs.js';
+import { latestRunMetadata, signalIssue, signalWithStartIssue, type IssueRunTarget } from '../temporal/issue-runs.js';
+import { issueRunMetadata } from '../temporal/run-metadata.js';
 import { readFleetMemo, startFleet, type FleetStart } from '../temporal/runs.js';
 import { fleetStateQuery, issueStateQuery, pauseFleetSignal, type OperatorCommandName } from '../workflows/messages.js';
 import type { FleetState, IssueRunState } from '../workflows/state.js';
@@ -71,7 +72,10 @@ export async function commandIssue(client: Client, issue: string, command: Opera
   if (delivered) return 'signalled';
   // A blocked issue has no open run: `retry` is the human act that starts it again.
   if (command === 'retry' && target) {
-    await signalWithStartIssue(target, { id: issueId }, event);
+    // The CLI reads no tracker: the new run takes the summary of the issue's last one.
+    const key = /^[A-Za-z0-9]+-\d+$/.test(issue) ? issue.toUpperCase() : undefined;
+    const subject = { id: issueId, ...(key ? { key } : {}) };
+    await signalWithStartIssue(target, subject, event, (await latestRunMetadata(client, issueId)) ?? issueRunMetadata(subject));
     return 'started';
   }
   const hint = command === 'hold' ? ' To keep the factory off an issue that has no run, remove its ready label.' : '';

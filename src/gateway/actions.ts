@@ -14,7 +14,8 @@ export type IgnoreWhy = 'unhandled' | 'not-allowlisted' | 'not-applicable';
 
 export type GatewayAction =
   | { kind: 'start'; issue: IssueRef; event: TrackerEvent }
-  | { kind: 'signal'; issueId: string; signal: IssueSignal }
+  /** `issue`: what the delivery says of the issue, for a run it starts (`/conveyor retry` with no open run). */
+  | { kind: 'signal'; issueId: string; signal: IssueSignal; issue?: IssueRef }
   /** One forge event about a commit that several factory branches share (a `status` event). */
   | { kind: 'signal-each'; issueIds: string[]; signal: IssueSignal }
   | { kind: 'ignore'; why: IgnoreWhy; reason: string }

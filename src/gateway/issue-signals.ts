@@ -10,8 +10,12 @@ export type { IssueSignal };
 export interface IssueRef {
   /** The tracker's stable id: the run's workflow id is derived from it. */
   id: string;
-  /** The human key, shown in the Web UI before triage reads the issue (unknown for a command comment). */
+  /** The human key, shown in the Web UI before triage reads the issue. */
   key?: string;
+  /** The title and the issue's page, as the delivery gives them: only for the Web UI's summary
+   * and details of a run it starts (the run reads the issue fresh). */
+  title?: string;
+  url?: string;
 }
 
 export interface IssueSignals {

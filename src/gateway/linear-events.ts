@@ -15,6 +15,8 @@ const envelopeSchema = z.looseObject({
 const issueDataSchema = z.looseObject({
   id: z.string().min(1),
   identifier: z.string().min(1),
+  title: z.string().nullish(),
+  url: z.string().nullish(),
   team: z.looseObject({ key: z.string() }).nullish(),
   state: z.looseObject({ name: z.string(), type: z.string() }),
   labels: z.array(z.looseObject({ name: z.string() })).nullish(),
@@ -26,6 +28,8 @@ const commentDataSchema = z.looseObject({
   issue: z
     .looseObject({
       identifier: z.string(),
+      title: z.string().nullish(),
+      url: z.string().nullish(),
       team: z.looseObject({ key: z.string() }).nullish(),
     })
     .nullish(),
@@ -58,7 +62,7 @@ function mapIssue(action: string, data: unknown, ctx: LinearContext): GatewayAct
 
   const readiness = { team: { key: team.key }, labels: (issue.labels ?? []).map((label) => label.name), state: issue.state };
   if (action !== 'remove' && isReadyForFactory(readiness, ctx.factory) === null) {
-    return { kind: 'start', issue: { id: issue.id, key: issue.identifier }, event: { kind: 'issue-ready', deliveryId: ctx.deliveryId } };
+    return { kind: 'start', issue: { id: issue.id, key: issue.identifier, ...presentationOf(issue) }, event: { kind: 'issue-ready', deliveryId: ctx.deliveryId } };
   }
   // A new issue that is not ready has no run to tell; any other change may matter to a run
   // (label removed, moved out of ready, deleted), and the run re-reads the issue to see.
@@ -114,7 +118,13 @@ function mapComment(action: string, data: unknown, ctx: LinearContext): GatewayA
     kind: 'signal',
     issueId: comment.issueId,
     signal: { name: 'operator', event: { command, by, deliveryId: ctx.deliveryId, ...(reason ? { reason } : {}) } },
+    ...(comment.issue ? { issue: { id: comment.issueId, key: comment.issue.identifier, ...presentationOf(comment.issue) } } : {}),
   };
+}
+
+/** Title and URL as the payload has them, for the Web UI's summary of a run the delivery starts. */
+function presentationOf(issue: { title?: string | null; url?: string | null }): { title?: string; url?: string } {
+  return { ...(issue.title ? { title: issue.title } : {}), ...(issue.url ? { url: issue.url } : {}) };
 }
 
 /** The listed operator the author matches, by email (case-insensitive) or by name. */

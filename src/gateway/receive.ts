@@ -157,7 +157,7 @@ async function act(deps: ReceiveDeps, delivery: DeliveryContext, action: Gateway
     const signalled = issueIds.filter((_, i) => delivered[i]);
     if (signalled.length === 0 && action.kind === 'signal' && action.signal.name === 'operator' && action.signal.event.command === 'retry') {
       // `/conveyor retry` on an issue with no open run (a blocked one): the human act that starts it again.
-      const { workflowId } = await timed(deps, 'start', () => deps.signals.startOrSignal({ id: action.issueId }, action.signal.event as OperatorCommand));
+      const { workflowId } = await timed(deps, 'start', () => deps.signals.startOrSignal(action.issue ?? { id: action.issueId }, action.signal.event as OperatorCommand));
       logger.info({ source, deliveryId, event, issueId: action.issueId, workflowId }, 'retry for an issue with no open run: run started');
       count('started');
       return { status: 200, body: { result: 'started', workflowId }, outcome: 'started' };

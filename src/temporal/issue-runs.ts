@@ -5,7 +5,8 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError,
 import { issueWorkflowId } from '../domain/naming.js';
 import type { LinePolicy, IssueRunInput } from '../workflows/input.js';
 import { ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
-import { IssueKey } from '../workflows/search-attributes.js';
+import { IssueKey, Repo } from '../workflows/search-attributes.js';
+import { issueRunMetadata, type IssueRunSubject, type RunMetadata } from './run-metadata.js';
 import {
   forgeEventSignal,
   operatorCommandSignal,
@@ -25,9 +26,16 @@ export interface IssueRunTarget {
 /**
  * Start the issue's run if none is open, and deliver the event to it either way. The event is a
  * tracker event (the issue became ready), or an operator's `/conveyor retry` for an issue with
- * no open run (a blocked issue: the run it starts unblocks it).
+ * no open run (a blocked issue: the run it starts unblocks it). A run started here carries the
+ * Web UI's summary and details (`metadata`, by default made from what the caller knows of the
+ * issue); a running run keeps its own.
  */
-export async function signalWithStartIssue(target: IssueRunTarget, issue: { id: string; key?: string }, event: TrackerEvent | OperatorCommand): Promise<{ workflowId: string; runId: string }> {
+export async function signalWithStartIssue(
+  target: IssueRunTarget,
+  issue: IssueRunSubject,
+  event: TrackerEvent | OperatorCommand,
+  metadata: RunMetadata = issueRunMetadata(issue),
+): Promise<{ workflowId: string; runId: string }> {
   const workflowId = issueWorkflowId(issue.id);
   const input: IssueRunInput = { issueId: issue.id, issueKey: issue.key, policy: target.policy };
   const options = {
@@ -39,12 +47,34 @@ export async function signalWithStartIssue(target: IssueRunTarget, issue: { id: 
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     typedSearchAttributes: issue.key ? [{ key: IssueKey, value: issue.key }] : undefined,
+    staticSummary: metadata.staticSummary,
+    staticDetails: metadata.staticDetails,
   };
   const handle =
     'command' in event
       ? await target.client.workflow.signalWithStart(ISSUE_WORKFLOW_TYPE, { ...options, signal: operatorCommandSignal, signalArgs: [event] })
       : await target.client.workflow.signalWithStart(ISSUE_WORKFLOW_TYPE, { ...options, signal: trackerEventSignal, signalArgs: [event] });
   return { workflowId, runId: handle.signaledRunId };
+}
+
+/**
+ * The Web UI's summary and details of the issue's latest run, for a new run of the issue started
+ * by a caller that has not read the issue (`conveyor retry`): the run's own, or, for a run that
+ * continued as new (which has none), ones made from its key and repo search attributes. None
+ * when the issue never had a run.
+ */
+export async function latestRunMetadata(client: Client, issueId: string): Promise<RunMetadata | undefined> {
+  try {
+    const description = await client.workflow.getHandle(issueWorkflowId(issueId)).describe();
+    const staticSummary = await description.staticSummary();
+    if (staticSummary) return { staticSummary, staticDetails: await description.staticDetails() };
+    const key = description.typedSearchAttributes.get(IssueKey);
+    const repo = description.typedSearchAttributes.get(Repo);
+    return issueRunMetadata({ id: issueId, ...(key ? { key } : {}), ...(repo ? { repo: { name: repo } } : {}) });
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
 }
 
 export type IssueSignal =

@@ -7,6 +7,7 @@ import type { FleetInput } from '../workflows/input.js';
 import { FLEET_MEMO_KEY, configureFleetSignal, type FleetCapacity, type FleetConfiguration, type FleetMemo } from '../workflows/messages.js';
 import { FLEET_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
 import { FleetConfigMismatchError, fleetChanges, fleetFingerprint, type FleetChange } from './fleet-config.js';
+import { fleetRunMetadata } from './run-metadata.js';
 
 /** Whether the latest run of `workflowId` is open; a workflow that never existed is not. */
 export async function isRunOpen(client: Client, workflowId: string): Promise<boolean> {
@@ -30,6 +31,8 @@ export async function reviveFleet(client: Client, taskQueue: string, capacity: F
     taskQueue,
     args: [input],
     memo: { [FLEET_MEMO_KEY]: memo },
+    // Only its first run shows them: the fleet continues as new, which takes no user metadata.
+    ...fleetRunMetadata(taskQueue),
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
   });

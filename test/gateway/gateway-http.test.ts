@@ -42,7 +42,7 @@ describe('deliveries that reach a run', () => {
   it('a Linear issue made ready starts its run, carrying the Linear-Delivery id', async () => {
     const response = await post(linearUrl(), linearDelivery(linearIssuePayload(), { deliveryId: 'lin-1' }));
     expect(response).toMatchObject({ status: 200, body: { result: 'started', workflowId: `conveyor-issue-${ISSUE_ID}` } });
-    expect(signals.calls).toEqual([{ op: 'start', issue: { id: ISSUE_ID, key: 'ENG-42' }, event: { kind: 'issue-ready', deliveryId: 'lin-1' } }]);
+    expect(signals.calls).toEqual([{ op: 'start', issue: { id: ISSUE_ID, key: 'ENG-42', title: 'Add a widget', url: 'https://linear.app/acme/issue/ENG-42' }, event: { kind: 'issue-ready', deliveryId: 'lin-1' } }]);
   });
 
   it('without a Linear-Delivery header, the delivery id is webhookId and timestamp, stable across redeliveries', async () => {
@@ -68,6 +68,16 @@ describe('deliveries that reach a run', () => {
     const response = await post(linearUrl(), linearDelivery(linearCommentPayload({ body: '/conveyor abort' }), { deliveryId: 'lin-3' }));
     expect(response).toMatchObject({ status: 200, body: { result: 'signalled', issueIds: [ISSUE_ID] } });
     expect(signals.calls).toMatchObject([{ op: 'signal', issueId: ISSUE_ID, signal: { name: 'operator', event: { command: 'abort', deliveryId: 'lin-3' } } }]);
+  });
+
+  it('/conveyor retry with no open run starts one, with the key, title and URL the comment carries for its summary', async () => {
+    signals.openRuns = false;
+    const response = await post(linearUrl(), linearDelivery(linearCommentPayload({ body: '/conveyor retry' }), { deliveryId: 'lin-4' }));
+    expect(response).toMatchObject({ status: 200, body: { result: 'started' } });
+    expect(signals.calls).toMatchObject([
+      { op: 'signal', issueId: ISSUE_ID },
+      { op: 'start', issue: { id: ISSUE_ID, key: 'ENG-42', title: 'Add a widget', url: 'https://linear.app' }, event: { command: 'retry', deliveryId: 'lin-4' } },
+    ]);
   });
 
   it('real GitHub payloads, re-signed, signal the issue named by the head branch with the X-GitHub-Delivery id', async () => {

@@ -9,7 +9,8 @@ describe('Linear Issue events', () => {
   it('starts a run when an allowlisted issue is labelled and in an unstarted state', () => {
     expect(mapLinearEvent(linearIssuePayload({ action: 'create' }), ctx)).toEqual({
       kind: 'start',
-      issue: { id: ISSUE_ID, key: 'ENG-42' },
+      // Title and URL only dress the run's summary in the Web UI; the run reads the issue itself.
+      issue: { id: ISSUE_ID, key: 'ENG-42', title: 'Add a widget', url: 'https://linear.app/acme/issue/ENG-42' },
       event: { kind: 'issue-ready', deliveryId: 'delivery-1' },
     });
   });
@@ -66,6 +67,8 @@ describe('Linear operator commands', () => {
       kind: 'signal',
       issueId: ISSUE_ID,
       signal: { name: 'operator', event: { command: 'retry', by: OPERATOR_EMAIL, reason: 'flaky CI, try again', deliveryId: 'delivery-1' } },
+      // For the run a retry starts when none is open: its summary in the Web UI.
+      issue: { id: ISSUE_ID, key: 'ENG-42', title: 'Add a widget', url: 'https://linear.app' },
     });
   });
 

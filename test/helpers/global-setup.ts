@@ -16,6 +16,8 @@ declare module 'vitest' {
     temporalNamespace: string;
     temporalCli: string;
     workflowBundlePath: string;
+    /** The dev server's Web UI (test/webui opens it in a browser). */
+    temporalUiUrl: string;
   }
 }
 
@@ -27,7 +29,8 @@ export async function setup(project: TestProject): Promise<void> {
   const config = loadConfig({ profile: 'sandbox' });
   workDir = mkdtempSync(join(tmpdir(), 'conveyor-test-'));
   const [started, bundle] = await Promise.all([
-    startDevServer({ cli, uiPort: null, searchAttributes: config.temporal.searchAttributes }),
+    // With its Web UI on a free port, as an operator's server has one: the browser test opens it.
+    startDevServer({ cli, uiPort: 0, searchAttributes: config.temporal.searchAttributes }),
     bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: QUIET_BUNDLER_LOGGER }),
   ]);
   server = started;
@@ -37,6 +40,7 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('temporalNamespace', server.namespace);
   project.provide('temporalCli', cli);
   project.provide('workflowBundlePath', bundlePath);
+  project.provide('temporalUiUrl', server.uiUrl!);
 }
 
 export async function teardown(): Promise<void> {

@@ -54,6 +54,11 @@ describe('the reconcile sweep', () => {
         expect(await sweep(line)).toEqual({ started: 1, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         await line.until('the PR of the swept issue', () => line.world.prFor(branchForIssue(issue.key, issue.id)));
         expect((await line.state(issue)).seenDeliveries).toContain(sweepIssueDeliveryId(issue));
+        // The Web UI says which issue the swept run is and where the sweep routed it.
+        const description = await line.client.workflow.getHandle(issueWorkflowId(issue.id)).describe();
+        expect(await description.staticSummary()).toBe(`${issue.key} · ${issue.title}`);
+        expect(await description.staticDetails()).toContain(`](${issue.url})`);
+        expect(await description.staticDetails()).toContain(`**Repo:** [${TEST_REPO}](https://github.com/${TEST_REPO})`);
 
         // The run moved the issue on, so it is no longer ready; its open PR gets a nudge instead.
         expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
