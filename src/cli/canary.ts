@@ -146,7 +146,7 @@ export function judgeStation(station: StationName, seen: Observation, ctx: { rep
       if (first && NOT_WEBHOOK.test(first)) {
         return { fail: `the run was started by ${first.split(':')[0]} (delivery ${first}), not by the Linear webhook`, check: `the Linear webhook (URL …/webhooks/linear, resource Issues, secret in LINEAR_WEBHOOK_SECRETS), GET /readyz on the gateway, and that ${ctx.teamKey} is under tracker.teams` };
       }
-      return { pass: `run ${issueWorkflowId(state.issueId)} started by delivery ${first ?? '(unknown)'}` };
+      return { pass: `run ${issueWorkflowId(state.issueId)} started by the Linear webhook (delivery ${first ?? 'unknown'})` };
     }
     case 'triaged': {
       if (!state) return null;
