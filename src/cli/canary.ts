@@ -247,13 +247,21 @@ export async function runCanary(deps: CanaryDeps, options: CanaryOptions): Promi
   let seen: Observation = { run: 'missing', state: null, pr: null, checks: null, issue: null };
   let failed = false;
   let previousAt = 0;
+  // A read that fails (the forge or tracker briefly unreachable) is tried again at the next
+  // poll; if the station times out, the last such error is part of its detail.
+  let readError: string | null = null;
   for (const station of STATIONS) {
     if (failed) {
       results.push({ station, status: 'not-reached', atMs: null, detail: '' });
       continue;
     }
     for (;;) {
-      seen = await observe(station, seen);
+      try {
+        seen = await observe(station, seen);
+        readError = null;
+      } catch (err) {
+        readError = err instanceof Error ? err.message : String(err);
+      }
       const verdict = judgeStation(station, seen, { repo, synthetic: policies.syntheticLabel, teamKey: team.key, doneState: team.doneState });
       const atMs = now() - filedAt;
       if (verdict && 'pass' in verdict) {
@@ -269,7 +277,7 @@ export async function runCanary(deps: CanaryDeps, options: CanaryOptions): Promi
         break;
       }
       if (now() >= deadline) {
-        const detail = `no sign of it within ${options.timeout} (run ${seen.run}${seen.state ? `, phase ${seen.state.phase}` : ''})`;
+        const detail = `no sign of it within ${options.timeout} (run ${seen.run}${seen.state ? `, phase ${seen.state.phase}` : ''}${readError ? `; last read failed: ${readError}` : ''})`;
         results.push({ station, status: 'timed-out', atMs, detail, check: STATION_CHECKS[station] });
         say(`FAIL  ${station.padEnd(24)} ${seconds(atMs - previousAt).padStart(7)} (at ${seconds(atMs)})  timed out: ${detail}\n      check: ${STATION_CHECKS[station]}`);
         failed = true;
