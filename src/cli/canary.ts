@@ -287,7 +287,7 @@ export async function runCanary(deps: CanaryDeps, options: CanaryOptions): Promi
     }
   }
 
-  const cleanup = failed && !options.keep ? await cleanUp({ client, forge, repo, issueId: issue.id, seen }) : [];
+  const cleanup = failed && !options.keep ? await cleanUp({ client, forge, tracker, readyLabel: policies.readyLabel, repo, issue, seen }) : [];
   for (const line of cleanup) say(`      ${line}`);
   const after = await settledRoutes(deps.gatewayUrl, before);
   const report: CanaryReport = {
@@ -307,14 +307,28 @@ export async function runCanary(deps: CanaryDeps, options: CanaryOptions): Promi
   return report;
 }
 
-/** A failed canary's run is aborted (its release returns the slot and worktree) and its PR closed. */
-async function cleanUp(input: { client: Client; forge: Forge; repo: string; issueId: string; seen: Observation }): Promise<string[]> {
+/**
+ * A failed canary's run is aborted (its release returns the slot and worktree and blocks the
+ * issue) and its PR closed. With no run to abort, the ready label goes, or the sweep would start
+ * the issue later with nobody watching.
+ */
+async function cleanUp(input: { client: Client; forge: Forge; tracker: Tracker; readyLabel: string; repo: string; issue: TrackerIssue; seen: Observation }): Promise<string[]> {
   const done: string[] = [];
+  const { issue } = input;
+  let aborted = false;
   try {
-    const aborted = await signalIssue(input.client, input.issueId, { name: 'operator', event: { command: 'abort', by: 'conveyor canary', deliveryId: `cli:canary-abort:${input.issueId}` } });
-    if (aborted) done.push(`aborted run ${issueWorkflowId(input.issueId)} (its release returns the slot and worktree, and blocks the issue)`);
+    aborted = await signalIssue(input.client, issue.id, { name: 'operator', event: { command: 'abort', by: 'conveyor canary', deliveryId: `cli:canary-abort:${issue.id}` } });
+    if (aborted) done.push(`aborted run ${issueWorkflowId(issue.id)} (its release returns the slot and worktree, and blocks the issue)`);
   } catch (err) {
     done.push(`could not abort the run: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!aborted) {
+    try {
+      await input.tracker.removeLabel(issue.id, input.readyLabel);
+      done.push(`removed the label ${input.readyLabel} from ${issue.key}, so nothing starts it later`);
+    } catch (err) {
+      done.push(`could not remove the label ${input.readyLabel} from ${issue.key}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
   const pr = input.seen.pr ?? input.seen.state?.pr ?? null;
   if (pr && pr.state === 'open' && !pr.merged) {

@@ -42,7 +42,7 @@ function canaryEnv(): Record<string, string> {
 }
 
 async function canary(...args: string[]): Promise<{ code: number | null; output: string }> {
-  const run = runConveyor(['canary', '--root', root.dir, '--timeout', '150s', ...args], canaryEnv());
+  const run = runConveyor(['canary', '--root', root.dir, ...(args.includes('--timeout') ? [] : ['--timeout', '150s']), ...args], canaryEnv());
   const { code } = await run.exited;
   return { code, output: run.output() };
 }
@@ -116,4 +116,25 @@ describe('conveyor canary on the sandbox', () => {
     const fleet = await factory.client.workflow.getHandle(`conveyor-fleet-${factory.config.taskQueue}`).query<{ leases: unknown[] }>('fleetState');
     expect(fleet.leases).toEqual([]);
   }, 240_000);
+
+  it('times out at the first station it does not reach, names it, and leaves nothing to start the issue later', async () => {
+    // No time at all: the first station that is not already there when it is read times out.
+    const { code, output } = await canary('--timeout', '0s');
+    expect(code, output).toBe(1);
+    expect(output).toMatch(/^FAIL +(webhook received|triaged|agent ran) .*timed out: no sign of it within 0s/m);
+    expect(output).toMatch(/canary FAILED at "(webhook received|triaged|agent ran)"/);
+    const report = lastReport();
+    expect(report.stations.find((s) => s.status === 'timed-out')?.check).toBeTruthy();
+    // Whether its run had started (aborted, the issue blocked) or not (the ready label removed),
+    // the issue ends without the ready label, and no run of it stays open.
+    await eventually('the canary issue without its ready label', () => !factory.sandbox.linear.getIssue(report.issue!.id)!.labels.includes('conveyor'), 60_000, 500);
+    const handle = factory.client.workflow.getHandle(issueWorkflowId(report.issue!.id));
+    await eventually('no open run for the canary issue', async () => {
+      try {
+        return (await handle.describe()).status.name !== 'RUNNING';
+      } catch {
+        return true;
+      }
+    }, 60_000, 500);
+  }, 120_000);
 });
