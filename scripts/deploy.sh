@@ -3,14 +3,20 @@
 # no longer has, but never the installation's instance/ or its .data/), install the production
 # dependencies there, and restart the services.
 #
-#   scripts/deploy.sh TARGET [--no-build] [--no-install] [--no-restart] [--install-units]
+#   scripts/deploy.sh TARGET [--no-build] [--no-install] [--no-restart] [--install-units] [--canary]
 #
 #   --no-build       ship the dist/ already built (npm run build)
 #   --no-install     skip npm ci --omit=dev in TARGET
 #   --no-restart     skip systemctl restart (also CONVEYOR_DEPLOY_NO_RESTART=1)
 #   --install-units  copy deploy/systemd/*.service to /etc/systemd/system with TARGET as their
 #                    WorkingDirectory, then daemon-reload and enable them
+#   --canary         after the restart, run `conveyor canary` from TARGET (with the services'
+#                    environment file, CONVEYOR_ENV_FILE, default /etc/conveyor/conveyor.env, and
+#                    CONVEYOR_CANARY_ARGS, e.g. "--team ENG --timeout 30m"); when it fails, say
+#                    which release to roll back to and how, and exit 1
 # CONVEYOR_SERVICES lists the units to restart (default: conveyor-worker conveyor-gateway).
+# Each release records what it is in TARGET/RELEASE; the one it replaces is kept in
+# TARGET/.data/releases/previous/ for a rollback.
 set -euo pipefail
 
 say() { printf '[deploy] %s\n' "$*"; }
@@ -18,7 +24,7 @@ fail() { printf '[deploy] %s\n' "$*" >&2; exit 1; }
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 target=""
-build=1 install=1 restart=1 units=0
+build=1 install=1 restart=1 units=0 canary=0
 [[ "${CONVEYOR_DEPLOY_NO_RESTART:-}" == 1 ]] && restart=0
 for arg in "$@"; do
   case "$arg" in
@@ -26,12 +32,13 @@ for arg in "$@"; do
     --no-install) install=0 ;;
     --no-restart) restart=0 ;;
     --install-units) units=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --canary) canary=1 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) fail "unknown option $arg (see --help)" ;;
     *) [[ -z "$target" ]] || fail "one TARGET only (got $target and $arg)"; target=$arg ;;
   esac
 done
-[[ -n "$target" ]] || fail "usage: scripts/deploy.sh TARGET [--no-build] [--no-install] [--no-restart] [--install-units]"
+[[ -n "$target" ]] || fail "usage: scripts/deploy.sh TARGET [--no-build] [--no-install] [--no-restart] [--install-units] [--canary]"
 command -v rsync >/dev/null || fail "rsync is not installed: apt-get install rsync"
 mkdir -p "$target"
 target=$(cd "$target" && pwd)
@@ -53,6 +60,20 @@ for path in dist bin deploy instance.example package.json package-lock.json temp
   mkdir -p "$stage/$(dirname "$path")"
   cp -R "$repo/$path" "$stage/$path"
 done
+
+# What this release is, for the next deploy's rollback note.
+commit=$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)
+[[ -z "$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null)" ]] || commit="$commit (with uncommitted changes)"
+printf 'commit=%s\ndeployed=%s\nsource=%s\n' "$commit" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$repo" > "$stage/RELEASE"
+
+# The release being replaced is kept whole (without the installation's own files) to roll back to.
+previous=""
+if [[ -f "$target/RELEASE" ]]; then
+  previous=$(sed -n 's/^commit=//p' "$target/RELEASE")
+  say "keeping the release being replaced (commit $previous) in $target/.data/releases/previous"
+  mkdir -p "$target/.data/releases/previous"
+  rsync -a --delete --exclude=/instance/ --exclude=/.data/ --exclude=/node_modules/ "$target/" "$target/.data/releases/previous/"
+fi
 
 say "syncing to $target (instance/, .data/ and node_modules/ are kept)"
 # Excluded paths are neither copied nor deleted: the installation's config, its state, and the
@@ -82,4 +103,28 @@ if (( restart )); then
 else
   say "restart skipped"
 fi
-say "deployed $(node -p "require('$target/package.json').version") to $target"
+say "deployed $(node -p "require('$target/package.json').version") (commit $commit) to $target"
+
+if (( canary )); then
+  env_file=${CONVEYOR_ENV_FILE:-/etc/conveyor/conveyor.env}
+  say "running the canary: conveyor canary ${CONVEYOR_CANARY_ARGS:-}"
+  # The services' environment (secrets, TEMPORAL_*), read as systemd reads it, in a subshell.
+  # shellcheck disable=SC2086
+  if (
+    if [[ -r "$env_file" ]]; then set -a; . "$env_file"; set +a; fi
+    cd "$target" && node bin/conveyor.js canary --root "$target" --profile "${CONVEYOR_PROFILE:-runtime}" ${CONVEYOR_CANARY_ARGS:-}
+  ); then
+    say "canary passed: the release works end to end"
+  else
+    services=${CONVEYOR_SERVICES:-conveyor-worker conveyor-gateway}
+    say "CANARY FAILED: release $commit is live in $target but did not carry a synthetic issue through the line (the station and what to check are above; the record is $target/.data/canary/last.json)"
+    if [[ -n "$previous" ]]; then
+      say "roll back to the previous release, commit $previous, kept in $target/.data/releases/previous:"
+      say "  rsync -a --delete --exclude=/instance/ --exclude=/.data/ --exclude=/node_modules/ $target/.data/releases/previous/ $target/ && (cd $target && npm ci --omit=dev) && systemctl restart $services"
+      say "  (or from a checkout: git checkout $previous && scripts/deploy.sh $target --canary)"
+    else
+      say "no earlier release was recorded in $target/RELEASE, so there is nothing to roll back to: stop the services (systemctl stop $services) until the canary passes"
+    fi
+    exit 1
+  fi
+fi

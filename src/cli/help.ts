@@ -37,6 +37,17 @@ Operating
                            repos[].slots in factory.yaml); workers with another one refuse to start
   sweep                    run the reconcile sweep now (it also runs on a schedule every 5m):
                            starts ready issues that have no run, nudges runs of open factory PRs
+  canary [--team K] [--repo R] [--timeout 20m]
+                           file a synthetic issue (conveyor-e2e) and follow it through the real
+                           line: webhook received, triaged, agent ran, PR opened, CI green, PR
+                           closed without merge, issue done; exits non-zero naming the first
+                           station that fails or times out (and aborts its run, closes its PR;
+                           --keep leaves them). --gateway URL: where to read the route counts
+                           (default http://127.0.0.1:$CONVEYOR_GATEWAY_PORT or 8787); --append
+                           TEXT adds to the issue's description. Writes .data/canary/last.json
+  routes                   every route the installation serves (webhook, CLI and sweep event ×
+                           outcome, and the line's endings), from the code, and which the last
+                           canary and the test suite exercised
 
 Sandbox
   sandbox reset            delete the sandbox's data (emulators' state and the dev server's history)
@@ -47,7 +58,8 @@ Options
   --port N                 gateway port (gateway; default 8787)
   --json                   machine-readable output (status, fleet, fleet apply, doctor)
   --fix                    doctor: register the namespace and missing search attributes
-  --json                   machine-readable output (status, fleet, fleet apply, triage, failures, graduation)
+  --json                   machine-readable output (status, fleet, fleet apply, triage, failures, graduation,
+                           canary, routes)
   -h, --help               this text
 
 Environment

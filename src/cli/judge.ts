@@ -22,23 +22,24 @@ export interface JudgeContext {
 type Env = Record<string, string | undefined>;
 
 /**
- * The tracker and forge the CLI reads. On the sandbox profile, with no URLs configured, they are
- * the emulators `conveyor dev` runs on their default ports (CONVEYOR_LINEAR_PORT and
+ * Where the CLI finds the tracker and forge. On the sandbox profile, with no URLs configured,
+ * they are the emulators `conveyor dev` runs on their default ports (CONVEYOR_LINEAR_PORT and
  * CONVEYOR_GITHUB_PORT move them), with the sandbox's credentials.
  */
+export function cliEndpoints(config: Config, env: Env): { config: Config; env: Env } {
+  if (config.profile !== 'sandbox' || config.factory.tracker.apiUrl) return { config, env };
+  const linear = env.CONVEYOR_LINEAR_PORT ?? '8788';
+  const github = env.CONVEYOR_GITHUB_PORT ?? '8789';
+  const factory = structuredClone(config.factory);
+  factory.tracker.apiUrl = `http://127.0.0.1:${linear}/graphql`;
+  factory.forge.apiUrl = `http://127.0.0.1:${github}/api/v3`;
+  factory.forge.gitUrl = `http://127.0.0.1:${github}`;
+  return { config: { ...config, factory }, env: { ...SANDBOX_CREDENTIALS, ...env } };
+}
+
+/** The tracker and forge the CLI reads (see cliEndpoints). */
 export function judgeContext(config: Config, env: Env = process.env, logger: Logger = pino({ level: 'silent' })): JudgeContext {
-  let cfg = config;
-  let useEnv = env;
-  if (config.profile === 'sandbox' && !config.factory.tracker.apiUrl) {
-    const linear = env.CONVEYOR_LINEAR_PORT ?? '8788';
-    const github = env.CONVEYOR_GITHUB_PORT ?? '8789';
-    const factory = structuredClone(config.factory);
-    factory.tracker.apiUrl = `http://127.0.0.1:${linear}/graphql`;
-    factory.forge.apiUrl = `http://127.0.0.1:${github}/api/v3`;
-    factory.forge.gitUrl = `http://127.0.0.1:${github}`;
-    cfg = { ...config, factory };
-    useEnv = { ...SANDBOX_CREDENTIALS, ...env };
-  }
+  const { config: cfg, env: useEnv } = cliEndpoints(config, env);
   const { tracker, forge } = buildIntegrations(cfg, useEnv, logger);
   return { judge: createJudge({ tracker, forge, factory: cfg.factory, graduationTtlMs: Number.POSITIVE_INFINITY }), tracker, config: cfg };
 }

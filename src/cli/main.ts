@@ -18,6 +18,11 @@ const { values, positionals } = parseArgs({
     json: { type: 'boolean', default: false },
     all: { type: 'boolean', default: false },
     team: { type: 'string' },
+    repo: { type: 'string' },
+    timeout: { type: 'string' },
+    gateway: { type: 'string' },
+    append: { type: 'string' },
+    keep: { type: 'boolean', default: false },
     since: { type: 'string' },
     fix: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -153,6 +158,32 @@ async function main(): Promise<void> {
       const { linePolicyFromConfig } = await import('../config/line-policy.js');
       const summary = await runSweepNow(await connectClient(cfg), { taskQueue: cfg.taskQueue, policy: linePolicyFromConfig(cfg) });
       return print(summary, () => `sweep: ${summary.started} started, ${summary.alreadyRunning} already running, ${summary.unblocked ?? 0} told their blockers finished, ${summary.prsSignalled} PRs nudged, ${summary.prsWithoutRun} PRs without a run, ${summary.gatesOnClosedPrs} runs told their PR closed, ${summary.compensated} terminated runs compensated`);
+    }
+    case 'canary': {
+      const cfg = config();
+      const { isDuration } = await import('../domain/duration.js');
+      const timeout = values.timeout ?? '20m';
+      if (!isDuration(timeout)) throw new ConfigError(`--timeout ${timeout}: expected a duration such as 90s, 20m or 1h.`);
+      const { cliEndpoints } = await import('./judge.js');
+      const { buildTrackerAndForge } = await import('../workers/integrations.js');
+      const { runCanary, formatCanary } = await import('./canary.js');
+      const { pino } = await import('pino');
+      const endpoints = cliEndpoints(cfg, process.env);
+      const { tracker, forge } = buildTrackerAndForge(endpoints.config, endpoints.env, pino({ level: 'silent' }));
+      const gatewayUrl = values.gateway ?? process.env.CONVEYOR_GATEWAY_URL ?? `http://127.0.0.1:${process.env.CONVEYOR_GATEWAY_PORT ?? '8787'}`;
+      const report = await runCanary(
+        { config: cfg, client: await connectClient(cfg), tracker, forge, gatewayUrl, ...(values.json ? {} : { progress: (line: string) => console.log(line) }) },
+        { team: values.team, repo: values.repo, timeout, append: values.append, keep: values.keep },
+      );
+      print(report, () => formatCanary(report));
+      if (!report.ok) process.exitCode = 1;
+      return;
+    }
+    case 'routes': {
+      const cfg = config();
+      const { routesReport, formatRoutes } = await import('./routes.js');
+      const report = routesReport(cfg);
+      return print(report, () => formatRoutes(report, formatTable));
     }
     case 'sandbox': {
       if (rest[0] !== 'reset') throw new ConfigError('Usage: conveyor sandbox reset');

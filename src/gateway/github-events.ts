@@ -6,6 +6,7 @@ import type { FactoryConfig } from '../config/factory-schema.js';
 import { issueIdFromBranch } from '../domain/naming.js';
 import type { ForgeEvent } from '../workflows/messages.js';
 import { describePayloadError, ignore, type GatewayAction } from './actions.js';
+import type { Route } from './routes.js';
 
 const repoSchema = z.looseObject({ id: z.number(), full_name: z.string() });
 const headSchema = z.looseObject({ ref: z.string(), sha: z.string(), repo: repoSchema.nullish() });
@@ -37,9 +38,34 @@ const checkRunEventSchema = z.looseObject({
 });
 const statusEventSchema = z.looseObject({ sha: z.string(), state: z.string(), branches: z.array(z.looseObject({ name: z.string() })) });
 
-const PULL_REQUEST_ACTIONS = new Set(['opened', 'synchronize', 'closed', 'reopened', 'ready_for_review']);
-const REVIEW_ACTIONS = new Set(['submitted', 'dismissed']);
-const HANDLED_EVENTS = new Set(['pull_request', 'pull_request_review', 'check_suite', 'check_run', 'status']);
+/** The events and actions the mapper acts on; any other is `ignore:unhandled`. */
+export const PULL_REQUEST_ACTIONS = ['opened', 'synchronize', 'closed', 'reopened', 'ready_for_review'] as const;
+export const REVIEW_ACTIONS = ['submitted', 'dismissed'] as const;
+/** check_suite and check_run: only a finished one says anything about CI. */
+export const CHECK_ACTIONS = ['completed'] as const;
+export const GITHUB_EVENTS = ['pull_request', 'pull_request_review', 'check_suite', 'check_run', 'status'] as const;
+const PULL_REQUEST_ACTION_SET = new Set<string>(PULL_REQUEST_ACTIONS);
+const REVIEW_ACTION_SET = new Set<string>(REVIEW_ACTIONS);
+const HANDLED_EVENTS = new Set<string>(GITHUB_EVENTS);
+
+/** Each handled GitHub event as the gateway counts it (`event.action`; `status` has no action), with its signal. */
+const GITHUB_EVENT_SIGNALS: ReadonlyArray<{ event: string; outcome: string }> = [
+  ...PULL_REQUEST_ACTIONS.map((a) => ({ event: `pull_request.${a}`, outcome: 'signal:forge:pull-request' })),
+  ...REVIEW_ACTIONS.map((a) => ({ event: `pull_request_review.${a}`, outcome: 'signal:forge:review' })),
+  ...CHECK_ACTIONS.flatMap((a) => [`check_suite.${a}`, `check_run.${a}`]).map((event) => ({ event, outcome: 'signal:forge:checks' })),
+  { event: 'status', outcome: 'signal:forge:checks' },
+];
+
+/**
+ * Every route a GitHub delivery of an allowlisted repo can take, from the constants above;
+ * `github-events.test.ts` holds it to `mapGithubEvent` over every real example payload. Not
+ * listed: other repos (`ignore:not-allowlisted`), other events and actions (`ignore:unhandled`),
+ * malformed payloads (`invalid`).
+ */
+export const GITHUB_ROUTES: readonly Route[] = GITHUB_EVENT_SIGNALS.flatMap(({ event, outcome }) => [
+  { ingress: 'github' as const, event, when: "a factory branch (conveyor/…) of the repo's own", outcome },
+  { ingress: 'github' as const, event, when: 'any other branch, or a fork', outcome: 'ignore:not-applicable' },
+]);
 
 export interface GithubContext {
   factory: FactoryConfig;
@@ -100,7 +126,7 @@ function mapPullRequest(payload: unknown, repo: Repo, deliveryId: string): Gatew
   const parsed = pullRequestEventSchema.safeParse(payload);
   if (!parsed.success) return { kind: 'invalid', reason: `GitHub pull_request payload: ${describePayloadError(parsed.error)}` };
   const { action, pull_request: pr } = parsed.data;
-  if (!PULL_REQUEST_ACTIONS.has(action)) return ignore('unhandled', `pull_request action "${action}" is not handled`);
+  if (!PULL_REQUEST_ACTION_SET.has(action)) return ignore('unhandled', `pull_request action "${action}" is not handled`);
   return toPullRequestIssue(pr, repo, { kind: 'pull-request', action, prNumber: pr.number, headSha: pr.head.sha, deliveryId });
 }
 
@@ -108,7 +134,7 @@ function mapReview(payload: unknown, repo: Repo, deliveryId: string): GatewayAct
   const parsed = reviewEventSchema.safeParse(payload);
   if (!parsed.success) return { kind: 'invalid', reason: `GitHub pull_request_review payload: ${describePayloadError(parsed.error)}` };
   const { action, pull_request: pr } = parsed.data;
-  if (!REVIEW_ACTIONS.has(action)) return ignore('unhandled', `pull_request_review action "${action}" is not handled`);
+  if (!REVIEW_ACTION_SET.has(action)) return ignore('unhandled', `pull_request_review action "${action}" is not handled`);
   return toPullRequestIssue(pr, repo, { kind: 'review', action, prNumber: pr.number, headSha: pr.head.sha, deliveryId });
 }
 
@@ -124,7 +150,7 @@ function mapCheckSuite(payload: unknown, deliveryId: string): GatewayAction {
   const parsed = checkSuiteEventSchema.safeParse(payload);
   if (!parsed.success) return { kind: 'invalid', reason: `GitHub check_suite payload: ${describePayloadError(parsed.error)}` };
   const { action, check_suite: suite } = parsed.data;
-  if (action !== 'completed') return ignore('unhandled', `check_suite action "${action}" is not handled`);
+  if (!(CHECK_ACTIONS as readonly string[]).includes(action)) return ignore('unhandled', `check_suite action "${action}" is not handled`);
   const branches = [suite.head_branch, ...suite.pull_requests.map((pr) => pr.head.ref)];
   return toChecksIssues(branches, suite.pull_requests, { kind: 'checks', action: suite.conclusion ?? action, headSha: suite.head_sha, deliveryId });
 }
@@ -133,7 +159,7 @@ function mapCheckRun(payload: unknown, deliveryId: string): GatewayAction {
   const parsed = checkRunEventSchema.safeParse(payload);
   if (!parsed.success) return { kind: 'invalid', reason: `GitHub check_run payload: ${describePayloadError(parsed.error)}` };
   const { action, check_run: run } = parsed.data;
-  if (action !== 'completed') return ignore('unhandled', `check_run action "${action}" is not handled`);
+  if (!(CHECK_ACTIONS as readonly string[]).includes(action)) return ignore('unhandled', `check_run action "${action}" is not handled`);
   const branches = [run.check_suite?.head_branch, ...run.pull_requests.map((pr) => pr.head.ref)];
   return toChecksIssues(branches, run.pull_requests, { kind: 'checks', action: run.conclusion ?? action, headSha: run.head_sha, deliveryId });
 }

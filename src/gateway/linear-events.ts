@@ -5,6 +5,7 @@ import type { FactoryConfig, TeamConfig } from '../config/factory-schema.js';
 import type { OperatorCommandName } from '../workflows/messages.js';
 import { isReadyForFactory } from '../domain/triage.js';
 import { describePayloadError, ignore, type GatewayAction } from './actions.js';
+import { UNBLOCK_OUTCOME, type Route } from './routes.js';
 
 const envelopeSchema = z.looseObject({
   type: z.string(),
@@ -51,8 +52,30 @@ export function mapLinearEvent(payload: unknown, ctx: LinearContext): GatewayAct
   return ignore('unhandled', `Linear ${type} events are not handled`);
 }
 
+/** The Issue and Comment actions the mapper acts on; any other is `ignore:unhandled`. */
+export const LINEAR_ISSUE_ACTIONS = ['create', 'update', 'remove'] as const;
+export const LINEAR_COMMENT_ACTIONS = ['create'] as const;
+/** The operator commands a `/conveyor …` comment may give. */
+export const OPERATOR_COMMANDS: readonly OperatorCommandName[] = ['retry', 'abort', 'approve', 'hold', 'release'];
+
+/**
+ * Every route a Linear delivery can take, from the constants above; `linear-events.test.ts`
+ * holds it to `mapLinearEvent` (each row reached by a payload, and nothing reached outside it).
+ * Not listed: deliveries from teams, users or of types the factory does not serve
+ * (`ignore:not-allowlisted`, `ignore:unhandled`) and malformed ones (`invalid`).
+ */
+export const LINEAR_ROUTES: readonly Route[] = [
+  ...LINEAR_ISSUE_ACTIONS.filter((a) => a !== 'remove').map((a) => ({ ingress: 'linear' as const, event: `Issue.${a}`, when: 'the issue is ready for the factory', outcome: 'start:issue-ready' })),
+  { ingress: 'linear', event: 'Issue.create', when: 'the new issue is not ready', outcome: 'ignore:not-applicable' },
+  { ingress: 'linear', event: 'Issue.update', when: 'not ready (label removed, moved on, edited)', outcome: 'signal:tracker:issue-updated' },
+  { ingress: 'linear', event: 'Issue.update', when: 'the issue finished and blocks others (LINEAR_API_KEY on the gateway)', outcome: UNBLOCK_OUTCOME },
+  { ingress: 'linear', event: 'Issue.remove', when: 'always', outcome: 'signal:tracker:issue-updated' },
+  ...OPERATOR_COMMANDS.map((command) => ({ ingress: 'linear' as const, event: 'Comment.create', when: `/conveyor ${command} from tracker.operators`, outcome: `signal:operator:${command}` })),
+  { ingress: 'linear', event: 'Comment.create', when: 'not a /conveyor command', outcome: 'ignore:not-applicable' },
+];
+
 function mapIssue(action: string, data: unknown, ctx: LinearContext): GatewayAction {
-  if (action !== 'create' && action !== 'update' && action !== 'remove') return ignore('unhandled', `Linear Issue action "${action}" is not handled`);
+  if (!(LINEAR_ISSUE_ACTIONS as readonly string[]).includes(action)) return ignore('unhandled', `Linear Issue action "${action}" is not handled`);
   const parsed = issueDataSchema.safeParse(data);
   if (!parsed.success) return { kind: 'invalid', reason: `Linear Issue payload: ${describePayloadError(parsed.error)}` };
   const issue = parsed.data;
@@ -92,17 +115,16 @@ export function settledBlocker(payload: unknown): { id: string; key: string } | 
 }
 
 const COMMAND_PATTERN = /^\/conveyor\s+(\S+)(?:\s+([\s\S]*))?$/;
-const COMMANDS: readonly OperatorCommandName[] = ['retry', 'abort', 'approve', 'hold', 'release'];
 
 function mapComment(action: string, data: unknown, ctx: LinearContext): GatewayAction {
-  if (action !== 'create') return ignore('unhandled', `Linear Comment action "${action}" is not handled`);
+  if (!(LINEAR_COMMENT_ACTIONS as readonly string[]).includes(action)) return ignore('unhandled', `Linear Comment action "${action}" is not handled`);
   const parsed = commentDataSchema.safeParse(data);
   if (!parsed.success) return { kind: 'invalid', reason: `Linear Comment payload: ${describePayloadError(parsed.error)}` };
   const comment = parsed.data;
   const match = COMMAND_PATTERN.exec(comment.body.trim());
   if (!match) return ignore('not-applicable', 'comment is not a /conveyor command');
   const command = match[1]!.toLowerCase() as OperatorCommandName;
-  if (!COMMANDS.includes(command)) return ignore('not-applicable', `unknown command "/conveyor ${match[1]}"; use one of ${COMMANDS.join(', ')}`);
+  if (!OPERATOR_COMMANDS.includes(command)) return ignore('not-applicable', `unknown command "/conveyor ${match[1]}"; use one of ${OPERATOR_COMMANDS.join(', ')}`);
   if (!comment.issueId) return ignore('not-applicable', 'command comment is not on an issue');
 
   const teamKey = comment.issue?.team?.key ?? (comment.issue ? teamKeyOf(comment.issue.identifier) : undefined);

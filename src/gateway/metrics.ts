@@ -14,6 +14,9 @@ export interface GatewayMetrics {
   deliveries: Counter<'source' | 'event'>;
   /** What verified deliveries led to: started, signalled, no-run, ignored, invalid, unavailable, error. */
   signals: Counter<'source' | 'result'>;
+  /** Verified deliveries by route (`routes.ts`): which of the mappers' routes traffic takes;
+   * `conveyor canary` and the test suite read it to say which routes they exercised. */
+  routes: Counter<'ingress' | 'event' | 'outcome'>;
   /** Time spent handing a delivery to Temporal. */
   signalLatency: Histogram<'operation'>;
   /** Share of `unknown` among the failures of the last 7 days, and 1 while it is above 20%. */
@@ -37,6 +40,7 @@ export function createGatewayMetrics(failures?: FailureShareReader): GatewayMetr
     }),
     deliveries: new Counter({ name: 'conveyor_gateway_deliveries_total', help: 'Verified webhook deliveries by source and event', labelNames: ['source', 'event'], registers: [registry] }),
     signals: new Counter({ name: 'conveyor_gateway_signals_total', help: 'What verified deliveries led to', labelNames: ['source', 'result'], registers: [registry] }),
+    routes: new Counter({ name: 'conveyor_gateway_routes_total', help: 'Verified webhook deliveries by route: ingress, event and what the mapper made of it', labelNames: ['ingress', 'event', 'outcome'], registers: [registry] }),
     signalLatency: new Histogram({
       name: 'conveyor_gateway_signal_duration_seconds',
       help: 'Time to start or signal an issue run in Temporal',

@@ -9,6 +9,7 @@ import { mapGithubEvent } from './github-events.js';
 import { TemporalUnavailableError, type IssueSignals } from './issue-signals.js';
 import { mapLinearEvent, settledBlocker } from './linear-events.js';
 import type { GatewayMetrics, WebhookSource } from './metrics.js';
+import { actionOutcome, githubEventName, UNBLOCK_OUTCOME } from './routes.js';
 import { verifyGithubSignature, type LinearVerifier, type Verification } from './verify.js';
 import type { OperatorCommand } from '../workflows/messages.js';
 
@@ -81,10 +82,13 @@ export async function receiveLinear(deps: ReceiveDeps, request: WebhookRequest):
     (typeof webhookId === 'string' && typeof webhookTimestamp === 'number' ? `${webhookId}:${webhookTimestamp}` : `sha256:${createHash('sha256').update(raw).digest('hex')}`);
   const event = `${String(type)}.${String(action)}`;
   deps.metrics.deliveries.inc({ source, event });
-  const result = await act(deps, { source, deliveryId, event }, mapLinearEvent(payload, { factory: deps.factory, deliveryId }));
+  const mapped = mapLinearEvent(payload, { factory: deps.factory, deliveryId });
+  deps.metrics.routes.inc({ ingress: source, event, outcome: actionOutcome(mapped) });
+  const result = await act(deps, { source, deliveryId, event }, mapped);
   const settled = result.status < 300 ? settledBlocker(payload) : null;
   if (!settled || !deps.blockedBy) return result;
   const unblocked = await tellBlocked(deps, { source, deliveryId, event }, settled);
+  if (unblocked.length > 0) deps.metrics.routes.inc({ ingress: source, event, outcome: UNBLOCK_OUTCOME });
   return unblocked.length > 0 ? { ...result, body: { ...result.body, unblocked } } : result;
 }
 
@@ -105,10 +109,11 @@ export async function receiveGithub(deps: ReceiveDeps, request: WebhookRequest):
   const deliveryId = header(request.headers, 'x-github-delivery');
   if (!deliveryId) return badRequest('missing x-github-delivery header');
 
-  const action = (payload as Record<string, unknown>).action;
-  const event = typeof action === 'string' ? `${eventName}.${action}` : eventName;
+  const event = githubEventName(eventName, (payload as Record<string, unknown>).action);
   deps.metrics.deliveries.inc({ source, event });
-  return act(deps, { source, deliveryId, event }, mapGithubEvent(eventName, payload, { factory: deps.factory, deliveryId }));
+  const action = mapGithubEvent(eventName, payload, { factory: deps.factory, deliveryId });
+  deps.metrics.routes.inc({ ingress: source, event, outcome: actionOutcome(action) });
+  return act(deps, { source, deliveryId, event }, action);
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { FailureClass } from '../domain/failure.js';
 import type { StateType, TrackerIssue } from '../domain/issue.js';
 import { IntegrationError } from './errors.js';
-import type { BlockingRelations, RelatedIssue, Tracker } from './tracker.js';
+import type { BlockingRelations, IssueFiler, NewIssue, RelatedIssue, Tracker } from './tracker.js';
 
 // The Tracker over @linear/sdk. Reads go through one GraphQL document each (the SDK's own
 // client, `rawRequest`), because the SDK's model objects fetch every relation with a request of
@@ -105,6 +105,25 @@ const ISSUE_RELATIONS = /* GraphQL */ `
     }
   }
 `;
+
+const TEAM_STATES_AND_LABELS = /* GraphQL */ `
+  query ConveyorTeamForNewIssue($team: String!, $labels: [String!]) {
+    team(id: $team) { id key states(first: 250) { nodes { id name } } }
+    issueLabels(first: 250, filter: { name: { in: $labels } }) { nodes { id name team { id } } }
+  }
+`;
+
+const CREATE_ISSUE = /* GraphQL */ `
+  mutation ConveyorCreateIssue($input: IssueCreateInput!) {
+    issueCreate(input: $input) { success issue { ...ConveyorIssue } }
+  }
+  ${ISSUE_FIELDS}
+`;
+
+interface TeamForNewIssue {
+  team: { id: string; key: string; states: { nodes: Array<{ id: string; name: string }> } };
+  issueLabels: { nodes: Array<{ id: string; name: string; team: { id: string } | null }> };
+}
 
 interface RelatedNode {
   id: string;
@@ -221,7 +240,7 @@ function shorten(text: string, max = 300): string {
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
-export function createLinearTracker(options: LinearTrackerOptions): Tracker {
+export function createLinearTracker(options: LinearTrackerOptions): Tracker & IssueFiler {
   const { apiKey, logger } = options;
   const apiUrl = options.apiUrl ?? 'https://api.linear.app/graphql';
   const pageSize = options.pageSize ?? 50;
@@ -380,6 +399,27 @@ export function createLinearTracker(options: LinearTrackerOptions): Tracker {
         blockedBy: issue.inverseRelations.nodes.filter((r) => r.type === 'blocks').map((r) => related(r.issue)),
         blocks: issue.relations.nodes.filter((r) => r.type === 'blocks').map((r) => related(r.relatedIssue)),
       };
+    },
+
+    async createIssue(issue: NewIssue) {
+      const { team, issueLabels } = await query<TeamForNewIssue>(`reading team ${issue.teamKey} to file an issue`, TEAM_STATES_AND_LABELS, { team: issue.teamKey, labels: issue.labels });
+      const state = team.states.nodes.find((s) => s.name.toLowerCase() === issue.stateName.toLowerCase());
+      if (!state) {
+        throw new IntegrationError(`Linear team ${team.key} has no workflow state named "${issue.stateName}"; its states are: ${team.states.nodes.map((s) => s.name).join(', ')}.`, 'logic', { service: 'linear' });
+      }
+      const labelIds = issue.labels.map((name) => {
+        const usable = issueLabels.nodes.filter((l) => l.name.toLowerCase() === name.toLowerCase() && (l.team === null || l.team.id === team.id));
+        const found = usable.find((l) => l.team !== null) ?? usable[0];
+        if (!found) throw new IntegrationError(`Linear has no label "${name}" usable in team ${team.key}: create it in Linear as a workspace or ${team.key} label.`, 'logic', { service: 'linear' });
+        return found.id;
+      });
+      const action = `filing an issue in team ${team.key}`;
+      const data = await query<{ issueCreate: { success: boolean; issue: IssueNode | null } }>(action, CREATE_ISSUE, {
+        input: { teamId: team.id, title: issue.title, description: issue.description, stateId: state.id, labelIds },
+      });
+      expectSuccess(data.issueCreate, action);
+      if (!data.issueCreate.issue) throw new IntegrationError(`Linear filed the issue but did not return it (${action}).`, 'unknown', { service: 'linear' });
+      return toTrackerIssue(data.issueCreate.issue);
     },
 
     async addLabel(issueId, label) {

@@ -35,3 +35,19 @@ export interface Tracker {
   addLabel(issueId: string, label: string): Promise<void>;
   removeLabel(issueId: string, label: string): Promise<void>;
 }
+
+/** A new issue, by names as a human gives them; the tracker resolves them to ids. */
+export interface NewIssue {
+  teamKey: string;
+  title: string;
+  description: string;
+  /** Label names; each must exist as a workspace label or one of the team's. */
+  labels: string[];
+  /** The workflow state to file it in, by name (e.g. the team's ready state). */
+  stateName: string;
+}
+
+/** Filing issues: only `conveyor canary` does (a synthetic issue); the line never creates any. */
+export interface IssueFiler {
+  createIssue(issue: NewIssue): Promise<TrackerIssue>;
+}

@@ -164,7 +164,7 @@ export async function seedDemoRepo(sandbox: Sandbox, logger?: Logger): Promise<v
   await ensureDocsRepo(sandbox, logger);
   sandbox.linear.createTeam({ key: DEMO_TEAM, name: 'Demo' });
   sandbox.linear.createUser(DEMO_OPERATOR);
-  for (const label of ['conveyor', 'conveyor-e2e', 'needs-design', 'reserved']) sandbox.linear.createLabel({ name: label });
+  for (const label of ['conveyor', 'conveyor-e2e', 'conveyor-blocked', 'needs-design', 'reserved']) sandbox.linear.createLabel({ name: label });
 }
 
 /**

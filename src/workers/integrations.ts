@@ -12,7 +12,7 @@ import type { Forge } from '../integrations/forge.js';
 import { createGitWorkspaces } from '../integrations/git-workspaces.js';
 import { createGitHubForge } from '../integrations/github-forge.js';
 import { createLinearTracker } from '../integrations/linear-tracker.js';
-import type { Tracker } from '../integrations/tracker.js';
+import type { IssueFiler, Tracker } from '../integrations/tracker.js';
 import { createRepoHooks, type RepoHooks } from '../integrations/repo-hooks.js';
 import { durationMs } from '../domain/duration.js';
 import { join } from 'node:path';
@@ -69,7 +69,8 @@ function agentUser(config: Config, logger: Logger): AgentUser | undefined {
   return undefined;
 }
 
-export function buildIntegrations(config: Config, env: Env, logger: Logger): Integrations {
+/** The tracker and the forge alone, for commands that read and write only those (`conveyor canary`). */
+export function buildTrackerAndForge(config: Config, env: Env, logger: Logger): { tracker: Tracker & IssueFiler; forge: Forge } {
   const { factory } = config;
   const tracker = createLinearTracker({
     apiKey: required(env, 'LINEAR_API_KEY', 'set it to a Linear API key with access to the configured teams (Settings → API → Personal API keys).'),
@@ -87,6 +88,12 @@ export function buildIntegrations(config: Config, env: Env, logger: Logger): Int
     approvalSurvivesPush: Object.fromEntries(factory.repos.map((r) => [r.name, r.approvalSurvivesPush ?? false])),
     logger: logger.child({ integration: 'github' }),
   });
+  return { tracker, forge };
+}
+
+export function buildIntegrations(config: Config, env: Env, logger: Logger): Integrations {
+  const { factory } = config;
+  const { tracker, forge } = buildTrackerAndForge(config, env, logger);
   const root = resolve(config.root, factory.workspaceDir);
   const runAs = agentUser(config, logger);
   const redact = createRedactor(env);

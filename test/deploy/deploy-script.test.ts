@@ -1,7 +1,8 @@
 // scripts/deploy.sh into a local target that already holds an installation: its instance/ and
 // its .data/ survive byte for byte, files the release no longer has are deleted, production
 // dependencies are installed (no dev ones), and the deployed tree runs the CLI from its build.
-// The restart step is skipped (no systemd in a test).
+// The restart step is skipped (no systemd in a test). A second deploy with --canary whose canary
+// fails exits 1 and names the release it replaced, kept whole for a rollback.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/conveyor-root.js';
 
 const run = promisify(execFile);
+const headCommit = async () => (await run('git', ['-C', REPO_ROOT, 'rev-parse', 'HEAD'])).stdout.trim();
 const target = mkdtempSync(join(tmpdir(), 'conveyor-deploy-'));
 
 afterAll(() => rmSync(target, { recursive: true, force: true }));
@@ -56,5 +58,29 @@ describe('scripts/deploy.sh', () => {
     const doctor = await run(process.execPath, [join(target, 'bin/conveyor.js'), 'doctor', '--json', '--profile', 'runtime', '--root', target], { env: { PATH: process.env.PATH } }).catch((err: { stdout: string }) => err);
     const report = JSON.parse(doctor.stdout) as { checks: Array<{ name: string; status: string; detail: string }> };
     expect(report.checks[0]).toMatchObject({ name: 'configuration', status: 'ok', detail: expect.stringContaining(join(target, 'instance/factory.yaml')) });
+    // The release says what it is, for the next deploy's rollback note.
+    expect(readFileSync(join(target, 'RELEASE'), 'utf8')).toMatch(new RegExp(`^commit=${await headCommit()}`));
+  }, 600_000);
+
+  it('with --canary, a failing canary stops the deploy with exit 1 and names the release to roll back to, kept whole', async () => {
+    const previous = readFileSync(join(target, 'RELEASE'), 'utf8');
+    // No tracker credentials: the canary cannot file its issue, as on a host whose secrets went missing.
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, CONVEYOR_DEPLOY_NO_RESTART: '1', CONVEYOR_ENV_FILE: join(target, 'no-such.env'), CONVEYOR_CANARY_ARGS: '--timeout 30s' };
+    const failed = await run('bash', [join(REPO_ROOT, 'scripts/deploy.sh'), target, '--no-build', '--no-install', '--canary'], { cwd: REPO_ROOT, env, maxBuffer: 16 * 1024 * 1024 }).then(
+      () => null,
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    expect(failed, 'the deploy should fail with the canary').not.toBeNull();
+    expect(failed!.code).toBe(1);
+    expect(failed!.stdout).toContain('[deploy] running the canary: conveyor canary --timeout 30s');
+    expect(failed!.stderr).toMatch(/conveyor: LINEAR_API_KEY is not set/);
+    expect(failed!.stdout).toMatch(/\[deploy\] CANARY FAILED: release \S+/);
+    const commit = /^commit=(.*)$/m.exec(previous)![1]!;
+    expect(failed!.stdout).toContain(`[deploy] roll back to the previous release, commit ${commit}, kept in ${target}/.data/releases/previous:`);
+    expect(failed!.stdout).toContain(`${target}/.data/releases/previous/ ${target}/ && (cd ${target} && npm ci --omit=dev) && systemctl restart conveyor-worker conveyor-gateway`);
+    // The release it replaced is there whole, without the installation's own files.
+    expect(readFileSync(join(target, '.data/releases/previous/RELEASE'), 'utf8')).toBe(previous);
+    for (const kept of ['dist/cli/main.js', 'bin/conveyor.js', 'package-lock.json']) expect(existsSync(join(target, '.data/releases/previous', kept)), kept).toBe(true);
+    for (const mine of ['instance', '.data', 'node_modules']) expect(existsSync(join(target, '.data/releases/previous', mine)), mine).toBe(false);
   }, 600_000);
 });

@@ -11,6 +11,7 @@ import { temporalSchema } from '../../src/config/temporal-schema.js';
 import { branchForIssue } from '../../src/domain/naming.js';
 import { TemporalUnavailableError, type IssueRef, type IssueSignal, type IssueSignals } from '../../src/gateway/issue-signals.js';
 import { startGateway, type GatewayOptions, type StartedGateway } from '../../src/gateway/server.js';
+import { recordGatewayRoutes } from '../helpers/route-record.js';
 import type { TrackerEvent } from '../../src/workflows/messages.js';
 
 export { eventually } from '../helpers/temporal.js';
@@ -72,13 +73,18 @@ export class RecordingSignals implements IssueSignals {
 export { capturingLogger } from '../helpers/capture.js';
 
 export async function startTestGateway(options: Partial<GatewayOptions> & { signals: IssueSignals }): Promise<StartedGateway> {
-  return startGateway({
+  const gateway = await startGateway({
     config: testConfig(),
     secrets: { linear: [LINEAR_SECRET, LINEAR_OLD_SECRET], github: [GITHUB_SECRET, GITHUB_OLD_SECRET] },
     logger: pino({ level: 'silent' }),
     port: 0,
     ...options,
   });
+  // The routes it counted go to the suite's record (npm run record-routes) before it closes.
+  return { ...gateway, close: async () => {
+    await recordGatewayRoutes(gateway.url).catch(() => undefined);
+    await gateway.close();
+  } };
 }
 
 // ---- Linear ----

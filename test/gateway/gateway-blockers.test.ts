@@ -55,6 +55,9 @@ describe('a blocker finishing tells the runs it blocked', () => {
     expect(unblockSignals().map((c) => (c.op === 'signal' ? c.issueId : null)).sort()).toEqual([first.id, second.id].sort());
     // The finished issue already done is not told; the blocker's own delivery went to its run.
     expect(signals.calls.some((c) => c.op === 'signal' && c.issueId === done.id)).toBe(false);
+    // Counted as its own route (conveyor routes: "the issue finished and blocks others").
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(metrics).toContain('conveyor_gateway_routes_total{ingress="linear",event="Issue.update",outcome="signal-blocked:tracker:issue-updated"} 1');
   });
 
   it('a failing lookup leaves the delivery accepted (the sweep is the backstop)', async () => {

@@ -265,6 +265,8 @@ describe('the service around the webhooks', () => {
     expect(metrics).toContain('conveyor_gateway_verification_failures_total{source="linear",reason="bad-signature"} 1');
     expect(metrics).toContain('conveyor_gateway_deliveries_total{source="linear",event="Issue.update"} 1');
     expect(metrics).toContain('conveyor_gateway_deliveries_total{source="github",event="pull_request.opened"} 2');
+    expect(metrics).toContain('conveyor_gateway_routes_total{ingress="github",event="pull_request.opened",outcome="signal:forge:pull-request"} 1');
+    expect(metrics).toContain('conveyor_gateway_routes_total{ingress="github",event="pull_request.opened",outcome="ignore:not-allowlisted"} 1');
     expect(metrics).toContain('conveyor_gateway_signal_duration_seconds_count{operation="start"} 1');
     expect(metrics).toContain('conveyor_gateway_signal_duration_seconds_count{operation="signal"} 1');
     // Its own registry: nothing from prom-client's global default metrics.

@@ -1,11 +1,15 @@
 // Real GitHub payloads (@octokit/webhooks-examples, renamed to the factory's repo and branch)
 // map to forge signals for the issue named by the head branch, and nothing else does.
 import { describe, expect, it } from 'vitest';
-import { mapGithubEvent } from '../../src/gateway/github-events.js';
+import { createRequire } from 'node:module';
+import type { WebhookDefinition } from '@octokit/webhooks-examples';
+import { GITHUB_EVENTS, GITHUB_ROUTES, mapGithubEvent } from '../../src/gateway/github-events.js';
+import { actionOutcome, githubEventName, routeKey } from '../../src/gateway/routes.js';
 import { branchForIssue } from '../../src/domain/naming.js';
 import { FACTORY_BRANCH, ISSUE_ID, githubExample, testConfig } from './fixtures.js';
 
 const ctx = { factory: testConfig().factory, deliveryId: 'gh-delivery-1' };
+const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as WebhookDefinition[];
 
 describe('GitHub events from real payloads', () => {
   it.each(['opened', 'synchronize', 'closed', 'reopened', 'ready_for_review'])('pull_request %s → pull-request signal', (action) => {
@@ -123,5 +127,34 @@ describe('GitHub events that concern no factory issue', () => {
     expect(mapGithubEvent('pull_request', payload, ctx)).toMatchObject({ kind: 'signal', issueId: ISSUE_ID });
     const elsewhere = githubExample('pull_request', 'opened', { repo: 'acme/widgets-fork' });
     expect(mapGithubEvent('pull_request', elsewhere, ctx)).toEqual({ kind: 'ignore', why: 'not-allowlisted', reason: 'repository acme/widgets-fork is not listed under repos' });
+  });
+});
+
+describe('the GitHub routes table (conveyor routes)', () => {
+  const left = new Set(['ignore:not-allowlisted', 'ignore:unhandled', 'invalid']);
+  const table = new Set(GITHUB_ROUTES.map(routeKey));
+  const keyOf = (event: string, payload: Record<string, unknown>) =>
+    routeKey({ ingress: 'github', event: githubEventName(event, payload.action), outcome: actionOutcome(mapGithubEvent(event, payload, ctx)) });
+
+  it('every real example payload of a handled event, on a factory branch or another, takes a listed route', () => {
+    const reached = new Set<string>();
+    for (const definition of examples.filter((d) => (GITHUB_EVENTS as readonly string[]).includes(d.name))) {
+      definition.examples.forEach((_, index) => {
+        for (const branch of [undefined, 'feature/manual-work']) {
+          const payload = githubExample(definition.name, null, { index, ...(branch ? { branch } : {}) });
+          const key = keyOf(definition.name, payload);
+          if (left.has(key.split(' → ')[1]!)) continue;
+          expect(table, `${key} is taken by the mapper but not in GITHUB_ROUTES`).toContain(key);
+          reached.add(key);
+        }
+      });
+    }
+    // The examples lack some actions (e.g. ready_for_review on another branch): reach the rest.
+    for (const key of table) {
+      if (reached.has(key)) continue;
+      const [event, action] = key.split(' ')[1]!.split('.') as [string, string | undefined];
+      const other = key.endsWith('ignore:not-applicable');
+      expect(keyOf(event, githubExample(event, action ?? null, other ? { branch: 'feature/manual-work' } : {})), `${key} is in GITHUB_ROUTES but not reached`).toBe(key);
+    }
   });
 });

@@ -1,6 +1,7 @@
 // Which Linear deliveries start a run, which signal one, and which are ignored, and why.
 import { describe, expect, it } from 'vitest';
-import { mapLinearEvent } from '../../src/gateway/linear-events.js';
+import { LINEAR_ROUTES, mapLinearEvent } from '../../src/gateway/linear-events.js';
+import { actionOutcome, routeKey, UNBLOCK_OUTCOME } from '../../src/gateway/routes.js';
 import { ISSUE_ID, OPERATOR_EMAIL, linearCommentPayload, linearIssuePayload, testConfig } from './fixtures.js';
 
 const ctx = { factory: testConfig().factory, deliveryId: 'delivery-1' };
@@ -103,5 +104,42 @@ describe('Linear operator commands', () => {
   it('ignores edits and removals of comments: a command is obeyed once, when written', () => {
     const payload = { ...linearCommentPayload({ body: '/conveyor retry' }), action: 'update' };
     expect(mapLinearEvent(payload, ctx)).toMatchObject({ kind: 'ignore', why: 'unhandled' });
+  });
+});
+
+describe('the Linear routes table (conveyor routes)', () => {
+  // One payload per route the table lists, and the near misses beside them: every payload must
+  // land on a listed route (or on an ignore the table leaves out), and every route be reached.
+  const samples: Array<[string, Record<string, unknown>]> = [
+    ['Issue.create', linearIssuePayload({ action: 'create' })],
+    ['Issue.update', linearIssuePayload({ action: 'update' })],
+    ['Issue.update', linearIssuePayload({ identifier: 'OPS-7', state: { name: 'Ready for agents', type: 'started' } })],
+    ['Issue.create', linearIssuePayload({ action: 'create', labels: [] })],
+    ['Issue.update', linearIssuePayload({ labels: ['bug'] })],
+    ['Issue.update', linearIssuePayload({ state: { name: 'Done', type: 'completed' } })],
+    ['Issue.remove', linearIssuePayload({ action: 'remove' })],
+    ['Issue.remove', linearIssuePayload({ action: 'remove', labels: [] })],
+    ...(['retry', 'abort', 'approve', 'Retry'] as const).map((c): [string, Record<string, unknown>] => ['Comment.create', linearCommentPayload({ body: `/conveyor ${c}` })]),
+    ['Comment.create', linearCommentPayload({ body: 'looks good' })],
+    ['Comment.create', linearCommentPayload({ body: '/conveyor merge-now' })],
+    ['Comment.create', linearCommentPayload({ body: '/conveyor retry', user: { name: 'Mallory', email: 'mallory@example.com' } })],
+    ['Issue.update', linearIssuePayload({ identifier: 'HR-1' })],
+    ['Comment.update', { ...linearCommentPayload({ body: '/conveyor retry' }), action: 'update' }],
+  ];
+  const left = new Set(['ignore:not-allowlisted', 'ignore:unhandled', 'invalid']);
+
+  it('lists exactly the routes the mapper takes', () => {
+    const table = new Set(LINEAR_ROUTES.map(routeKey));
+    const reached = new Set<string>();
+    for (const [event, payload] of samples) {
+      const outcome = actionOutcome(mapLinearEvent(payload, ctx));
+      if (left.has(outcome)) continue;
+      const key = routeKey({ ingress: 'linear', event, outcome });
+      expect(table, `${key} is taken by the mapper but not in LINEAR_ROUTES`).toContain(key);
+      reached.add(key);
+    }
+    // The unblock route is taken by receive.ts, after the mapper (gateway-blockers.test.ts).
+    const unreached = [...table].filter((key) => !reached.has(key) && !key.endsWith(UNBLOCK_OUTCOME));
+    expect(unreached, 'routes in LINEAR_ROUTES no payload reaches').toEqual([]);
   });
 });

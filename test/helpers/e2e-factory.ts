@@ -8,6 +8,7 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { startLocalFactory, type LocalFactory } from '../../src/sandbox/local-factory.js';
 import type { WorkerMetrics } from '../../src/workers/worker-metrics.js';
+import { recordGatewayRoutes } from './route-record.js';
 import { uniqueTaskQueue } from './temporal.js';
 
 export type E2eFactory = LocalFactory & { cleanup(): Promise<void> };
@@ -25,6 +26,7 @@ export async function startE2eFactory(name: string, options: { demo: boolean; me
   return {
     ...factory,
     async cleanup() {
+      await recordGatewayRoutes(factory.gateway.url).catch(() => undefined);
       await factory.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
