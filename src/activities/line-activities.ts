@@ -17,10 +17,12 @@ import type { Forge } from '../integrations/forge.js';
 import type { RepoHooks } from '../integrations/repo-hooks.js';
 import { buildRepoPrompt, defaultPrompt } from '../integrations/repo-prompt.js';
 import type { Tracker } from '../integrations/tracker.js';
+import type { TriageAdvisor } from '../integrations/triage-advisor/advisor.js';
 import type { AgentFailureDetails, AgentRunInput, LineActivities } from '../workflows/activity-types.js';
 import { classifyAgentEnding, toActivityFailure } from './failure-classifier.js';
 import { createJudge } from './judgement.js';
 import type { Redactor } from './redact.js';
+import { withTriageAdvice } from './triage-advice.js';
 
 export interface LineDeps {
   factory: FactoryConfig;
@@ -36,6 +38,8 @@ export interface LineDeps {
   logger: Logger;
   /** The repo's `.conveyor/hooks/*` (after-create, before-run, after-run); absent: none run. */
   hooks?: RepoHooks;
+  /** The LLM triage tier (off by default): suggestions for thin and unroutable escalations. */
+  advisor?: TriageAdvisor;
 }
 
 /** How much of the end of an agent's log is read to class its failure: the final events. */
@@ -177,7 +181,16 @@ export function createLineActivities(deps: LineDeps): LineActivities {
   };
 
   return {
-    triageIssue: classed('triageIssue', async ({ issueId }) => judge.triageIssue(issueId)),
+    triageIssue: classed('triageIssue', async ({ issueId }) => {
+      const result = await judge.triageIssue(issueId);
+      if (!deps.advisor) return result;
+      return withTriageAdvice(result, {
+        advisor: deps.advisor,
+        hasEscalationComment: (id, marker) => tracker.hasComment(id, hiddenMarker(marker)),
+        logger: deps.logger.child({ part: 'triage-advisor' }),
+        redact,
+      });
+    }),
 
     moveIssue: classed('moveIssue', ({ issueId, stateName }) => tracker.moveIssue(issueId, stateName)),
 

@@ -14,6 +14,12 @@ export function issueIdFromWorkflowId(workflowId: string): string | null {
   return workflowId.startsWith(ISSUE_WORKFLOW_PREFIX) ? workflowId.slice(ISSUE_WORKFLOW_PREFIX.length) || null : null;
 }
 
+/** The idempotency marker of an escalation comment: one comment per reason for the whole run
+ * chain (the triage station posts it; the triage advisor checks it before asking a model). */
+export function escalationMarker(reason: string): string {
+  return `escalation:${reason}`;
+}
+
 export function fleetWorkflowId(taskQueue: string): string {
   return `conveyor-fleet-${taskQueue}`;
 }
