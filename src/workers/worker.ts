@@ -18,7 +18,7 @@ import { configurer, startFleet, type FleetStart } from '../temporal/runs.js';
 import { startHostReaper } from './host-reaper.js';
 import type { Integrations } from './integrations.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
-import { instrumentLineActivities, registerFleetCollectors, type WorkerMetrics } from './worker-metrics.js';
+import { instrumentLineActivities, instrumentTriageAdvisor, registerFleetCollectors, type WorkerMetrics } from './worker-metrics.js';
 
 /**
  * Start the fleet with this config's caps if it is not running. A running fleet with another
@@ -85,7 +85,8 @@ export async function createConveyorWorker(options: {
   const reaper = startHostReaper({ config, client, workspaces: integrations.workspaces, logger: logger.child({ part: 'reaper' }) });
   await reaper.first;
   const workflowBundle = await loadWorkflowBundle((line) => logger.info(line));
-  const line = createLineActivities({ factory: config.factory, root: config.root, ...integrations, logger: logger.child({ part: 'activities' }) });
+  const advisor = integrations.advisor && options.metrics ? instrumentTriageAdvisor(integrations.advisor, options.metrics) : integrations.advisor;
+  const line = createLineActivities({ factory: config.factory, root: config.root, ...integrations, ...(advisor ? { advisor } : {}), logger: logger.child({ part: 'activities' }) });
   if (options.metrics) registerFleetCollectors(options.metrics, { client, taskQueue: config.taskQueue, windowMs: durationMs(config.temporal.worker.progressWindow) });
   const worker = await Worker.create({
     connection,
