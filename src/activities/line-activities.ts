@@ -87,6 +87,14 @@ export function hiddenMarker(marker: string): string {
   return `<!-- conveyor:${marker} -->`;
 }
 
+/**
+ * The end of a hidden marker whatever comes before `marker`: the issue workflow prefixes its
+ * markers with the run chain's id, and this finds the comment of any run of the issue.
+ */
+export function hiddenMarkerTail(marker: string): string {
+  return `:${marker} -->`;
+}
+
 /** A failed check's name is a label, not a log: long ones are cut hard. */
 const MAX_NAME_BYTES = 256;
 /** The smallest share of the limit worth giving one text of a list; texts past it are counted, not listed. */
@@ -186,7 +194,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       if (!deps.advisor) return result;
       return withTriageAdvice(result, {
         advisor: deps.advisor,
-        hasEscalationComment: (id, marker) => tracker.hasComment(id, hiddenMarker(marker)),
+        hasEscalationComment: (id, marker) => tracker.hasComment(id, hiddenMarkerTail(marker)),
         logger: deps.logger.child({ part: 'triage-advisor' }),
         redact,
       });

@@ -10,8 +10,10 @@ import type { Redactor } from './redact.js';
 
 export interface TriageAdviceDeps {
   advisor: TriageAdvisor;
-  /** Whether the issue already has the escalation comment with this marker: then the advice
-   * would not be shown (one comment per reason), so the model is not asked again. */
+  /** Whether the issue already has an escalation comment with this marker (from any run of the
+   * issue): a re-read that finds the same reason posts nothing new, so the model is not asked
+   * again. A later run escalating for the same reason therefore posts without a fresh suggestion;
+   * the earlier comment still shows the one it had. */
   hasEscalationComment(issueId: string, marker: string): Promise<boolean>;
   logger: Logger;
   redact: Redactor;
