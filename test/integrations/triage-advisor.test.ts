@@ -12,6 +12,8 @@ import { escalationMarker } from '../../src/domain/naming.js';
 import { triage } from '../../src/domain/triage.js';
 import { createTriageAdvisor, type AdviceOutcome, type AdviceRequest } from '../../src/integrations/triage-advisor/advisor.js';
 import { startModelEmulator, type ModelEmulator } from '../../src/sandbox/models/index.js';
+import { SANDBOX_CREDENTIALS, SANDBOX_TRIAGE_MODEL, withSandboxAdvisor } from '../../src/sandbox/sandbox.js';
+import type { Config } from '../../src/config/load.js';
 import { triageVerdict } from '../../src/workflows/issue/triage.js';
 import type { TriageResult } from '../../src/workflows/activity-types.js';
 import { capturingLogger } from '../helpers/capture.js';
@@ -225,6 +227,16 @@ describe('turning the tier on', () => {
     expect(() => triageAdvisorSettings(factory(), { ...KEYS, CONVEYOR_TRIAGE_MODEL_PROVIDER: 'anthropic' })).toThrow(/names no model: set CONVEYOR_TRIAGE_MODEL/);
     expect(() => triageAdvisorSettings(factory(), { ...KEYS, CONVEYOR_TRIAGE_MODEL_PROVIDER: 'gemini' })).toThrow(/CONVEYOR_TRIAGE_MODEL_PROVIDER: expected anthropic, openai or off/);
     expect(() => triageAdvisorSettings(factory({ apiKeyEnv: 'TRIAGE_KEY' }), { ...KEYS, CONVEYOR_TRIAGE_MODEL_PROVIDER: 'openai', CONVEYOR_TRIAGE_MODEL: 'm' })).toThrow(/TRIAGE_KEY is not set/);
+  });
+
+  it('in the sandbox, asks the model emulator with the sandbox key, whatever base URL the shell has', () => {
+    const config = { factory: factory() } as Config;
+    const env = { ...SANDBOX_CREDENTIALS, CONVEYOR_TRIAGE_MODEL_PROVIDER: 'anthropic', ANTHROPIC_BASE_URL: 'https://api.anthropic.com' };
+    expect(withSandboxAdvisor(config, { ...SANDBOX_CREDENTIALS }, emulator)).toBe(config);
+    const settings = triageAdvisorSettings(withSandboxAdvisor(config, env, emulator).factory, env);
+    expect(settings).toMatchObject({ provider: 'anthropic', model: SANDBOX_TRIAGE_MODEL, baseUrl: emulator.url, apiKey: SANDBOX_CREDENTIALS.ANTHROPIC_API_KEY });
+    const openai = { ...env, CONVEYOR_TRIAGE_MODEL_PROVIDER: 'openai' };
+    expect(triageAdvisorSettings(withSandboxAdvisor(config, openai, emulator).factory, openai)).toMatchObject({ provider: 'openai', baseUrl: emulator.openaiBaseUrl });
   });
 
   it('refuses a timeout that would hold triage up', () => {
