@@ -4,7 +4,7 @@
 // overridable when the rules said so), so a model's answer can never dispatch anything.
 import type { Logger } from 'pino';
 import { escalationMarker } from '../domain/naming.js';
-import type { AdviceIssue, AdviceRequest, TriageAdvisor } from '../integrations/triage-advisor/advisor.js';
+import type { AdviceIssue, AdviceOutcome, AdviceRequest, TriageAdvisor } from '../integrations/triage-advisor/advisor.js';
 import type { TriageResult } from '../workflows/activity-types.js';
 import type { Redactor } from './redact.js';
 
@@ -45,7 +45,11 @@ export async function withTriageAdvice(result: TriageResult, deps: TriageAdviceD
     // Not knowing costs one possibly unneeded question, never the triage.
     deps.logger.debug({ ...fields, err: deps.redact(err instanceof Error ? err.message : String(err)) }, 'could not check for an earlier escalation comment; asking the triage advisor anyway');
   }
-  const outcome = await advisor.advise(request);
+  // The advisor reports its failures as outcomes; anything it throws is a bug, and still never
+  // the reason a triage fails.
+  const outcome = await advisor.advise(request).catch(
+    (err: unknown): AdviceOutcome => ({ ok: false, failure: { failureClass: 'unknown', kind: 'network', message: `the triage advisor threw: ${err instanceof Error ? err.message : String(err)}` } }),
+  );
   if (!outcome.ok) {
     const { failure, spend } = outcome;
     deps.logger.warn(

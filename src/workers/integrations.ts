@@ -102,7 +102,7 @@ export function buildIntegrations(config: Config, env: Env, logger: Logger): Int
     ...(runAs ? { runAs } : {}),
   });
   const advisorSettings = triageAdvisorSettings(factory, env, config.files.factory);
-  if (advisorSettings) logger.info({ provider: advisorSettings.provider, model: advisorSettings.model, baseUrl: advisorSettings.baseUrl, timeoutMs: advisorSettings.timeoutMs }, 'triage advisor on: thin and unroutable issues are sent to this model for a suggestion');
+  if (advisorSettings) logger.info({ provider: advisorSettings.provider, model: advisorSettings.model, baseUrl: redact(advisorSettings.baseUrl), timeoutMs: advisorSettings.timeoutMs }, 'triage advisor on: thin and unroutable issues are sent to this model for a suggestion');
   return {
     tracker,
     forge,

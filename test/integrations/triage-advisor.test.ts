@@ -190,6 +190,14 @@ describe('the triage activity with the advisor', () => {
     expect(emulator.requests.length).toBe(before);
   });
 
+  it('an advisor that throws (a bug) still leaves the triage as the rules made it', async () => {
+    const { deps: d, lines } = deps();
+    const plain = triaged(THIN());
+    const broken = { provider: 'anthropic' as const, model: 'broken', advise: () => Promise.reject(new Error('boom')) };
+    expect(await withTriageAdvice(plain, { ...d, advisor: broken })).toBe(plain);
+    expect(lines.join('\n')).toContain('the triage advisor threw: boom');
+  });
+
   it('escalates without a suggestion when the model fails, logging the class and never the key', async () => {
     const { deps: d, lines } = deps();
     const plain = triaged(THIN('[model:server-error]'));

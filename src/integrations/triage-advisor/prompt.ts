@@ -33,12 +33,16 @@ export const SYSTEM_PROMPT = [
   'Answer with one JSON object and nothing else.',
 ].join('\n');
 
+/** Issue text cannot close the block it is quoted in. */
+const quoted = (text: string): string => text.replace(/<\/?issue>/gi, (tag) => tag.replace('<', '‹'));
+
 function issueBlock(issue: AdviceIssue): string {
-  const description = issue.description.length > MAX_DESCRIPTION_CHARS ? `${issue.description.slice(0, MAX_DESCRIPTION_CHARS)}\n[… cut at ${MAX_DESCRIPTION_CHARS} characters]` : issue.description;
+  const full = quoted(issue.description);
+  const description = full.length > MAX_DESCRIPTION_CHARS ? `${full.slice(0, MAX_DESCRIPTION_CHARS)}\n[… cut at ${MAX_DESCRIPTION_CHARS} characters]` : full;
   return [
     '<issue>',
     `Key: ${issue.key}`,
-    `Title: ${issue.title}`,
+    `Title: ${quoted(issue.title)}`,
     `Team: ${issue.team}`,
     `Project: ${issue.project ?? '(none)'}`,
     `Labels: ${issue.labels.length > 0 ? issue.labels.join(', ') : '(none)'}`,
