@@ -17,10 +17,12 @@ import type { Forge } from '../integrations/forge.js';
 import type { RepoHooks } from '../integrations/repo-hooks.js';
 import { buildRepoPrompt, defaultPrompt } from '../integrations/repo-prompt.js';
 import type { Tracker } from '../integrations/tracker.js';
+import type { TriageAdvisor } from '../integrations/triage-advisor/advisor.js';
 import type { AgentFailureDetails, AgentHost, AgentRunInput, LineActivities } from '../workflows/activity-types.js';
 import { classifyAgentEnding, toActivityFailure } from './failure-classifier.js';
 import { createJudge } from './judgement.js';
 import type { Redactor } from './redact.js';
+import { withTriageAdvice } from './triage-advice.js';
 
 export interface LineDeps {
   factory: FactoryConfig;
@@ -39,6 +41,8 @@ export interface LineDeps {
   /** This worker's host and the queue only it polls: an agent's result names it, so the run sends
    * the worktree steps there. Absent: results name no host, and those steps go to any worker. */
   host?: AgentHost;
+  /** The LLM triage tier (off by default): suggestions for thin and unroutable escalations. */
+  advisor?: TriageAdvisor;
 }
 
 /** How much of the end of an agent's log is read to class its failure: the final events. */
@@ -84,6 +88,14 @@ export function buildPrompt(input: AgentRunInput): string {
 /** How a comment carries its idempotency marker: hidden in the rendered markdown, found by hasComment. */
 export function hiddenMarker(marker: string): string {
   return `<!-- conveyor:${marker} -->`;
+}
+
+/**
+ * The end of a hidden marker whatever comes before `marker`: the issue workflow prefixes its
+ * markers with the run chain's id, and this finds the comment of any run of the issue.
+ */
+export function hiddenMarkerTail(marker: string): string {
+  return `:${marker} -->`;
 }
 
 /** A failed check's name is a label, not a log: long ones are cut hard. */
@@ -180,7 +192,16 @@ export function createLineActivities(deps: LineDeps): LineActivities {
   };
 
   return {
-    triageIssue: classed('triageIssue', async ({ issueId }) => judge.triageIssue(issueId)),
+    triageIssue: classed('triageIssue', async ({ issueId }) => {
+      const result = await judge.triageIssue(issueId);
+      if (!deps.advisor) return result;
+      return withTriageAdvice(result, {
+        advisor: deps.advisor,
+        hasEscalationComment: (id, marker) => tracker.hasComment(id, hiddenMarkerTail(marker)),
+        logger: deps.logger.child({ part: 'triage-advisor' }),
+        redact,
+      });
+    }),
 
     moveIssue: classed('moveIssue', ({ issueId, stateName }) => tracker.moveIssue(issueId, stateName)),
 

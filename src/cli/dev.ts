@@ -146,6 +146,8 @@ export async function runDev(options: { config: Config }): Promise<void> {
     say(`GitHub emulator   ${sandbox.github.url} (git: ${sandbox.github.webUrl}/${DEMO_REPO}.git)`);
     say(`model emulator    ${sandbox.models.url} (Anthropic /v1/messages, OpenAI /v1/responses; log: /_sandbox/requests)`);
     say(`agent             ${config.factory.agents.default}${env.CONVEYOR_AGENT ? ' (CONVEYOR_AGENT)' : ' (set CONVEYOR_AGENT=claude or codex for a real CLI)'}`);
+    const advisor = factory.integrations.advisor;
+    say(`triage advisor    ${advisor ? `${advisor.provider} ${advisor.model}, against the model emulator` : 'off (CONVEYOR_TRIAGE_MODEL_PROVIDER=anthropic or openai turns it on, against the model emulator)'}`);
     say(`worker metrics    http://127.0.0.1:${ports.metrics}/metrics`);
     say('');
     say('Find an issue in the Web UI with a query such as: ConveyorIssueKey = "DEMO-1"');

@@ -26,6 +26,7 @@ import { lastCanaryPath, type CanaryReport } from './canary.js';
 const SWEEP_ROUTES: Record<keyof SweepSummary, Omit<Route, 'ingress'>> = {
   started: { event: 'ready issue', when: 'labelled and ready, no open run (its webhook was lost)', outcome: 'start:issue-ready' },
   alreadyRunning: { event: 'ready issue', when: 'its run is already open', outcome: 'ignore:not-applicable' },
+  unblocked: { event: 'ready issue', when: 'its run waits on blockers that have all finished (their webhook was lost)', outcome: 'signal:tracker:issue-updated' },
   prsSignalled: { event: 'open factory PR', when: 'its run is open (a lost forge webhook)', outcome: 'signal:forge:pull-request' },
   prsWithoutRun: { event: 'open factory PR', when: 'no open run', outcome: 'ignore:no-run' },
   gatesOnClosedPrs: { event: 'gate waiting on a PR', when: 'the PR was merged or closed meanwhile', outcome: 'signal:forge:pull-request' },
@@ -44,6 +45,7 @@ const LINE_OUTCOMES: Record<Outcome, true> = {
   'ci-timeout': true,
   'review-timeout': true,
   'escalation-timeout': true,
+  'hold-timeout': true,
   'queue-timeout': true,
   'redispatch-limit': true,
   'budget-exceeded': true,

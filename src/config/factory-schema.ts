@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { DEFAULT_PAYLOAD_LIMIT } from '../domain/bounded-text.js';
 import { BYTE_SIZE_HINT, parseByteSize } from '../domain/byte-size.js';
-import { isDuration } from '../domain/duration.js';
+import { durationMs, isDuration } from '../domain/duration.js';
 
 const duration = z.string().refine(isDuration, { message: 'expected a duration such as 30s, 10m, 2h or 7d' });
 /** Bounds of `policies.payloadLimit`: below the floor a cut text is mostly its note; above the
@@ -148,6 +148,32 @@ export const agentSchema = z.preprocess(
 );
 export type AgentConfig = z.infer<typeof agentSchema>;
 
+/** The most the triage advisor may hold up a triage: the triage activity also reads the tracker
+ * and the forge within its one-minute limit, and a model call must never be the reason it fails. */
+export const TRIAGE_ADVISOR_MAX_TIMEOUT_MS = 30_000;
+
+/**
+ * The LLM triage tier: a model drafts acceptance criteria for a thin issue and picks one of
+ * the candidate repos for an unroutable one, as suggestions in the escalation comment. Off
+ * unless a provider is named here or in CONVEYOR_TRIAGE_MODEL_PROVIDER (which overrides this,
+ * `off` included): it sends the issue's text to the provider.
+ */
+export const triageAdvisorSchema = z.strictObject({
+  provider: z.enum(['anthropic', 'openai', 'off']).optional(),
+  /** The model name as the provider spells it; CONVEYOR_TRIAGE_MODEL overrides it. */
+  model: z.string().min(1).optional(),
+  /** The API's base URL; else ANTHROPIC_BASE_URL or OPENAI_BASE_URL, else the vendor's. */
+  baseUrl: z.url().optional(),
+  /** The worker's environment variable holding the key; default ANTHROPIC_API_KEY or OPENAI_API_KEY. */
+  apiKeyEnv: z.string().min(1).optional(),
+  /** How long triage waits for the model before it escalates without a suggestion. */
+  timeout: duration.refine((d) => !isDuration(d) || durationMs(d) <= TRIAGE_ADVISOR_MAX_TIMEOUT_MS, { message: 'at most 30s: triage must never wait long on the model' }).default('15s'),
+  maxOutputTokens: z.number().int().positive().max(8192).default(1024),
+  /** US dollars per million tokens, to put a cost on each answer (a response that states its own cost wins). */
+  pricePerMTok: pricePerMTok.optional(),
+});
+export type TriageAdvisorConfig = z.infer<typeof triageAdvisorSchema>;
+
 export const policiesSchema = z.strictObject({
   timeouts: z
     .strictObject({
@@ -240,6 +266,7 @@ export const factorySchema = z.strictObject({
       beforeRemove: duration.default('2m'),
     })
     .prefault({}),
+  triageAdvisor: triageAdvisorSchema.prefault({}),
   /** Where worktrees and repo mirrors live on the worker host. */
   workspaceDir: z.string().default('.data/workspaces'),
 });

@@ -22,6 +22,12 @@ export function hostTaskQueue(taskQueue: string, hostId: string): string {
   return `${taskQueue}@${hostId}`;
 }
 
+/** The idempotency marker of an escalation comment: one comment per reason for the whole run
+ * chain (the triage station posts it; the triage advisor checks it before asking a model). */
+export function escalationMarker(reason: string): string {
+  return `escalation:${reason}`;
+}
+
 export function fleetWorkflowId(taskQueue: string): string {
   return `conveyor-fleet-${taskQueue}`;
 }

@@ -15,7 +15,7 @@ import { buildIntegrations, type Integrations } from '../workers/integrations.js
 import { createConveyorWorker, type ConveyorWorker } from '../workers/worker.js';
 import type { WorkerMetrics } from '../workers/worker-metrics.js';
 import { seedDemo, startDemoReviewer } from './demo.js';
-import { SANDBOX_CREDENTIALS, startSandbox, type Sandbox } from './sandbox.js';
+import { SANDBOX_CREDENTIALS, startSandbox, withSandboxAdvisor, type Sandbox } from './sandbox.js';
 
 export interface LocalFactory {
   config: Config;
@@ -70,8 +70,8 @@ export async function startLocalFactory(options: {
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     const sandbox = await startSandbox({ config: withAgent(options.config, options.agent), dataDir: options.dataDir, linearPort: options.ports?.linear, githubPort: options.ports?.github, modelsPort: options.ports?.models, gatewayUrl, ciDelayMs: options.ciDelayMs, logger });
     cleanups.push(() => sandbox.close());
-    const config = sandbox.config;
     const env = { ...process.env, ...SANDBOX_CREDENTIALS };
+    const config = withSandboxAdvisor(sandbox.config, env, sandbox.models);
 
     const client = await connectClient(config, env);
     cleanups.push(() => client.connection.close());

@@ -20,6 +20,21 @@ export const SANDBOX_CREDENTIALS = {
   OPENAI_API_KEY: 'sandbox-openai-key',
 } as const;
 
+/** The model name the triage advisor uses in the sandbox when none is configured. */
+export const SANDBOX_TRIAGE_MODEL = 'sandbox-triage-model';
+
+/**
+ * The config with the triage advisor, when it is on (CONVEYOR_TRIAGE_MODEL_PROVIDER or
+ * `triageAdvisor.provider`), asking the model emulator: the sandbox never sends an issue out.
+ */
+export function withSandboxAdvisor(config: Config, env: Record<string, string | undefined>, models: ModelEmulator): Config {
+  const advisor = config.factory.triageAdvisor;
+  const provider = env.CONVEYOR_TRIAGE_MODEL_PROVIDER || advisor.provider;
+  if (provider !== 'anthropic' && provider !== 'openai') return config;
+  const baseUrl = provider === 'anthropic' ? models.url : models.openaiBaseUrl;
+  return { ...config, factory: { ...config.factory, triageAdvisor: { ...advisor, baseUrl, apiKeyEnv: undefined, model: advisor.model ?? SANDBOX_TRIAGE_MODEL } } };
+}
+
 export interface Sandbox {
   linear: LinearEmulator;
   github: GitHubEmulator;

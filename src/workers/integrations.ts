@@ -15,6 +15,8 @@ import { createLinearTracker } from '../integrations/linear-tracker.js';
 import type { IssueFiler, Tracker } from '../integrations/tracker.js';
 import { createRepoHooks, type RepoHooks } from '../integrations/repo-hooks.js';
 import { durationMs } from '../domain/duration.js';
+import { triageAdvisorSettings } from '../config/triage-advisor.js';
+import { createTriageAdvisor, type TriageAdvisor } from '../integrations/triage-advisor/advisor.js';
 import { join } from 'node:path';
 
 export interface Integrations {
@@ -27,6 +29,8 @@ export interface Integrations {
   redact: Redactor;
   /** The repo's `.conveyor/hooks/*`; absent: no hooks run. */
   hooks?: RepoHooks;
+  /** The LLM triage tier; absent (the default) unless `triageAdvisor` or CONVEYOR_TRIAGE_MODEL_PROVIDER names a provider. */
+  advisor?: TriageAdvisor;
 }
 
 type Env = Record<string, string | undefined>;
@@ -104,10 +108,13 @@ export function buildIntegrations(config: Config, env: Env, logger: Logger): Int
     logger: logger.child({ integration: 'hooks' }),
     ...(runAs ? { runAs } : {}),
   });
+  const advisorSettings = triageAdvisorSettings(factory, env, config.files.factory);
+  if (advisorSettings) logger.info({ provider: advisorSettings.provider, model: advisorSettings.model, baseUrl: redact(advisorSettings.baseUrl), timeoutMs: advisorSettings.timeoutMs }, 'triage advisor on: thin and unroutable issues are sent to this model for a suggestion');
   return {
     tracker,
     forge,
     hooks,
+    ...(advisorSettings ? { advisor: createTriageAdvisor(advisorSettings) } : {}),
     workspaces: createGitWorkspaces({
       root,
       logger: logger.child({ integration: 'git' }),

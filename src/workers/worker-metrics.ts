@@ -14,6 +14,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { FAILURE_CLASSES } from '../domain/failure.js';
 import type { PullRequestStatus } from '../domain/issue.js';
 import { fleetWorkflowId } from '../domain/naming.js';
+import type { TriageAdvisor } from '../integrations/triage-advisor/advisor.js';
 import type { AgentRunInput, LineActivities } from '../workflows/activity-types.js';
 import { fleetStateQuery } from '../workflows/messages.js';
 import type { FleetState, Outcome, Phase } from '../workflows/state.js';
@@ -50,6 +51,9 @@ export interface WorkerMetrics {
   activityFailures: Counter<'activity' | 'failure_class'>;
   gateReads: Counter<'repo' | 'verdict'>;
   merges: Counter<'repo' | 'result'>;
+  triageAdvice: Counter<'provider' | 'result'>;
+  triageAdviceCost: Counter<'provider' | 'model'>;
+  triageAdviceTokens: Counter<'provider' | 'model' | 'direction'>;
   /** Record one dispatch's wait for its lease (seconds); used by the activity when the run says when it queued. */
   observeLeaseWait(repo: string, seconds: number): void;
 }
@@ -77,6 +81,14 @@ export function createWorkerMetrics(): WorkerMetrics {
       registers: [registry],
     }),
     merges: new Counter({ name: 'conveyor_merges_total', help: 'Merge calls by result: merged, head-moved, not-mergeable, closed', labelNames: ['repo', 'result'], registers: [registry] }),
+    triageAdvice: new Counter({
+      name: 'conveyor_triage_advice_total',
+      help: 'Questions to the triage advisor by result: suggested, or why not (nonsense, or the call failure class: transient, auth, timeout, logic, unknown)',
+      labelNames: ['provider', 'result'],
+      registers: [registry],
+    }),
+    triageAdviceCost: new Counter({ name: 'conveyor_triage_advice_cost_usd_total', help: 'US dollars the triage advisor spent (stated by the response, or tokens × triageAdvisor.pricePerMTok)', labelNames: ['provider', 'model'], registers: [registry] }),
+    triageAdviceTokens: new Counter({ name: 'conveyor_triage_advice_tokens_total', help: 'Tokens the triage advisor used, by direction (input, output)', labelNames: ['provider', 'model', 'direction'], registers: [registry] }),
     observeLeaseWait: (repo, seconds) => leaseWait.observe({ repo }, Math.max(0, seconds)),
   };
 }
@@ -142,6 +154,26 @@ export function instrumentLineActivities(activities: LineActivities, metrics: Wo
       const result = await line.mergePullRequest(input);
       metrics.merges.inc({ repo: input.repo, result: result.merged ? 'merged' : result.reason });
       return result;
+    },
+  };
+}
+
+/** The triage advisor with its questions, spend and tokens counted; answers unchanged. */
+export function instrumentTriageAdvisor(advisor: TriageAdvisor, metrics: WorkerMetrics): TriageAdvisor {
+  const { provider, model } = advisor;
+  return {
+    provider,
+    model,
+    async advise(request) {
+      const outcome = await advisor.advise(request);
+      const spend = outcome.ok ? outcome.advice : outcome.spend;
+      metrics.triageAdvice.inc({ provider, result: outcome.ok ? 'suggested' : outcome.failure.kind === 'nonsense' ? 'nonsense' : outcome.failure.failureClass });
+      if (spend?.costUsd !== undefined) metrics.triageAdviceCost.inc({ provider, model }, spend.costUsd);
+      if (spend) {
+        metrics.triageAdviceTokens.inc({ provider, model, direction: 'input' }, spend.tokens.input);
+        metrics.triageAdviceTokens.inc({ provider, model, direction: 'output' }, spend.tokens.output);
+      }
+      return outcome;
     },
   };
 }

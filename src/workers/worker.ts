@@ -19,7 +19,7 @@ import { configurer, startFleet, type FleetStart } from '../temporal/runs.js';
 import { startHostReaper } from './host-reaper.js';
 import type { Integrations } from './integrations.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
-import { instrumentLineActivities, registerFleetCollectors, type WorkerMetrics } from './worker-metrics.js';
+import { instrumentLineActivities, instrumentTriageAdvisor, registerFleetCollectors, type WorkerMetrics } from './worker-metrics.js';
 
 /**
  * Start the fleet with this config's caps if it is not running. A running fleet with another
@@ -88,7 +88,8 @@ export async function createConveyorWorker(options: {
   const workflowBundle = await loadWorkflowBundle((line) => logger.info(line));
   // This host's own queue: the worktree steps of runs whose agent ran here come to it alone.
   const host = { id: thisHost(), taskQueue: hostTaskQueue(config.taskQueue, thisHost()) };
-  const line = createLineActivities({ factory: config.factory, root: config.root, ...integrations, host, logger: logger.child({ part: 'activities' }) });
+  const advisor = integrations.advisor && options.metrics ? instrumentTriageAdvisor(integrations.advisor, options.metrics) : integrations.advisor;
+  const line = createLineActivities({ factory: config.factory, root: config.root, ...integrations, host, ...(advisor ? { advisor } : {}), logger: logger.child({ part: 'activities' }) });
   const lineActivities = options.metrics ? instrumentLineActivities(line, options.metrics) : line;
   if (options.metrics) registerFleetCollectors(options.metrics, { client, taskQueue: config.taskQueue, windowMs: durationMs(config.temporal.worker.progressWindow) });
   const worker = await Worker.create({

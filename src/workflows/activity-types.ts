@@ -27,6 +27,28 @@ export interface TriageResult {
   /** Set while the routed repo's `on-green-with-review` waits for graduation: routing's
    * mergePolicy is then `never`. */
   graduating?: Graduation;
+  /** A model's suggestion for a thin issue (drafted acceptance criteria) or an unroutable one
+   * (one of the candidate repos), when the triage advisor is configured. Advice only: the
+   * escalation comment shows it, and nothing dispatches on it (a human edit or `/conveyor
+   * approve` does). Absent when the advisor is off, failed or answered nonsense. */
+  advice?: TriageAdvice;
+}
+
+/** What the triage advisor suggested, and what asking cost. */
+export interface TriageAdvice {
+  /** What it suggests, as it appears in the escalation comment (already checked: criteria are
+   * non-empty, a repo is one of the candidates). */
+  text: string;
+  /** `criteria` for a thin issue, `repo` for an unroutable one. */
+  kind: 'criteria' | 'repo';
+  /** The suggested repo (kind `repo`): always one of the route's candidates. */
+  repo?: string;
+  provider: 'anthropic' | 'openai';
+  model: string;
+  /** US dollars: the response's own figure when it gives one, else tokens × the configured price;
+   * absent when neither is known. */
+  costUsd?: number;
+  tokens: { input: number; output: number };
 }
 
 export interface AgentRunInput {

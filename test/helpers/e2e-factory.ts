@@ -13,14 +13,19 @@ import { uniqueTaskQueue } from './temporal.js';
 
 export type E2eFactory = LocalFactory & { cleanup(): Promise<void> };
 
-export async function startE2eFactory(name: string, options: { demo: boolean; metrics?: WorkerMetrics; agent?: string }): Promise<E2eFactory> {
+export async function startE2eFactory(name: string, options: { demo: boolean; metrics?: WorkerMetrics; agent?: string; triageAdvisor?: 'anthropic' | 'openai' }): Promise<E2eFactory> {
   const dataDir = mkdtempSync(join(tmpdir(), `conveyor-${name}-`));
   const base = loadConfig({ profile: 'sandbox' });
   const config: Config = {
     ...base,
     taskQueue: uniqueTaskQueue(name),
     temporal: { ...base.temporal, connection: { ...base.temporal.connection, address: inject('temporalAddress'), namespace: inject('temporalNamespace') } },
-    factory: { ...base.factory, workspaceDir: join(dataDir, 'workspaces') },
+    factory: {
+      ...base.factory,
+      workspaceDir: join(dataDir, 'workspaces'),
+      // The LLM triage tier, on against the sandbox's model emulator (see withSandboxAdvisor).
+      ...(options.triageAdvisor ? { triageAdvisor: { ...base.factory.triageAdvisor, provider: options.triageAdvisor } } : {}),
+    },
   };
   const factory = await startLocalFactory({ config, logger: pino({ level: 'silent' }), dataDir, ciDelayMs: 50, demo: options.demo, metrics: options.metrics, agent: options.agent });
   return {

@@ -108,6 +108,7 @@ export function anthropicError(fault: Fault | 'invalid' | 'not-found', message?:
     auth: { status: 401, type: 'authentication_error', message: 'invalid x-api-key' },
     'rate-limit': { status: 429, type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' },
     overloaded: { status: 529, type: 'overloaded_error', message: 'Overloaded' },
+    'server-error': { status: 500, type: 'api_error', message: 'Internal server error' },
     invalid: { status: 400, type: 'invalid_request_error', message: message ?? 'invalid request' },
     'not-found': { status: 404, type: 'not_found_error', message: message ?? 'Not found' },
   }[fault];
@@ -142,4 +143,22 @@ export function anthropicEvents(model: string, id: number, part: AnswerPart, usa
   events.push({ event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: part.type === 'text' ? 'end_turn' : 'tool_use', stop_sequence: null }, usage: { output_tokens: usage.outputTokens } } });
   events.push({ event: 'message_stop', data: { type: 'message_stop' } });
   return events;
+}
+
+/** The whole message as a non-streaming request gets it (`stream` absent or false). */
+export function anthropicMessage(model: string, id: number, part: AnswerPart, usage: Usage): unknown {
+  const content =
+    part.type === 'text'
+      ? [{ type: 'text', text: part.text }]
+      : [{ type: 'tool_use', id: `toolu_emu_${id}`, name: part.type === 'write' ? 'Write' : 'Bash', input: part.type === 'write' ? { file_path: part.path, content: part.content } : { command: part.command, description: 'Run a git command' } }];
+  return {
+    id: `msg_emu_${id}`,
+    type: 'message',
+    role: 'assistant',
+    model,
+    content,
+    stop_reason: part.type === 'text' ? 'end_turn' : 'tool_use',
+    stop_sequence: null,
+    usage: { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+  };
 }

@@ -97,6 +97,7 @@ export function openaiError(fault: Fault | 'invalid' | 'not-found', message?: st
     auth: { status: 401, type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.' },
     'rate-limit': { status: 429, type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached for requests. Please try again in 1s.' },
     overloaded: { status: 503, type: 'server_error', code: 'server_is_overloaded', message: 'The server is overloaded. Please try again later.' },
+    'server-error': { status: 500, type: 'server_error', code: 'server_error', message: 'The server had an error while processing your request. Sorry about that!' },
     invalid: { status: 400, type: 'invalid_request_error', code: null, message: message ?? 'invalid request' },
     'not-found': { status: 404, type: 'invalid_request_error', code: 'not_found', message: message ?? 'Not found' },
   }[fault];
@@ -131,4 +132,10 @@ export function openaiEvents(model: string, id: number, part: AnswerPart, usage:
     }),
   );
   return events;
+}
+
+/** The whole response as a non-streaming request gets it: what `response.completed` carries. */
+export function openaiResponse(model: string, id: number, part: AnswerPart, usage: Usage): unknown {
+  const completed = openaiEvents(model, id, part, usage).at(-1)!.data as { response: unknown };
+  return completed.response;
 }

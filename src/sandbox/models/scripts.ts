@@ -14,7 +14,17 @@
 //   [model:cut]                   every answer is cut mid-stream
 //   [model:silent]                headers sent, then no event, the stream held open
 //   [model:expensive]             every answer reports 2,000,000 input tokens (the usual steps)
+//   [model:server-error]          500 (api_error / server_error) on every request
 // A prompt with "## Feedback" in its newest user message writes docs/<slug>-revision.md instead.
+//
+// A triage advice prompt (its first line "Conveyor triage advice: <task>", as the triage
+// advisor writes it) is answered with one JSON text: drafted criteria, or the first candidate
+// repo. Besides the faults above, these markers in the issue script what comes back:
+//   [model:triage-nonsense]       prose, not JSON
+//   [model:triage-invented-repo]  a repo that is not among the candidates
+//   [model:triage-empty]          no text at all
+
+import { ADVICE_HEADER, ADVICE_TASKS, CANDIDATES_HEADING } from '../../integrations/triage-advisor/prompt.js';
 
 export type ModelMarker =
   | 'auth-fail'
@@ -25,11 +35,29 @@ export type ModelMarker =
   | 'cut-once'
   | 'cut'
   | 'silent'
-  | 'expensive';
+  | 'expensive'
+  | 'server-error'
+  | 'triage-nonsense'
+  | 'triage-invented-repo'
+  | 'triage-empty';
 
-const MARKERS: readonly ModelMarker[] = ['auth-fail', 'rate-limit-once', 'rate-limit', 'overloaded-once', 'overloaded', 'cut-once', 'cut', 'silent', 'expensive'];
+const MARKERS: readonly ModelMarker[] = [
+  'auth-fail',
+  'rate-limit-once',
+  'rate-limit',
+  'overloaded-once',
+  'overloaded',
+  'cut-once',
+  'cut',
+  'silent',
+  'expensive',
+  'server-error',
+  'triage-nonsense',
+  'triage-invented-repo',
+  'triage-empty',
+];
 
-export type Fault = 'auth' | 'rate-limit' | 'overloaded';
+export type Fault = 'auth' | 'rate-limit' | 'overloaded' | 'server-error';
 
 /** One answer of the model: a failure before any byte, a stream held open, or content. */
 export type Step =
@@ -80,6 +108,25 @@ function titleOf(prompt: string): string {
 }
 
 const NORMAL_USAGE: Usage = { inputTokens: 1_200, outputTokens: 150 };
+const TRIAGE_USAGE: Usage = { inputTokens: 900, outputTokens: 120 };
+
+/** The answer to a triage advice prompt, or null when the prompt is not one. */
+function triageAdviceAnswer(prompt: string, marker: ModelMarker | null): string | null {
+  // The advisor writes the task on the prompt's first line.
+  const first = prompt.split('\n', 1)[0] ?? '';
+  if (!first.startsWith(ADVICE_HEADER)) return null;
+  const task = first.slice(ADVICE_HEADER.length).trim();
+  if (marker === 'triage-empty') return '';
+  if (marker === 'triage-nonsense') return 'This issue seems fine to me; I would just go ahead and start.';
+  if (task === ADVICE_TASKS.criteria) {
+    const title = /^Title: (.*)$/m.exec(prompt)?.[1]?.trim() ?? 'the change';
+    return JSON.stringify({ criteria: [`${title} works as the issue describes`, 'a test covers the new behaviour', 'the README says how to use it'] });
+  }
+  const candidates = prompt.split(CANDIDATES_HEADING)[1]?.split('\n').flatMap((line) => /^- (\S+)$/.exec(line.trim())?.slice(1) ?? []) ?? [];
+  const repo = marker === 'triage-invented-repo' ? 'acme/made-up-by-the-model' : (candidates[0] ?? 'acme/no-candidates-given');
+  return JSON.stringify({ repo, why: 'its title and labels match what that repo holds' });
+}
+
 const EXPENSIVE_USAGE: Usage = { inputTokens: 2_000_000, outputTokens: 150 };
 
 /**
@@ -91,9 +138,12 @@ export function nextStep(conversation: Conversation, firstOfConversation: boolea
   if (marker === 'auth-fail') return { kind: 'fail', fault: 'auth' };
   if (marker === 'rate-limit' || (marker === 'rate-limit-once' && firstOfConversation)) return { kind: 'fail', fault: 'rate-limit' };
   if (marker === 'overloaded' || (marker === 'overloaded-once' && firstOfConversation)) return { kind: 'fail', fault: 'overloaded' };
+  if (marker === 'server-error') return { kind: 'fail', fault: 'server-error' };
   if (marker === 'silent') return { kind: 'silent' };
   const cut = marker === 'cut' || (marker === 'cut-once' && firstOfConversation);
   const usage = marker === 'expensive' ? EXPENSIVE_USAGE : NORMAL_USAGE;
+  const advice = triageAdviceAnswer(conversation.prompt, marker);
+  if (advice !== null) return { kind: 'answer', content: { type: 'text', text: advice }, usage: TRIAGE_USAGE, cut };
 
   const title = titleOf(conversation.prompt);
   const revision = /^##\s+Feedback\b/m.test(conversation.prompt);

@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { anthropicConversation, anthropicError, anthropicEvents, checkMessagesRequest, type SseEvent } from './anthropic.js';
-import { checkResponsesRequest, openaiConversation, openaiError, openaiEvents } from './openai.js';
+import { anthropicConversation, anthropicError, anthropicEvents, anthropicMessage, checkMessagesRequest, type SseEvent } from './anthropic.js';
+import { checkResponsesRequest, openaiConversation, openaiError, openaiEvents, openaiResponse } from './openai.js';
 import { markerIn, nextStep, type Conversation, type Step } from './scripts.js';
 
 export interface ModelEmulatorOptions {
@@ -24,7 +24,7 @@ export interface ModelEmulatorOptions {
 export interface ModelRequestRecord {
   provider: 'anthropic' | 'openai';
   marker: string | null;
-  /** What was answered: a status code, `stream`, `cut` or `silent`. */
+  /** What was answered: a status code, `stream` (SSE), `whole` (one JSON body), `cut` or `silent`. */
   answer: string;
   /** The tool the answer called, if any (Write, Bash, exec). */
   tool: string | null;
@@ -114,6 +114,7 @@ export async function startModelEmulator(options: ModelEmulatorOptions): Promise
     let conversation: Conversation;
     let model: string;
     let messages: number;
+    let stream: boolean;
     if (provider === 'anthropic') {
       const checked = checkMessagesRequest(body);
       if ('error' in checked) {
@@ -123,6 +124,7 @@ export async function startModelEmulator(options: ModelEmulatorOptions): Promise
       conversation = anthropicConversation(checked.request);
       model = checked.request.model;
       messages = checked.request.messages.length;
+      stream = checked.request.stream === true;
     } else {
       const checked = checkResponsesRequest(body);
       if ('error' in checked) {
@@ -132,6 +134,7 @@ export async function startModelEmulator(options: ModelEmulatorOptions): Promise
       conversation = openaiConversation(checked.request);
       model = checked.request.model;
       messages = Array.isArray(checked.request.input) ? checked.request.input.length : 1;
+      stream = checked.request.stream === true;
     }
 
     const id = (counter += 1);
@@ -146,6 +149,7 @@ export async function startModelEmulator(options: ModelEmulatorOptions): Promise
       record(String(answer.status));
       return sendJson(res, answer);
     }
+    if (!stream) return answerWhole(res, provider, step, model, id, record);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     if (step.kind === 'silent') {
       record('silent');
@@ -166,6 +170,30 @@ export async function startModelEmulator(options: ModelEmulatorOptions): Promise
     record('stream', tool);
     writeEvents(res, events);
     res.end();
+  }
+
+  /** A request without `stream: true` gets one JSON body (the message, or the response), as the APIs answer it. */
+  function answerWhole(res: ServerResponse, provider: 'anthropic' | 'openai', step: Exclude<Step, { kind: 'fail' }>, model: string, id: number, record: (answer: string, tool?: string | null) => void): void {
+    if (step.kind === 'silent') {
+      record('silent');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.flushHeaders();
+      held.add(res);
+      res.once('close', () => held.delete(res));
+      return;
+    }
+    const body = JSON.stringify(provider === 'anthropic' ? anthropicMessage(model, id, step.content, step.usage) : openaiResponse(model, id, step.content, step.usage));
+    const tool = step.content.type === 'text' ? null : provider === 'openai' ? 'exec' : step.content.type === 'write' ? 'Write' : 'Bash';
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+    if (step.cut) {
+      record('cut', tool);
+      // Half the promised body, then the connection drops: the client sees a body cut short.
+      res.write(body.slice(0, Math.floor(body.length / 2)));
+      setTimeout(() => res.socket?.destroy(), 50);
+      return;
+    }
+    record('whole', tool);
+    res.end(body);
   }
 
   const server = createServer((req, res) => {

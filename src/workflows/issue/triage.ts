@@ -1,7 +1,7 @@
 // Triage: read the issue fresh, decide, and when it is thin (or reserved, or unroutable)
 // escalate to a human and wait for an edit or an operator's word.
 import { durationMs } from '../../domain/duration.js';
-import { branchForIssue } from '../../domain/naming.js';
+import { branchForIssue, escalationMarker } from '../../domain/naming.js';
 import type { TriageResult } from '../activity-types.js';
 import { EMPTY_LEDGER, type Waits } from '../state.js';
 import { goAhead } from './endings.js';
@@ -24,17 +24,24 @@ export function triageVerdict(result: TriageResult, waits: Pick<Waits, 'approved
     // One comment per reason for the whole run chain: a re-read after an edit, or a
     // continuation, that finds the same problem says nothing new.
     // Blockers moving between unfinished states change the reason's text, not what it says.
-    marker: waitsOnBlockers(result) ? `blocked-by:${(result.blockedBy ?? []).map((b) => b.key).join(',')}` : `escalation:${result.reason}`,
+    marker: waitsOnBlockers(result) ? `blocked-by:${(result.blockedBy ?? []).map((b) => b.key).join(',')}` : escalationMarker(result.reason),
     comment: waitsOnBlockers(result)
       ? `Conveyor is waiting before an agent can start: ${result.reason}.\n\nNothing is needed from you: the run starts on its own when the last blocker is done.`
       : `Conveyor needs a human before an agent can start: ${result.reason}\n\n` +
-        `Edit the issue and it is triaged again${result.overridable ? ', or comment `/conveyor approve` to dispatch it as it is' : ''}.`,
+        `Edit the issue and it is triaged again${result.overridable ? ', or comment `/conveyor approve` to dispatch it as it is' : ''}.` +
+        adviceSection(result.advice),
   };
 }
 
 /** Blocked by unfinished issues (not a cycle of them): a wait for the blockers, not for a human. */
 export function waitsOnBlockers(result: TriageResult): boolean {
   return result.category === 'blocked' && !result.blockerCycle;
+}
+
+/** The triage advisor's suggestion, if any, said to be one: it never dispatches anything. */
+function adviceSection(advice: TriageResult['advice']): string {
+  if (!advice) return '';
+  return `\n\n**Suggestion** from a model (${advice.provider} ${advice.model}), not acted on: only an edit of the issue${advice.kind === 'criteria' ? ' or `/conveyor approve`' : ''} starts an agent.\n\n${advice.text}`;
 }
 
 /** Returns an ending when the line stops here, null when the issue goes on to dispatch. */
