@@ -37,8 +37,11 @@ describe('blocked by another issue', () => {
       // The blocker moves on but is not done: the run re-reads, still waits, says nothing new.
       world.blockers.set(blocked.id, [{ id: 'blocker-1', key: 'ENG-900', state: 'In Review' }]);
       await line.client.workflow.getHandle(issueWorkflowId(blocked.id)).signal(trackerEventSignal, { kind: 'issue-updated', deliveryId: uniqueId('unblocked-by') });
-      await line.until('the re-read', async () => (await line.state(blocked)).history.filter((h) => h.phase === 'triage').length >= 2);
-      expect((await line.state(blocked)).phase).toBe('waiting-on-blockers');
+      // Read again (a second triage note), and back in the wait.
+      await line.until('the re-read', async () => {
+        const state = await line.state(blocked);
+        return state.history.filter((h) => h.phase === 'triage').length >= 2 && state.phase === 'waiting-on-blockers';
+      });
       expect(agentRunsFor(line, blocked.id)).toBe(0);
       expect(world.commentsOn(blocked.id)).toHaveLength(1);
 
