@@ -5,6 +5,8 @@
 // the list shows them on an issue's first run of a chain, and the search attributes
 // (`ConveyorIssueKey`, `ConveyorPhase`, …) stay the way to find every run.
 
+import { markdownText } from '../domain/markdown.js';
+
 /** What the starter of an issue run knows about the issue; everything but the id is optional. */
 export interface IssueRunSubject {
   /** The tracker's stable id. */
@@ -78,10 +80,6 @@ function cut(text: string, limit: number): string {
   return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
 }
 
-/** Text from the tracker, shown as text: markdown's link and emphasis characters escaped. */
-function markdownText(text: string): string {
-  return text.replace(/[\\`*_[\]()<>#!|]/g, (c) => `\\${c}`);
-}
 
 /** Only http(s) links: an issue URL is read from a payload and must not become `javascript:`. */
 function isWebUrl(url: string): boolean {

@@ -1,7 +1,7 @@
 // The line's activity proxies: one per part of the outside world, each typed by that part's
 // interface, with the timeouts and retries the part needs.
 import { TimeoutType } from '@temporalio/common';
-import { ActivityFailure, proxyActivities, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, proxyActivities, TimeoutFailure, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
 import { durationMs } from '../../domain/duration.js';
 import { NON_RETRYABLE_CLASSES } from '../../domain/failure.js';
 import type { AgentActivities, AgentHost, FleetActivities, ForgeActivities, LedgerActivities, TrackerActivities, WorkspaceActivities } from '../activity-types.js';
@@ -9,11 +9,11 @@ import type { LinePolicy } from '../input.js';
 
 export interface LineProxies {
   tracker: TrackerActivities;
-  forge: ForgeActivities;
+  forge: ActivityInterfaceFor<ForgeActivities>;
   /** Opening the PR has its own deadline: time to open a PR after the agent finished. */
-  publisher: Pick<ForgeActivities, 'publishPullRequest'>;
+  publisher: Pick<ActivityInterfaceFor<ForgeActivities>, 'publishPullRequest'>;
   workspace: WorkspaceActivities;
-  agent: AgentActivities;
+  agent: ActivityInterfaceFor<AgentActivities>;
   fleet: Pick<FleetActivities, 'reviveFleet'>;
   ledger: LedgerActivities;
   /**
@@ -21,7 +21,7 @@ export interface LineProxies {
    * A host that does not take the task within policies.timeouts.hostGone is gone: the call fails
    * with a schedule-to-start timeout (`hostGone` tells it), never retried on another host.
    */
-  onHost(host: AgentHost): Pick<WorkspaceActivities, 'cleanupWorkspace'> & Pick<ForgeActivities, 'publishPullRequest'>;
+  onHost(host: AgentHost): Pick<WorkspaceActivities, 'cleanupWorkspace'> & Pick<ActivityInterfaceFor<ForgeActivities>, 'publishPullRequest'>;
 }
 
 export function lineProxies(policy: LinePolicy): LineProxies {

@@ -67,7 +67,7 @@ export async function dispatch(run: Run): Promise<Ending | null> {
 
   let result: AgentRunResult;
   try {
-    result = await acts.agent.runAgent({
+    result = await acts.agent.runAgent.executeWithOptions({ summary: `runAgent ${state.agentName} on ${routing.repo} for ${state.issue!.key}, attempt ${state.attempts}` }, [{
       issue: state.issue!,
       routing,
       branch: state.branch!,
@@ -87,7 +87,7 @@ export async function dispatch(run: Run): Promise<Ending | null> {
             resumeSessionId: state.feedback ? (state.sessionId ?? null) : null,
           }
         : {}),
-    });
+    }]);
   } catch (err) {
     if (run.endingsFinal) {
       // A failed attempt's spend is the issue's too, and its session may still be resumed.
@@ -158,7 +158,9 @@ export async function publish(run: Run): Promise<GateResult | null> {
   run.note('awaiting-pr', `pushing the branch and opening the pull request${host ? ` on ${host.id}` : ''}`);
   try {
     const publisher = host ? acts.onHost(host) : acts.publisher;
-    state.pr = await publisher.publishPullRequest({ issue: state.issue!, routing, branch: state.branch!, summary: state.unpublished?.summary ?? '', push: true });
+    state.pr = await publisher.publishPullRequest.executeWithOptions({ summary: `publish ${state.branch} to ${routing.repo}${host ? ` from ${host.id}` : ''}` }, [
+      { issue: state.issue!, routing, branch: state.branch!, summary: state.unpublished?.summary ?? '', push: true },
+    ]);
   } catch (err) {
     if (isCancellation(err)) throw err;
     if (host && hostGone(err)) {

@@ -111,7 +111,7 @@ export async function mergeGate(run: Run): Promise<GateResult> {
   for (;;) {
     run.note('merge-gate', `reading PR #${state.pr!.number}`);
     const seen = run.heard.forge;
-    const status = await acts.forge.readPullRequest({ repo: routing.repo, number: state.pr!.number, baseRef: routing.baseBranch });
+    const status = await acts.forge.readPullRequest.executeWithOptions({ summary: `read ${routing.repo}#${state.pr!.number}: head, checks, reviews` }, [{ repo: routing.repo, number: state.pr!.number, baseRef: routing.baseBranch }]);
     state.pr = status.pr;
     const { verdict, waits } = gateVerdict(status, state.waits, { routing, policy, now: Date.now(), reviewWindowPerHead: run.reviewWindowPerHead });
     Object.assign(state.waits, waits);
@@ -124,7 +124,7 @@ export async function mergeGate(run: Run): Promise<GateResult> {
         await acts.forge.closePullRequest({ repo: routing.repo, number: status.pr.number, comment: 'Synthetic end-to-end check passed; closed by Conveyor, never merged.' });
         return { outcome: 'closed-synthetic', reason: `checks green on ${status.checks.sha.slice(0, 7)}; synthetic issue closed without merge` };
       case 'merge': {
-        const merge = await acts.forge.mergePullRequest({ repo: routing.repo, number: status.pr.number, sha: verdict.sha });
+        const merge = await acts.forge.mergePullRequest.executeWithOptions({ summary: `merge ${routing.repo}#${status.pr.number} at ${verdict.sha.slice(0, 7)}` }, [{ repo: routing.repo, number: status.pr.number, sha: verdict.sha }]);
         if (merge.merged) return { outcome: 'merged', reason: `merged PR #${status.pr.number} at ${verdict.sha.slice(0, 7)}` };
         run.note('merge-gate', `merge refused (${merge.reason}): ${merge.message}`);
         if (!run.endingsFinal) {

@@ -6,6 +6,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   patched,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -26,6 +27,7 @@ import {
 import { publishSearchAttributes } from '../search-attributes.js';
 import { NO_WAITS, type IssueRunState, type Outcome, type Phase } from '../state.js';
 import { lineProxies, type LineProxies } from './activities.js';
+import { currentDetails } from './details.js';
 import { applyHoldCommand } from './hold.js';
 import { failureClassOf, messageOf } from './failures.js';
 
@@ -120,6 +122,7 @@ export function startRun(input: IssueRunInput): Run {
   // A fresh run starts in triage, which answers a retry (a blocked issue started by
   // `/conveyor retry`) and an approve (a thin issue); a continuation re-opens its own wait.
   let accepting: Partial<Record<WaitCommand, string>> | null = input.resume ? null : { retry: 'the issue is triaged again', approve: 'the issue is dispatched as it is if triage finds it thin' };
+  let lastNote = '';
   const run: Run = {
     input,
     policy: input.policy,
@@ -137,6 +140,8 @@ export function startRun(input: IssueRunInput): Run {
       state.phase = phase;
       run.remember(phase, text);
       publishSearchAttributes(state);
+      lastNote = text;
+      setCurrentDetails(currentDetails(state, text));
     },
     remember(phase, text) {
       // The last notes serve the state query; the full story is the run's history.
@@ -170,6 +175,8 @@ export function startRun(input: IssueRunInput): Run {
         return info.continueAsNewSuggested || info.historyLength > run.policy.continueAsNewAfterEvents;
       };
       if (historyGrown()) throw new ContinueAsNewRequested();
+      // Details, not a command: the deadlines the station just set show while it waits.
+      setCurrentDetails(currentDetails(state, lastNote));
       const woke = await condition(() => ready() || historyGrown(), Math.max(0, deadlineAt - Date.now()));
       if (woke && !ready()) throw new ContinueAsNewRequested();
       return woke;
