@@ -82,12 +82,14 @@ export async function triage(run: Run): Promise<Ending | null> {
     // An issue blocked by unfinished issues waits in a phase of its own: nothing is asked of a
     // human, the blockers' webhooks (or the sweep) wake it when they finish.
     run.note(waitsOnBlockers(result) ? 'waiting-on-blockers' : 'escalated', verdict.reason);
-    await run.commentOnce(verdict.marker, verdict.comment);
-    // Set once per escalation: a continuation keeps it; a human's edit or command starts a new one.
-    state.waits.escalationDeadlineAt ??= Date.now() + durationMs(policy.timeouts.escalation);
+    // What the escalation answers to is set before the comment that asks for it: a command typed
+    // as soon as the comment shows is judged by this escalation, not by the run's start.
     if (run.endingsFinal) {
       run.accept(result.overridable ? { approve: 'the issue is dispatched as it is', retry: 'the issue is triaged again' } : { retry: 'the issue is triaged again' });
     }
+    await run.commentOnce(verdict.marker, verdict.comment);
+    // Set once per escalation: a continuation keeps it; a human's edit or command starts a new one.
+    state.waits.escalationDeadlineAt ??= Date.now() + durationMs(policy.timeouts.escalation);
     for (;;) {
       const answered = await run.waitUntil(() => run.heard.tracker > seen || state.operatorQueue.length > 0, state.waits.escalationDeadlineAt);
       if (!answered) return { outcome: 'escalation-timeout', reason: `nobody answered the escalation within ${policy.timeouts.escalation}: ${verdict.reason}` };
