@@ -18,6 +18,7 @@ export const MUTATION_TESTS = [
   'test/gateway/github-events.test.ts',
   'test/gateway/github-event-rules.test.ts',
   'test/gateway/verify.test.ts',
+  'test/gateway/verify-rules.test.ts',
   'test/gateway/secrets.test.ts',
   'test/integrations/github-reviews.test.ts',
   'test/integrations/github-checks.test.ts',

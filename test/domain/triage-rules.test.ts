@@ -3,10 +3,9 @@
 // order the triage decisions are tried in. Pure: no tracker, no Temporal.
 import { describe, expect, it } from 'vitest';
 import { factorySchema, type FactoryConfig } from '../../src/config/factory-schema.js';
-import type { PullRequest } from '../../src/domain/issue.js';
+import type { PullRequest, TrackerIssue } from '../../src/domain/issue.js';
 import type { RouteTrace } from '../../src/domain/routing.js';
 import { describeRoute, explainRoute, isReadyForFactory, isThin, routeIssue, triage } from '../../src/domain/triage.js';
-import { makeIssue } from '../helpers/scripted-line.js';
 
 const SPEC = `The widget renderer must stop dropping frames when the list is longer than a screen.
 
@@ -27,7 +26,28 @@ function config(overrides: { routing?: unknown[]; defaultRepo?: string | null; p
     ...(overrides.policies ? { policies: overrides.policies } : {}),
   });
 }
-const issue = (overrides: Parameters<typeof makeIssue>[0] = {}) => makeIssue({ description: SPEC, ...overrides });
+// Written out rather than taken from the scripted line's helpers: those load the Temporal
+// client, and this file runs once per mutant under `npm run mutation`.
+let issues = 0;
+function issue(overrides: Partial<TrackerIssue> = {}): TrackerIssue {
+  issues += 1;
+  return {
+    id: `00000000-0000-4000-8000-${String(issues).padStart(12, '0')}`,
+    key: `ENG-${issues}`,
+    title: `Issue ${issues}`,
+    description: SPEC,
+    url: `https://linear.example/eng/issue/ENG-${issues}`,
+    team: { id: 'team-eng', key: 'ENG' },
+    project: null,
+    labels: ['conveyor'],
+    priority: 2,
+    state: { name: 'Todo', type: 'unstarted' },
+    assignee: null,
+    createdAt: '2026-11-30T00:00:00.000Z',
+    updatedAt: '2026-11-30T00:00:00.000Z',
+    ...overrides,
+  };
+}
 const pr = (patch: Partial<PullRequest> = {}): PullRequest => ({ number: 9, url: 'https://gh/acme/widgets/pull/9', repo: 'acme/widgets', headRef: 'conveyor/eng-1-x', headSha: 'a'.repeat(40), baseRef: 'trunk', state: 'open', merged: false, draft: false, mergeable: true, ...patch });
 const padded = (text: string) => `${text}\n${'Context that explains the problem in enough words. '.repeat(4)}`;
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { mapGithubEvent } from '../../src/gateway/github-events.js';
 import { branchForIssue } from '../../src/domain/naming.js';
-import { FACTORY_BRANCH, ISSUE_ID, REPO, githubExample, testConfig } from './fixtures.js';
+import { FACTORY_BRANCH, ISSUE_ID, REPO, githubExample, testConfig } from './payloads.js';
 
 const ctx = { factory: testConfig().factory, deliveryId: 'gh-7' };
 const map = (event: string, payload: unknown) => mapGithubEvent(event, payload, ctx);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { mapGithubEvent } from '../../src/gateway/github-events.js';
 import { branchForIssue } from '../../src/domain/naming.js';
-import { FACTORY_BRANCH, ISSUE_ID, githubExample, testConfig } from './fixtures.js';
+import { FACTORY_BRANCH, ISSUE_ID, githubExample, testConfig } from './payloads.js';
 
 const ctx = { factory: testConfig().factory, deliveryId: 'gh-delivery-1' };
 

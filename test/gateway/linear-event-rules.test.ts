@@ -3,7 +3,7 @@
 // blocker has settled. Payloads are shaped like Linear's (see fixtures.ts).
 import { describe, expect, it } from 'vitest';
 import { mapLinearEvent, settledBlocker } from '../../src/gateway/linear-events.js';
-import { ISSUE_ID, OPERATOR_EMAIL, linearCommentPayload, linearIssuePayload, testConfig } from './fixtures.js';
+import { ISSUE_ID, OPERATOR_EMAIL, linearCommentPayload, linearIssuePayload, testConfig } from './payloads.js';
 
 const ctx = { factory: testConfig().factory, deliveryId: 'delivery-7' };
 const map = (payload: unknown) => mapLinearEvent(payload, ctx);

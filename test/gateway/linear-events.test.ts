@@ -1,7 +1,7 @@
 // Which Linear deliveries start a run, which signal one, and which are ignored, and why.
 import { describe, expect, it } from 'vitest';
 import { mapLinearEvent } from '../../src/gateway/linear-events.js';
-import { ISSUE_ID, OPERATOR_EMAIL, linearCommentPayload, linearIssuePayload, testConfig } from './fixtures.js';
+import { ISSUE_ID, OPERATOR_EMAIL, linearCommentPayload, linearIssuePayload, testConfig } from './payloads.js';
 
 const ctx = { factory: testConfig().factory, deliveryId: 'delivery-1' };
 

@@ -4,13 +4,21 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PAYLOAD_LIMIT } from '../../src/domain/bounded-text.js';
 import type { ChecksSummary, MergeResult, PullRequest, PullRequestStatus, ReviewSummary } from '../../src/domain/issue.js';
-import { triage } from '../../src/domain/triage.js';
+import type { LinePolicy } from '../../src/workflows/input.js';
 import { gateVerdict, refusalVerdict } from '../../src/workflows/issue/gate.js';
 import { NO_WAITS, type Routing, type Waits } from '../../src/workflows/state.js';
-import { makeIssue, testFactoryConfig, testPolicy } from '../helpers/scripted-line.js';
 
-const policy = testPolicy('fleet', { ci: '60s', review: '7d' });
-const neverMerges: Routing = { ...triage(makeIssue(), testFactoryConfig(), null).routing!, mergePolicy: 'never', synthetic: false };
+// Written out rather than taken from the scripted line's helpers: those load the Temporal
+// client, and this file runs once per mutant under `npm run mutation`.
+const policy: LinePolicy = {
+  timeouts: { agentIdle: '5s', agentTotal: '30s', prOpen: '10s', ci: '60s', review: '7d', escalation: '30s', queue: '60s', heartbeat: '300ms' },
+  maxRedispatch: 3,
+  budgetUsd: null,
+  fleetWorkflowId: 'fleet',
+  continueAsNewAfterEvents: 2_000,
+  retry: { initialInterval: '100ms', maximumAttempts: 3 },
+};
+const neverMerges: Routing = { repo: 'acme/widgets', baseBranch: 'main', mergePolicy: 'never', agent: 'claude', synthetic: false, states: { ready: 'Todo', inProgress: 'In Progress', inReview: 'In Review', done: 'Done' } };
 const autoMerges: Routing = { ...neverMerges, mergePolicy: 'on-green-with-review' };
 const now = 5_000_000;
 const HEAD = 'a'.repeat(40);
