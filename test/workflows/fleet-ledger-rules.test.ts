@@ -209,6 +209,14 @@ describe('requests and releases', () => {
     expect(l.state.notes.at(-1)).toEqual({ at: 24, note: 'note 24' });
   });
 
+  it('keeps a malformed input of exactly 200 characters whole in its note', () => {
+    const l = ledger();
+    const input = { requestId: 'y'.repeat(200 - '{"requestId":""}'.length) };
+    expect(JSON.stringify(input)).toHaveLength(200);
+    l.request(input, 0);
+    expect(l.state.notes[0]?.note).toBe(`ignored a malformed or foreign lease request: ${JSON.stringify(input)}`);
+  });
+
   it('cuts a long malformed input to 200 characters in its note, and names an undefined one', () => {
     const l = ledger();
     l.request({ requestId: 'x'.repeat(300) }, 0);
@@ -300,6 +308,20 @@ describe('rebuilding from the holders', () => {
     const asked = l.rebuild([lease('1', { agentName: 'linus', holderRunId: 'run-1', grantedAt: 3 })], 50);
     expect(asked).toEqual([lease('1', { agentName: 'linus', holderRunId: 'run-1-next', grantedAt: 50 })]);
     expect(l.state.leases).toEqual(asked);
+  });
+
+  it('gives back no lease to re-send when nobody asked again, whatever else is queued', () => {
+    const l = new FleetLedger(initialFleetState(capacity, 'fp'));
+    l.request(req('other', { holderRunId: 'run-other' }), 0);
+    expect(l.rebuild([lease('1', { agentName: 'ada' })], 10)).toEqual([]);
+    expect(l.state.leases).toEqual([lease('1', { agentName: 'ada', grantedAt: 10 })]);
+    expect(waitingIds(l)).toEqual(['other']);
+  });
+
+  it('refuses a holder that is not an object or lacks its request or workflow id', () => {
+    const state = ledgerFromHolders(capacity, 'fp', [null as unknown as Lease, [lease('0')] as unknown as Lease, { ...lease('1'), requestId: '' }, { ...lease('2'), holderId: '' }, lease('3', { agentName: 'ada' })], 0);
+    expect(state.leases.map((x) => x.requestId)).toEqual(['3']);
+    expect(state.notes).toHaveLength(4);
   });
 
   it('accepts a holder without a grant time as granted at the rebuild, and refuses one missing its agent name', () => {
