@@ -71,6 +71,16 @@ describe('the order reviews are read in', () => {
     expect(foldReviews([asked, approved], HEAD, everyoneWrites).decision).toBe('APPROVED');
   });
 
+  it('orders standing requests by their latest review, not by when the reviewer first reviewed', () => {
+    const reviews = [review(1, 'alice', 'CHANGES_REQUESTED', HEAD, 'first ask'), review(2, 'bob', 'CHANGES_REQUESTED', HEAD, 'bob asks'), review(3, 'alice', 'CHANGES_REQUESTED', HEAD, 'alice asks again')];
+    expect(foldReviews(reviews, HEAD, everyoneWrites).requestedChanges).toEqual(['bob asks', 'alice asks again']);
+    const stale = [review(1, 'alice', 'CHANGES_REQUESTED', OLD, 'a'), review(2, 'bob', 'CHANGES_REQUESTED', OLD, 'b'), review(3, 'alice', 'CHANGES_REQUESTED', 'e'.repeat(40), 'a2')];
+    expect(foldReviews(stale, HEAD, everyoneWrites).staleChangeRequests).toEqual([
+      { reviewer: 'bob', sha: OLD },
+      { reviewer: 'alice', sha: 'e'.repeat(40) },
+    ]);
+  });
+
   it('does not reorder the list it was given', () => {
     const reviews = [review(2, 'alice', 'APPROVED'), review(1, 'bob', 'APPROVED')];
     foldReviews(reviews, HEAD, everyoneWrites);
