@@ -30,6 +30,10 @@ describe('secrets known by value', () => {
     expect(redact('abcdefghijkl abcdef abcdefghijkl')).toBe('[redacted] [redacted] [redacted]');
   });
 
+  it('skip a secret-named variable that is unset', () => {
+    expect(createRedactor({ GITHUB_TOKEN: undefined, LINEAR_API_KEY: 'lin-key-123' })('lin-key-123')).toBe('[redacted]');
+  });
+
   it('read process.env when given nothing', () => {
     expect(createRedactor()('plain text stays')).toBe('plain text stays');
   });
@@ -77,6 +81,7 @@ describe('token shapes', () => {
     expect(redact('Authorization: Bearer abc.def.ghi')).toBe('Authorization: Bearer [redacted]');
     expect(redact('authorization:token xyz123 rest')).toBe('authorization:token [redacted] rest');
     expect(redact('"AUTHORIZATION: basic dXNlcjpwYXNz"')).toBe('"AUTHORIZATION: basic [redacted]"');
+    expect(redact('Authorization: Bearer    spaced.out.token')).toBe('Authorization: Bearer    [redacted]');
   });
 
   it('keeps the scheme and host of a URL with credentials, and takes out the user and password', () => {
