@@ -78,6 +78,7 @@ describe('a thin issue', () => {
     ['an unchecked box', '- [ ] the page loads'],
     ['a checked box', '* [x] the page loads'],
     ['a box checked in capitals', '  - [X] the page loads'],
+    ['a box tight against its marker', '-[ ] the page loads'],
     ['"done when" anywhere', 'This is finished. Done When the page loads'],
   ])('is not one with %s', (_, line) => {
     expect(isThin(issue({ description: padded(line) }), 20)).toBeNull();
@@ -89,6 +90,9 @@ describe('a thin issue', () => {
     ['a box without a list marker', '[ ] the page loads'],
     ['a box with another mark', '- [y] the page loads'],
     ['"acceptance" in the middle of a line', 'Ask for acceptance of the terms.'],
+    ['"acceptance" inside a word at the start of a line', 'Preacceptance of the terms is pending.'],
+    ['a box in the middle of a line', 'see the list - [ ] below'],
+    ['a box after a word at the start of a line', 'a-[ ] b'],
     ['"done" and "when" apart', 'Done, and when it works, tell us'],
   ])('is one with only %s', (_, line) => {
     expect(isThin(issue({ description: padded(line) }), 20)).not.toBeNull();
@@ -180,6 +184,20 @@ describe('routing that cannot decide', () => {
   });
 });
 
+describe('routing that decides', () => {
+  it("uses only the issue's own team's defaultRepo", () => {
+    expect(explainRoute(issue({ team: { id: 't2', key: 'OPS' } }), config())).toMatchObject({ repo: null, problem: 'no-match', defaultUsed: false });
+  });
+
+  it('names no candidates when it routed', () => {
+    expect(explainRoute(issue(), config())).toEqual({ repo: 'acme/widgets', fired: [], defaultUsed: true, candidates: [], problem: null });
+  });
+
+  it('gives no routing for a trace naming a repo that is not configured', () => {
+    expect(routeIssue(issue(), config(), { repo: 'acme/gone', fired: [], defaultUsed: false, candidates: [], problem: null })).toBeNull();
+  });
+});
+
 describe('the routing an issue gets', () => {
   it("carries the repo's base branch and merge policy, the default agent and the team's states", () => {
     expect(routeIssue(issue(), config())).toEqual({
@@ -268,6 +286,12 @@ describe('the order of triage decisions', () => {
       "routed to acme/widgets (agent claude): no routing rule fired; the team's defaultRepo acme/widgets was used; merges as never while graduating 2/3",
     );
     expect(triage(issue(), config(), { existingPr: null, graduation: { ...graduation, merged: 4 } }).reason).toBe("routed to acme/widgets (agent claude): no routing rule fired; the team's defaultRepo acme/widgets was used");
+  });
+
+  it('says nothing about graduation for a repo that never merges itself', () => {
+    const result = triage(issue({ labels: ['conveyor', 'docs'] }), config({ routing: [{ label: 'docs', repo: 'acme/docs' }] }), { existingPr: null, graduation: { repo: 'acme/docs', merged: 0, needed: 3 } });
+    expect(result.reason).toBe('routed to acme/docs (agent claude): routed to acme/docs by rule 0 (label "docs" → acme/docs)');
+    expect(result.graduating).toBeUndefined();
   });
 
   it('shows graduation only on an issue that gets a routing', () => {
