@@ -42,6 +42,42 @@ describe('events and actions the gateway does not act on', () => {
   });
 });
 
+describe('payload shapes', () => {
+  const invalid = (event: string, payload: unknown, where: string) => expect(map(event, payload)).toMatchObject({ kind: 'invalid', reason: expect.stringContaining(`GitHub ${event} payload: ${where}`) });
+
+  it('needs the head branch and SHA of a pull request, and the state of a review', () => {
+    invalid('pull_request', { action: 'opened', repository, pull_request: { number: 12, head: { ref: FACTORY_BRANCH } } }, 'pull_request.head.sha: ');
+    invalid('pull_request_review', { action: 'submitted', repository, pull_request: pull(), review: {} }, 'review.state: ');
+  });
+
+  it("needs a number and a branch for each PR checks link to, and a text head branch", () => {
+    invalid('check_suite', suite({ pull_requests: [{ head: { ref: FACTORY_BRANCH } }] }), 'check_suite.pull_requests.0.number: ');
+    invalid('check_suite', suite({ pull_requests: [{ number: 3, head: {} }] }), 'check_suite.pull_requests.0.head.ref: ');
+    invalid('check_run', checkRun({ check_suite: { head_branch: 42 } }), 'check_run.check_suite.head_branch: ');
+  });
+
+  it('needs a name for each branch of a commit status, and its SHA and state', () => {
+    invalid('status', { repository, sha: SHA, state: 'success', branches: [{ name: 5 }] }, 'branches.0.name: ');
+    invalid('status', { repository, state: 'success', branches: [] }, 'sha: ');
+    invalid('status', { repository, sha: SHA, branches: [] }, 'state: ');
+  });
+
+  it('reads checks without linked PRs as linking none', () => {
+    const { pull_requests: _suitePulls, ...bareSuite } = suite().check_suite;
+    expect(map('check_suite', { ...suite(), check_suite: bareSuite })).toEqual({ kind: 'signal', issueId: ISSUE_ID, signal: checks('failure') });
+    const { pull_requests: _runPulls, ...bareRun } = checkRun().check_run;
+    expect(map('check_run', { ...checkRun(), check_run: bareRun })).toEqual({ kind: 'signal', issueId: ISSUE_ID, signal: checks('success') });
+  });
+});
+
+describe('the repository allowlist', () => {
+  it('accepts any listed repository, not only the first', () => {
+    const factory = testConfig().factory;
+    const two = { factory: { ...factory, repos: [...factory.repos, { ...factory.repos[0]!, name: 'acme/docs' }] }, deliveryId: 'gh-7' };
+    expect(mapGithubEvent('pull_request', { action: 'opened', repository: { id: 7, full_name: 'acme/docs' }, pull_request: pull(FACTORY_BRANCH, { id: 7, full_name: 'acme/docs' }) }, two)).toMatchObject({ kind: 'signal', issueId: ISSUE_ID });
+  });
+});
+
 describe('pull requests and reviews', () => {
   it('signal the issue of a factory branch with the PR and its head', () => {
     expect(map('pull_request', { action: 'synchronize', repository, pull_request: pull() })).toEqual({
@@ -101,5 +137,7 @@ describe('checks', () => {
 
   it('from a commit status never carry a PR number, even with one factory branch', () => {
     expect(map('status', { repository, sha: SHA, state: 'failure', branches: [{ name: FACTORY_BRANCH }] })).toEqual({ kind: 'signal', issueId: ISSUE_ID, signal: checks('failure') });
+    const single = map('status', { repository, sha: SHA, state: 'failure', branches: [{ name: FACTORY_BRANCH }] });
+    expect(single.kind === 'signal' && Object.keys(single.signal.event)).not.toContain('prNumber');
   });
 });
