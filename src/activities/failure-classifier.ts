@@ -85,7 +85,7 @@ const AGENT_RULES: readonly AgentRule[] = [
   { failureClass: 'resource', rule: 'out of memory or disk', codes: ['ENOMEM', 'ENOSPC'], text: /heap out of memory|reached heap limit|out of memory|cannot allocate memory|no space left on device|\bENOSPC\b|\bENOMEM\b|disk quota exceeded/i },
   { failureClass: 'logic', rule: 'context too long', codes: ['context_length_exceeded', 'request_too_large', 'string_above_max_length'], text: /prompt is too long|context (length|window) (exceeded|is too long)|maximum context length|too many tokens|input is too long|exceeds the context window|ran out of room in the model's context window/i },
   { failureClass: 'logic', rule: 'turn limit', codes: ['error_max_turns'], text: /reached (the )?max(imum)? (number of )?turns/i },
-  { failureClass: 'logic', rule: 'tool refused', text: /requires approval|haven't granted it yet|permission to use \w+ (was )?denied|tool use (was )?(refused|denied)|sandbox denied|not allowed by (the )?(sandbox|policy)/i },
+  { failureClass: 'logic', rule: 'tool refused', text: /requires approval|haven't granted it yet|permission to use (\w+|a tool) (was )?denied|tool use (was )?(refused|denied)|sandbox denied|not allowed by (the )?(sandbox|policy)/i },
   { failureClass: 'transient', rule: 'rate limit or overload', codes: ['rate_limit_error', 'overloaded_error', 'rate_limit_exceeded', 'server_error', 'api_error', 'service_unavailable'], text: /rate[- ]limit|too many requests|\b429\b|overloaded|\b529\b|\b50[234]\b|service unavailable|server_error|stream disconnected|connection (reset|refused)|ECONNRESET|ECONNREFUSED|EAI_AGAIN/i },
   { failureClass: 'timeout', rule: 'deadline', codes: ['ETIMEDOUT', 'timeout'], text: /timed out|\btimeout\b|deadline exceeded|ETIMEDOUT/i },
 ];

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { factorySchema, type FactoryConfig } from '../../src/config/factory-schema.js';
 import { triageVerdict } from '../../src/workflows/issue/triage.js';
 import { describeRoute, effectiveMergePolicy, explainRoute, triage } from '../../src/domain/triage.js';
-import { makeIssue } from '../helpers/scripted-line.js';
+import { makeIssue } from '../helpers/line-inputs.js';
 
 const SPEC = `The widget renderer must stop dropping frames when the list is longer than a screen.
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { triage, isThin } from '../../src/domain/triage.js';
 import { branchForIssue, issueIdFromBranch, issueKeyFromBranch, issueWorkflowId } from '../../src/domain/naming.js';
 import { durationMs } from '../../src/domain/duration.js';
-import { makeIssue, testFactoryConfig } from '../helpers/scripted-line.js';
+import { makeIssue, testFactoryConfig } from '../helpers/line-inputs.js';
 import type { PullRequest } from '../../src/domain/issue.js';
 
 const config = testFactoryConfig();

@@ -6,7 +6,7 @@ import type { WebhookDefinition } from '@octokit/webhooks-examples';
 import { GITHUB_EVENTS, GITHUB_ROUTES, mapGithubEvent } from '../../src/gateway/github-events.js';
 import { actionOutcome, githubEventName, routeKey } from '../../src/gateway/routes.js';
 import { branchForIssue } from '../../src/domain/naming.js';
-import { FACTORY_BRANCH, ISSUE_ID, githubExample, testConfig } from './fixtures.js';
+import { FACTORY_BRANCH, ISSUE_ID, githubExample, testConfig } from './payloads.js';
 
 const ctx = { factory: testConfig().factory, deliveryId: 'gh-delivery-1' };
 const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as WebhookDefinition[];

@@ -119,7 +119,7 @@ describe('the Linear routes table (conveyor routes)', () => {
     ['Issue.update', linearIssuePayload({ state: { name: 'Done', type: 'completed' } })],
     ['Issue.remove', linearIssuePayload({ action: 'remove' })],
     ['Issue.remove', linearIssuePayload({ action: 'remove', labels: [] })],
-    ...(['retry', 'abort', 'approve', 'Retry'] as const).map((c): [string, Record<string, unknown>] => ['Comment.create', linearCommentPayload({ body: `/conveyor ${c}` })]),
+    ...(['retry', 'abort', 'approve', 'hold', 'release', 'Retry'] as const).map((c): [string, Record<string, unknown>] => ['Comment.create', linearCommentPayload({ body: `/conveyor ${c}` })]),
     ['Comment.create', linearCommentPayload({ body: 'looks good' })],
     ['Comment.create', linearCommentPayload({ body: '/conveyor merge-now' })],
     ['Comment.create', linearCommentPayload({ body: '/conveyor retry', user: { name: 'Mallory', email: 'mallory@example.com' } })],

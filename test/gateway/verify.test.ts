@@ -2,7 +2,7 @@
 import { sign } from '@octokit/webhooks-methods';
 import { describe, expect, it } from 'vitest';
 import { linearVerifier, verifyGithubSignature } from '../../src/gateway/verify.js';
-import { GITHUB_OLD_SECRET, GITHUB_RETIRED_SECRET, GITHUB_SECRET, LINEAR_OLD_SECRET, LINEAR_RETIRED_SECRET, LINEAR_SECRET, signLinear } from './fixtures.js';
+import { GITHUB_OLD_SECRET, GITHUB_RETIRED_SECRET, GITHUB_SECRET, LINEAR_OLD_SECRET, LINEAR_RETIRED_SECRET, LINEAR_SECRET, signLinear } from './payloads.js';
 
 describe('Linear signatures', () => {
   const verifier = linearVerifier([LINEAR_SECRET, LINEAR_OLD_SECRET]);

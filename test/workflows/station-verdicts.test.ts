@@ -10,11 +10,14 @@ import { gateVerdict, refusalVerdict } from '../../src/workflows/issue/gate.js';
 import { releasePlan } from '../../src/workflows/issue/release.js';
 import { triageVerdict } from '../../src/workflows/issue/triage.js';
 import { EMPTY_LEDGER, NO_WAITS, type IssueLedger, type Outcome, type Routing } from '../../src/workflows/state.js';
-import { makeIssue, testFactoryConfig, testPolicy } from '../helpers/scripted-line.js';
+import { makeIssue, testFactoryConfig, testPolicy } from '../helpers/line-inputs.js';
 
 const config = testFactoryConfig();
 const policy = testPolicy('fleet', { ci: '60s', review: '7d' });
-const routing: Routing = triage(makeIssue(), config, null).routing!;
+// Written out, not computed by triage at load time: Stryker (npm run mutation) counts code run
+// while a file loads as covered by every test, which makes each such mutant rerun everything.
+// The first test checks it is what triage gives the test issue.
+const routing: Routing = { repo: 'acme/widgets', baseBranch: 'main', mergePolicy: 'on-green-with-review', agent: 'scripted', synthetic: false, states: { ready: 'Todo', inProgress: 'In Progress', inReview: 'In Review', done: 'Done' } };
 const now = 1_000_000;
 
 const pr = (overrides: Partial<PullRequest> = {}): PullRequest => ({ number: 7, url: 'https://gh/pr/7', repo: routing.repo, headRef: 'conveyor/eng-1-x', headSha: 'a'.repeat(40), baseRef: 'main', state: 'open', merged: false, draft: false, mergeable: true, ...overrides });
@@ -25,6 +28,10 @@ const status = (checks: Partial<ChecksSummary> = {}, review: Partial<ReviewSumma
 const gate = (s: PullRequestStatus, waits = NO_WAITS, r: Routing = routing) => gateVerdict(s, waits, { routing: r, policy, now });
 
 describe('triage verdict', () => {
+  it('routes the test issue as these verdicts assume', () => {
+    expect(triage(makeIssue(), config, null).routing).toEqual(routing);
+  });
+
   it('dispatches what the rules dispatch, ignores what is not ready', () => {
     expect(triageVerdict(triage(makeIssue(), config, null), NO_WAITS)).toEqual({ kind: 'dispatch' });
     expect(triageVerdict(triage(makeIssue({ labels: [] }), config, null), NO_WAITS)).toMatchObject({ kind: 'ignore' });
