@@ -19,7 +19,7 @@ import { LINEAR_ROUTES, OPERATOR_COMMANDS } from '../gateway/linear-events.js';
 import { routeKey, type Route } from '../gateway/routes.js';
 import { endingKind } from '../workflows/issue/endings.js';
 import { DEFAULT_ENDINGS } from '../workflows/issue/settle.js';
-import { EMPTY_LEDGER, type Outcome } from '../workflows/state.js';
+import { EMPTY_LEDGER, OUTCOMES, type Outcome } from '../workflows/state.js';
 import type { SweepSummary } from '../workflows/sweep-workflow.js';
 import { lastCanaryPath, type CanaryReport } from './canary.js';
 
@@ -33,26 +33,6 @@ const SWEEP_ROUTES: Record<keyof SweepSummary, Omit<Route, 'ingress'>> = {
   compensated: { event: 'closed run', when: 'terminated or timed out before its release station', outcome: 'compensate' },
 };
 
-const LINE_OUTCOMES: Record<Outcome, true> = {
-  merged: true,
-  'closed-synthetic': true,
-  ignored: true,
-  'agent-failed': true,
-  'agent-stalled': true,
-  'agent-timeout': true,
-  'no-pr': true,
-  'pr-closed': true,
-  'ci-timeout': true,
-  'review-timeout': true,
-  'escalation-timeout': true,
-  'hold-timeout': true,
-  'queue-timeout': true,
-  'redispatch-limit': true,
-  'budget-exceeded': true,
-  aborted: true,
-  'worker-lost': true,
-  failed: true,
-};
 
 function cliRoutes(): Route[] {
   return [
@@ -175,7 +155,7 @@ export function routesReport(config: Config): RoutesReport {
     const key = routeKey(route);
     return { ...route, key, canary: exercised[key] ?? 0, suite: gateway.keys.has(key) || history.keys.has(key) };
   });
-  const endings = (Object.keys(LINE_OUTCOMES) as Outcome[]).map((outcome) => ({
+  const endings = OUTCOMES.map((outcome) => ({
     outcome,
     kind: endingKind(outcome, null, EMPTY_LEDGER, DEFAULT_ENDINGS).kind,
     canary: canary?.outcome === outcome,

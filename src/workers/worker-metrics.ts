@@ -17,30 +17,10 @@ import { fleetWorkflowId } from '../domain/naming.js';
 import type { TriageAdvisor } from '../integrations/triage-advisor/advisor.js';
 import type { AgentRunInput, LineActivities } from '../workflows/activity-types.js';
 import { fleetStateQuery } from '../workflows/messages.js';
-import type { FleetState, Outcome, Phase } from '../workflows/state.js';
+import { OUTCOMES, type FleetState, type Phase } from '../workflows/state.js';
 import { ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
 
 const PHASES: Record<Exclude<Phase, 'done'>, true> = { triage: true, escalated: true, 'waiting-on-blockers': true, held: true, queued: true, dispatched: true, 'awaiting-pr': true, 'merge-gate': true, closing: true, releasing: true, 'waiting-to-retry': true };
-const OUTCOMES: Record<Outcome, true> = {
-  merged: true,
-  'worker-lost': true,
-  'closed-synthetic': true,
-  ignored: true,
-  'agent-failed': true,
-  'agent-stalled': true,
-  'agent-timeout': true,
-  'no-pr': true,
-  'pr-closed': true,
-  'ci-timeout': true,
-  'review-timeout': true,
-  'escalation-timeout': true,
-  'hold-timeout': true,
-  'queue-timeout': true,
-  'redispatch-limit': true,
-  'budget-exceeded': true,
-  aborted: true,
-  failed: true,
-};
 
 export interface WorkerMetrics {
   registry: Registry;
@@ -263,7 +243,7 @@ export function registerFleetCollectors(metrics: WorkerMetrics, options: FleetCo
   async function readVisibility(at: number): Promise<{ completions: number; queued: number } | null> {
     try {
       const phases = Object.keys(PHASES);
-      const names = Object.keys(OUTCOMES);
+      const names: readonly string[] = OUTCOMES;
       const since = new Date(at - windowMs).toISOString();
       const [byPhase, byOutcome, byClass, completions] = await Promise.all([
         Promise.all(phases.map((phase) => count(`ExecutionStatus = 'Running' AND ConveyorPhase = '${phase}'`))),

@@ -45,6 +45,29 @@ export type Outcome =
   | 'worker-lost'
   | 'failed';
 
+/** Every outcome, once (a Record, so a new outcome does not compile until it is listed): metrics and `conveyor routes` enumerate them. */
+const EVERY_OUTCOME: Record<Outcome, true> = {
+  merged: true,
+  'closed-synthetic': true,
+  ignored: true,
+  'agent-failed': true,
+  'agent-stalled': true,
+  'agent-timeout': true,
+  'no-pr': true,
+  'pr-closed': true,
+  'ci-timeout': true,
+  'review-timeout': true,
+  'escalation-timeout': true,
+  'hold-timeout': true,
+  'queue-timeout': true,
+  'redispatch-limit': true,
+  'budget-exceeded': true,
+  aborted: true,
+  'worker-lost': true,
+  failed: true,
+};
+export const OUTCOMES = Object.keys(EVERY_OUTCOME) as readonly Outcome[];
+
 /**
  * What an ending means for the issue (DESIGN "An ending is final"): done, nothing to do, try
  * again later on its own (infrastructure), or blocked until a human acts.
