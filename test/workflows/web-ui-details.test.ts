@@ -28,7 +28,11 @@ describe('the run in the Web UI', () => {
     await withLine(line, async () => {
       await line.start(issue);
       await line.until('the merge gate', async () => (await line.state(issue)).phase === 'merge-gate');
-      const metadata = await line.client.workflow.getHandle(workflowId).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      // The gate reads the PR, then waits for CI: the details show the wait's deadline once it waits.
+      const metadata = await line.until('the gate waiting for CI', async () => {
+        const current = await line.client.workflow.getHandle(workflowId).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+        return current.currentDetails?.includes('**CI times out** at') && current;
+      });
       expect(metadata.currentDetails).toContain(`[${issue.key} · Add a \\*health\\* endpoint](${issue.url})`);
       expect(metadata.currentDetails).toContain('**Phase:** merge-gate');
       expect(metadata.currentDetails).toMatch(/\*\*PR:\*\* \[acme\/widgets#1\]/);
