@@ -493,7 +493,9 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
       const { worktree } = await paths(repo, key);
       if (!(await exists(join(worktree, '.git')))) return null;
       // Only the branch it was made for: a worktree left by another branch of the same key is not this work.
-      const head = await git(['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: worktree, env: localEnv, timeoutMs: localTimeoutMs }).catch(() => '');
+      // As the worktree's owner (the agent's user, when there is one): git refuses a repository
+      // another user owns ("dubious ownership"), and the work would look absent.
+      const head = await git(['rev-parse', '--abbrev-ref', 'HEAD'], inWorktreeOf(worktree)).catch(() => '');
       if (head.trim() !== branch) return null;
       const baseRef = recent.get(worktree)?.worktree.baseRef ?? '';
       return { path: worktree, branch, baseRef };

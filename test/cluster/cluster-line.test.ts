@@ -7,7 +7,7 @@
 // with SIGKILL. Every issue must reach its outcome (merged), each issue's agent must have run
 // exactly once (counted from the agent logs on both hosts), and the fleet must hold no lease.
 // Opt-in: `npm run test:cluster` (and .ci/run); it builds the server on first use.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -70,7 +70,13 @@ function writeFactoryFile(name: string, urls: { linear: string; github: string; 
   factory.tracker.apiUrl = urls.linear;
   factory.forge = { ...factory.forge, apiUrl: urls.github, gitUrl: urls.git };
   factory.workspaceDir = join(workDir, name, 'workspaces');
-  factory.agents = { default: 'demo', providers: { demo: { command: ['node', '{root}/test/cluster/slow-demo-agent.mjs', String(AGENT_DELAY_MS), '{root}/scripts/demo-agent.mjs', '{promptFile}'] } } };
+  factory.agents = {
+    default: 'demo',
+    providers: { demo: { command: ['node', '{root}/test/cluster/slow-demo-agent.mjs', String(AGENT_DELAY_MS), '{root}/scripts/demo-agent.mjs', '{promptFile}'] } },
+    // The runtime profile refuses a root worker whose agents would run as root (they could read
+    // its credentials): agents run as the unprivileged `nobody` here, as an operator's would.
+    ...(process.getuid?.() === 0 ? { runAs: 'nobody' } : {}),
+  };
   // Webhooks sent while the server is down are lost after the emulators' few retries; the sweep
   // is what recovers them, so it runs often here (5 min in production).
   factory.policies = { ...factory.policies, sweepInterval: '15s' };
@@ -129,6 +135,9 @@ async function runState(issueId: string): Promise<IssueRunState> {
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'conveyor-cluster-'));
+  // mkdtemp makes it 0700: the agents' user must be able to reach the worktrees and prompts in it,
+  // as under an installation's root.
+  chmodSync(workDir, 0o755);
   try {
     await setUp();
   } catch (err) {

@@ -119,6 +119,9 @@ describe('agent isolation from the worker', () => {
     writeFileSync(join(prepared.path, 'left-over.txt'), 'not committed by the agent\n');
     const done = await workspaces.finalize(prepared, 'ENG-8: leftovers');
     expect(done.commitsAhead).toBe(2);
+    // The publish step, in its own activity, finds the worktree the agent's user owns (git run as
+    // root there refuses it as of "dubious ownership", and the publish failed "not on this host").
+    expect(await workspaces.find({ repo: target.repo, branch: target.branch, key: target.key })).toMatchObject({ path: prepared.path, branch: target.branch });
     const pushed = await pushHead({ worktree: prepared.path, remoteUrl: remote.url, branch: target.branch, authEnv: {}, secrets: [], timeoutMs: 60_000 });
     expect(pushed.headSha).toBe(done.headSha);
     expect(remote.head(target.branch)).toBe(done.headSha);
