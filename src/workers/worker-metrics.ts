@@ -111,7 +111,7 @@ export function instrumentLineActivities(activities: LineActivities, metrics: Wo
   const line = counted as unknown as LineActivities;
   return {
     ...line,
-    runAgent: async (input: AgentRunInput & { queuedAt?: number }) => {
+    runAgent: async (input: AgentRunInput) => {
       const repo = input.routing.repo;
       metrics.dispatches.inc({ repo, agent: input.agentName });
       if (typeof input.queuedAt === 'number') metrics.observeLeaseWait(repo, (Date.now() - input.queuedAt) / 1000);

@@ -73,6 +73,8 @@ export interface AgentRunInput {
   /** The run publishes (pushes) in its own activity: the agent activity ends with the commits in
    * the worktree. Absent in runs started before the split: the agent activity pushes too. */
   publishSeparately?: boolean;
+  /** When this attempt asked the fleet for its lease (ms since epoch): the worker's lease-wait histogram. */
+  queuedAt?: number;
 }
 
 export interface AgentRunResult {

@@ -86,8 +86,8 @@ describe("the worker's /metrics after the demo", () => {
     expect(value(text, 'conveyor_gate_reads_total', { verdict: 'ci-red' })).toBeGreaterThanOrEqual(1);
     expect(value(text, 'conveyor_gate_reads_total', { verdict: 'approved' })).toBeGreaterThanOrEqual(2);
     expect(value(text, 'conveyor_merges_total', { result: 'merged' })).toBe(2);
-    // Recorded once runs pass `queuedAt` to the agent activity (the contract in the README); declared meanwhile.
-    expect(text).toContain('# HELP conveyor_lease_wait_seconds ');
+    // Each agent run's wait for its lease, from the `queuedAt` its run passes to the agent activity.
+    expect(value(text, 'conveyor_lease_wait_seconds_count', { repo: 'demo/widgets' })).toBe(3);
     // From Temporal: outcomes and phases (visibility), the fleet's ledger.
     expect(value(text, 'conveyor_runs_open', { phase: 'escalated' })).toBe(1);
     expect(value(text, 'conveyor_runs_open', { phase: 'dispatched' })).toBe(0);

@@ -77,6 +77,7 @@ export async function dispatch(run: Run): Promise<Ending | null> {
       workflowId: run.workflowId,
       idleTimeout: policy.timeouts.agentIdle,
       heartbeatInterval: policy.timeouts.heartbeat,
+      ...(run.leaseQueuedAt !== null ? { queuedAt: run.leaseQueuedAt } : {}),
       ...(preparedAhead ? { reuseWorkspaceWithinMs: REUSE_PREPARED_WITHIN_MS } : {}),
       ...(run.endingsFinal
         ? {

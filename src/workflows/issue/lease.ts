@@ -41,6 +41,7 @@ export async function acquireLease(run: Run): Promise<Ending | null> {
   }
   state.leaseGranted = true;
   state.agentName = run.grant!.agentName;
+  run.leaseQueuedAt = queuedAt;
   state.waits.queuedAt = null;
   state.waits.queueDeadlineAt = null;
   publishSearchAttributes(state);

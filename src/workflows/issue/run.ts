@@ -57,6 +57,8 @@ export interface Run {
   /** Events since this run (or continuation) began; waits compare against them. */
   readonly heard: { tracker: number; forge: number };
   grant: LeaseGrant | null;
+  /** When the attempt holding the current lease asked for it: the agent's input carries it to the lease-wait metric. */
+  leaseQueuedAt: number | null;
   abortBy: string | null;
   /**
    * Whether this run takes the endings-final path (PATCHES.endingsFinal), decided once at its
@@ -132,6 +134,7 @@ export function startRun(input: IssueRunInput): Run {
     scope: new CancellationScope(),
     heard: { tracker: 0, forge: 0 },
     grant: null,
+    leaseQueuedAt: null,
     abortBy: null,
     endingsFinal: patched(PATCHES.endingsFinal),
     reviewWindowPerHead: patched(PATCHES.reviewWindowPerHead),
