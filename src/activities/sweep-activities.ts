@@ -4,7 +4,7 @@
 // started, and every open factory PR nudges its run to re-read checks and reviews. A run that
 // closed without reaching its release station (terminated, timed out) is compensated here too.
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Redactor } from './redact.js';
 import type { Config } from '../config/load.js';
@@ -18,6 +18,7 @@ import type { Forge } from '../integrations/forge.js';
 import type { Tracker } from '../integrations/tracker.js';
 import { signalIssue, signalWithStartIssue } from '../temporal/issue-runs.js';
 import { repoWebUrl, type IssueRunSubject } from '../temporal/run-metadata.js';
+import { openRunPhase } from '../temporal/runs.js';
 import { describeUnreleasedRun, howRunEnded, returnLeasesOf, type UnreleasedRun } from '../temporal/unreleased-runs.js';
 import type { LinePolicy } from '../workflows/input.js';
 import type { TrackerEvent } from '../workflows/messages.js';
@@ -168,15 +169,7 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
   };
 
   /** The phase of the issue's open run, null when none. Describing first keeps open runs' histories free of sweep signals. */
-  const openRunPhase = async (issueId: string): Promise<string | null> => {
-    try {
-      const description = await client.workflow.getHandle(issueWorkflowId(issueId)).describe();
-      return description.status.name === 'RUNNING' ? (description.typedSearchAttributes.get(PhaseKey) ?? '') : null;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return null;
-      throw err;
-    }
-  };
+  const openPhaseOf = (issueId: string) => openRunPhase(client, issueWorkflowId(issueId));
 
   /**
    * A run waiting on blockers that have all finished missed the webhook that would have woken it:
@@ -200,7 +193,7 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
       // One at a time: a sweep is background work and must not crowd out webhook starts.
       for (const [index, issue] of ready.entries()) {
         Context.current().heartbeat({ phase: 'ready-issues', index, of: ready.length });
-        const phase = await openRunPhase(issue.id);
+        const phase = await openPhaseOf(issue.id);
         if (phase !== null) {
           result.alreadyRunning += 1;
           if (phase === 'waiting-on-blockers' && (await unblockIfFinished(issue))) result.unblocked += 1;
@@ -227,7 +220,7 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
           const issueId = issueIdFromBranch(pr.headRef);
           if (!issueId) continue;
           // A PR left to a human (its run ended) costs one describe, not two forge reads.
-          if ((await openRunPhase(issueId)) === null) {
+          if ((await openPhaseOf(issueId)) === null) {
             result.prsWithoutRun += 1;
             continue;
           }

@@ -5,16 +5,21 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError,
 import { fleetWorkflowId } from '../domain/naming.js';
 import type { FleetInput } from '../workflows/input.js';
 import { FLEET_MEMO_KEY, configureFleetSignal, type FleetCapacity, type FleetConfiguration, type FleetMemo } from '../workflows/messages.js';
+import { PhaseKey } from '../workflows/search-attributes.js';
 import { FLEET_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
 import { FleetConfigMismatchError, fleetChanges, fleetFingerprint, type FleetChange } from './fleet-config.js';
 import { fleetRunMetadata } from './run-metadata.js';
 
-/** Whether the latest run of `workflowId` is open; a workflow that never existed is not. */
-export async function isRunOpen(client: Client, workflowId: string): Promise<boolean> {
+/**
+ * The `ConveyorPhase` of the latest run of `workflowId` while it is open ('' before it published
+ * one); null when it is closed or never existed. One describe, no signal: a run's history stays free of it.
+ */
+export async function openRunPhase(client: Client, workflowId: string): Promise<string | null> {
   try {
-    return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+    const description = await client.workflow.getHandle(workflowId).describe();
+    return description.status.name === 'RUNNING' ? (description.typedSearchAttributes.get(PhaseKey) ?? '') : null;
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
+    if (err instanceof WorkflowNotFoundError) return null;
     throw err;
   }
 }

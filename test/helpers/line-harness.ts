@@ -5,7 +5,7 @@ import type { Worker } from '@temporalio/worker';
 import { signalWithStartIssue } from '../../src/temporal/issue-runs.js';
 import type { AgentHost } from '../../src/workflows/activity-types.js';
 import type { LinePolicy } from '../../src/workflows/input.js';
-import { fleetStateQuery, issueStateQuery, type FleetCapacity } from '../../src/workflows/messages.js';
+import { fleetStateQuery, issueStateQuery, operatorCommandSignal, type FleetCapacity, type OperatorCommandName } from '../../src/workflows/messages.js';
 import type { FleetState, IssueRunState } from '../../src/workflows/state.js';
 import { fleetWorkflowId, issueWorkflowId } from '../../src/domain/naming.js';
 import { startFleet } from '../../src/temporal/runs.js';
@@ -75,4 +75,9 @@ export async function withLine<T>(line: Line, scenario: () => Promise<T>): Promi
   } finally {
     await line.client.workflow.getHandle(line.fleetId).terminate('test finished').catch(() => undefined);
   }
+}
+
+/** An operator's `/conveyor <name>` as the gateway delivers it to the issue's open run. */
+export function operatorSays(line: Line, issueId: string, name: OperatorCommandName): Promise<void> {
+  return line.client.workflow.getHandle(issueWorkflowId(issueId)).signal(operatorCommandSignal, { deliveryId: uniqueId('cmd'), command: name, by: 'op@example.com' });
 }

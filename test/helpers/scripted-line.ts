@@ -138,6 +138,17 @@ export class ScriptedWorld {
     return this.comments.filter((c) => c.issueId === issueId).map((c) => c.body);
   }
 
+  /** The comments on an issue as a human reads them: the hidden marker after each cut off. */
+  visibleCommentsOn(issueId: string): string[] {
+    return this.commentsOn(issueId).map((c) => c.replace(/\n\n<!-- conveyor:[^>]*-->$/, ''));
+  }
+
+  /** How many times an agent was started for the issue. */
+  agentRunsFor(issueId: string): number {
+    return this.agentRuns.filter((r) => r.issue.id === issueId).length;
+  }
+
+
   /** The tracker's move, as both the line's activities and the sweep's tracker double make it. */
   moveIssue(issueId: string, stateName: string): void {
     this.moves.push({ issueId, stateName });

@@ -14,8 +14,6 @@ import { closeTestConnections, uniqueId } from '../helpers/temporal.js';
 
 afterAll(closeTestConnections);
 
-const agentRunsFor = (line: Line, issueId: string) => line.world.agentRuns.filter((r) => r.issue.id === issueId).length;
-
 async function phaseAttribute(line: Line, issueId: string): Promise<string | undefined> {
   const description = await line.client.workflow.getHandle(issueWorkflowId(issueId)).describe();
   return description.typedSearchAttributes.get(PhaseKey);
@@ -42,12 +40,12 @@ describe('blocked by another issue', () => {
         const state = await line.state(blocked);
         return state.history.filter((h) => h.phase === 'triage').length >= 2 && state.phase === 'waiting-on-blockers';
       });
-      expect(agentRunsFor(line, blocked.id)).toBe(0);
+      expect(line.world.agentRunsFor(blocked.id)).toBe(0);
       expect(world.commentsOn(blocked.id)).toHaveLength(1);
 
       world.blockers.set(blocked.id, []);
       await line.client.workflow.getHandle(issueWorkflowId(blocked.id)).signal(trackerEventSignal, { kind: 'issue-updated', deliveryId: uniqueId('unblocked-by') });
-      await line.until('the agent started', () => agentRunsFor(line, blocked.id) === 1);
+      await line.until('the agent started', () => line.world.agentRunsFor(blocked.id) === 1);
     });
   });
 
@@ -66,7 +64,7 @@ describe('blocked by another issue', () => {
       // The blocker is done, and its webhook never arrives.
       world.blockers.set(blocked.id, []);
       expect((await sweep(line)).unblocked).toBe(1);
-      await line.until('the agent started', () => agentRunsFor(line, blocked.id) === 1);
+      await line.until('the agent started', () => line.world.agentRunsFor(blocked.id) === 1);
       // The run is past its wait: the next sweep tells it nothing.
       expect((await sweep(line)).unblocked).toBe(0);
     });

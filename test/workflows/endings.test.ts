@@ -6,10 +6,10 @@ import { ApplicationFailure } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { issueWorkflowId } from '../../src/domain/naming.js';
 import { signalWithStartIssue } from '../../src/temporal/issue-runs.js';
-import { forgeEventSignal, operatorCommandSignal, type OperatorCommandName } from '../../src/workflows/messages.js';
+import { forgeEventSignal } from '../../src/workflows/messages.js';
 import type { IssueRunState } from '../../src/workflows/state.js';
-import { createLine, withLine, type Line } from '../helpers/line-harness.js';
-import { hangingAgent, makeIssue, TEST_REVIEWER, type ScriptedWorld } from '../helpers/scripted-line.js';
+import { createLine, operatorSays, withLine, type Line } from '../helpers/line-harness.js';
+import { hangingAgent, makeIssue, TEST_REVIEWER } from '../helpers/scripted-line.js';
 import { runsOf, sweep, sweptLine } from '../helpers/swept-line.js';
 import { closeTestConnections, uniqueId } from '../helpers/temporal.js';
 
@@ -22,9 +22,6 @@ const crashingAgent = async (): Promise<never> => {
   throw ApplicationFailure.create({ type: 'agent-failed', nonRetryable: true, message: 'the agent exited with code 1', details: [{ costUsd: 0.25 }] });
 };
 
-const command = (line: Line, issueId: string, name: OperatorCommandName) =>
-  line.client.workflow.getHandle(issueWorkflowId(issueId)).signal(operatorCommandSignal, { deliveryId: uniqueId('cmd'), command: name, by: 'op@example.com' });
-
 const nudge = (line: Line, issueId: string) => line.client.workflow.getHandle(issueWorkflowId(issueId)).signal(forgeEventSignal, { deliveryId: uniqueId('gh'), kind: 'checks' });
 
 /** A reviewer approves each new head the gate reads, and GitHub says so. */
@@ -35,9 +32,6 @@ function approveEachHead(line: Line, issueId: string): void {
     void nudge(line, issueId);
   };
 }
-
-/** Hidden markers make the bodies differ; what a human reads is the text before them. */
-const visible = (world: ScriptedWorld, issueId: string) => world.commentsOn(issueId).map((c) => c.replace(/\n\n<!-- conveyor:[^>]*-->$/, ''));
 
 describe('every ending is final', () => {
   it('a crashing agent: one run, blocked with one comment and the label swapped; three sweeps start nothing', { timeout: 120_000 }, async () => {
@@ -55,7 +49,7 @@ describe('every ending is final', () => {
       expect(labels).toContain(BLOCKED);
       expect(labels).not.toContain(READY);
       expect(world.issues.get(issue.id)!.state.name).toBe('Todo');
-      const comments = visible(world, issue.id);
+      const comments = world.visibleCommentsOn(issue.id);
       expect(comments).toHaveLength(1);
       expect(comments[0]).toContain('blocked this issue (agent-failed)');
       expect(comments[0]).toContain('runs 1, agent runs 1, cost $0.25');
@@ -95,7 +89,7 @@ describe('every ending is final', () => {
       const labels = world.issues.get(issue.id)!.labels;
       expect(labels).toContain(READY);
       expect(labels).not.toContain(BLOCKED);
-      expect(visible(world, issue.id).some((c) => c.startsWith('`/conveyor retry` from op@example.com: accepted'))).toBe(true);
+      expect(world.visibleCommentsOn(issue.id).some((c) => c.startsWith('`/conveyor retry` from op@example.com: accepted'))).toBe(true);
     });
   });
 
@@ -107,7 +101,7 @@ describe('every ending is final', () => {
     await withLine(line, async () => {
       await line.start(issue);
       await line.until('the agent running', () => world.runningAgents === 1);
-      await command(line, issue.id, 'abort');
+      await operatorSays(line, issue.id, 'abort');
       const final = await line.result(issue);
       expect(final.outcome).toBe('aborted');
       expect(world.issues.get(issue.id)!.labels).toEqual(expect.arrayContaining([BLOCKED]));
@@ -131,7 +125,7 @@ describe('every ending is final', () => {
       const final = await line.result(issue);
       expect(final.outcome).toBe('pr-closed');
       expect(world.deletedBranches).toEqual([]);
-      const [comment, ...more] = visible(world, issue.id);
+      const [comment, ...more] = world.visibleCommentsOn(issue.id);
       expect(more).toEqual([]);
       expect(comment).toContain(`The branch \`${final.branch}\``);
       expect(world.issues.get(issue.id)!.labels).toContain(BLOCKED);
@@ -170,7 +164,7 @@ describe('retry later', () => {
       expect(world.agentRuns).toHaveLength(1);
       expect(final.ledger!.endings.map((e) => `${e.outcome}:${e.kind}`)).toEqual(['failed:retry-later', 'merged:success']);
       expect(world.issues.get(issue.id)!.state.name).toBe('Done');
-      expect(visible(world, issue.id).filter((c) => c.startsWith('Conveyor will try this issue again'))).toHaveLength(1);
+      expect(world.visibleCommentsOn(issue.id).filter((c) => c.startsWith('Conveyor will try this issue again'))).toHaveLength(1);
       expect(await runsOf(line, issue)).toHaveLength(2);
     });
   });
@@ -239,8 +233,8 @@ describe('operator commands in every phase', () => {
     await withLine(line, async () => {
       await line.start(issue);
       const record = await line.until('the PR open, CI pending', async () => (await line.state(issue)).phase === 'merge-gate' && world.prs.get(1));
-      await command(line, issue.id, 'retry');
-      await line.until('the refusal', () => visible(world, issue.id).find((c) => c.includes('`/conveyor retry` from op@example.com: refused')));
+      await operatorSays(line, issue.id, 'retry');
+      await line.until('the refusal', () => world.visibleCommentsOn(issue.id).find((c) => c.includes('`/conveyor retry` from op@example.com: refused')));
       record.checks = { sha: record.pr.headSha, state: 'failure', failures: [{ name: 'test', summary: '1 failing' }] };
       await nudge(line, issue.id);
       const escalated = await line.until('the re-dispatch escalation', async () => {
@@ -254,7 +248,7 @@ describe('operator commands in every phase', () => {
       expect(still.operatorQueue).toEqual([]);
       expect(world.agentRuns).toHaveLength(1);
       expect(escalated.redispatches).toBe(0);
-      await command(line, issue.id, 'abort');
+      await operatorSays(line, issue.id, 'abort');
       expect((await line.result(issue)).outcome).toBe('aborted');
     });
   });
@@ -277,7 +271,7 @@ describe('idempotent writes', () => {
       await line.until('the escalation comment recorded', async () => (await line.state(issue)).posted.length === 1);
       expect(failed).toBe(true);
       expect(world.commentsOn(issue.id)).toHaveLength(1);
-      await command(line, issue.id, 'abort');
+      await operatorSays(line, issue.id, 'abort');
       await line.result(issue);
     });
   });

@@ -3,19 +3,11 @@
 // lets it go on. Today a hold is refused ("nothing to hold") and the agent starts anyway.
 import { afterAll, describe, expect, it } from 'vitest';
 import { issueWorkflowId } from '../../src/domain/naming.js';
-import { operatorCommandSignal, type OperatorCommandName } from '../../src/workflows/messages.js';
-import { createLine, withLine, type Line } from '../helpers/line-harness.js';
-import { makeIssue, type ScriptedWorld } from '../helpers/scripted-line.js';
-import { closeTestConnections, uniqueId } from '../helpers/temporal.js';
+import { createLine, operatorSays, withLine } from '../helpers/line-harness.js';
+import { makeIssue } from '../helpers/scripted-line.js';
+import { closeTestConnections } from '../helpers/temporal.js';
 
 afterAll(closeTestConnections);
-
-const command = (line: Line, issueId: string, name: OperatorCommandName) =>
-  line.client.workflow.getHandle(issueWorkflowId(issueId)).signal(operatorCommandSignal, { deliveryId: uniqueId('cmd'), command: name, by: 'op@example.com' });
-
-const visible = (world: ScriptedWorld, issueId: string) => world.commentsOn(issueId).map((c) => c.replace(/\n\n<!-- conveyor:[^>]*-->$/, ''));
-
-const agentRunsFor = (world: ScriptedWorld, issueId: string) => world.agentRuns.filter((r) => r.issue.id === issueId).length;
 
 describe('holding one issue', () => {
   it('a held issue starts no agent until released, while another issue goes on to its merge', { timeout: 120_000 }, async () => {
@@ -26,10 +18,10 @@ describe('holding one issue', () => {
     await withLine(line, async () => {
       await line.start(held);
       await line.until('the escalation', async () => (await line.state(held)).phase === 'escalated');
-      await command(line, held.id, 'hold');
-      await line.until('the hold answered', () => visible(world, held.id).some((c) => c.startsWith('`/conveyor hold` from op@example.com: accepted')));
+      await operatorSays(line, held.id, 'hold');
+      await line.until('the hold answered', () => world.visibleCommentsOn(held.id).some((c) => c.startsWith('`/conveyor hold` from op@example.com: accepted')));
       // The approval lets triage pass; the hold still stops the agent from starting.
-      await command(line, held.id, 'approve');
+      await operatorSays(line, held.id, 'approve');
       const waiting = await line.until('the run held', async () => {
         const state = await line.state(held);
         return state.phase === 'held' && state;
@@ -37,17 +29,17 @@ describe('holding one issue', () => {
       expect(waiting.hold).toMatchObject({ by: 'op@example.com' });
 
       await line.start(other);
-      await line.until('the other issue dispatched', () => agentRunsFor(world, other.id) === 1);
-      expect(agentRunsFor(world, held.id)).toBe(0);
+      await line.until('the other issue dispatched', () => world.agentRunsFor(other.id) === 1);
+      expect(world.agentRunsFor(held.id)).toBe(0);
       expect((await line.state(held)).phase).toBe('held');
       // Held before the fleet is asked: the held issue holds no slot.
       expect((await line.fleet()).leases.map((l) => l.holderId)).not.toContain(issueWorkflowId(held.id));
 
-      await command(line, held.id, 'release');
-      await line.until('the held issue dispatched', () => agentRunsFor(world, held.id) === 1);
+      await operatorSays(line, held.id, 'release');
+      await line.until('the held issue dispatched', () => world.agentRunsFor(held.id) === 1);
       const state = await line.state(held);
       expect(state.hold ?? null).toBeNull();
-      expect(visible(world, held.id).some((c) => c.startsWith('`/conveyor release` from op@example.com: accepted'))).toBe(true);
+      expect(world.visibleCommentsOn(held.id).some((c) => c.startsWith('`/conveyor release` from op@example.com: accepted'))).toBe(true);
     });
   });
 
@@ -68,9 +60,9 @@ describe('holding one issue', () => {
     const issue = world.addIssue(makeIssue());
     await withLine(line, async () => {
       await line.start(issue);
-      await line.until('the agent running', () => agentRunsFor(world, issue.id) === 1);
-      await command(line, issue.id, 'hold');
-      await line.until('the hold answered', () => visible(world, issue.id).some((c) => c.includes('/conveyor hold') && c.includes('accepted')));
+      await line.until('the agent running', () => world.agentRunsFor(issue.id) === 1);
+      await operatorSays(line, issue.id, 'hold');
+      await line.until('the hold answered', () => world.visibleCommentsOn(issue.id).some((c) => c.includes('/conveyor hold') && c.includes('accepted')));
       releaseAgent();
       const waiting = await line.until('the re-dispatch held', async () => {
         const state = await line.state(issue);
@@ -78,9 +70,9 @@ describe('holding one issue', () => {
       });
       expect(waiting.pr).not.toBeNull();
       expect(waiting.feedback).toMatch(/expected 2, got 3/);
-      expect(agentRunsFor(world, issue.id)).toBe(1);
-      await command(line, issue.id, 'release');
-      await line.until('the re-dispatch', () => agentRunsFor(world, issue.id) === 2);
+      expect(world.agentRunsFor(issue.id)).toBe(1);
+      await operatorSays(line, issue.id, 'release');
+      await line.until('the re-dispatch', () => world.agentRunsFor(issue.id) === 2);
     });
   });
 
@@ -91,12 +83,12 @@ describe('holding one issue', () => {
     await withLine(line, async () => {
       await line.start(issue);
       await line.until('the escalation', async () => (await line.state(issue)).phase === 'escalated');
-      await command(line, issue.id, 'hold');
-      await command(line, issue.id, 'approve');
+      await operatorSays(line, issue.id, 'hold');
+      await operatorSays(line, issue.id, 'approve');
       const final = await line.result(issue);
       expect(final.outcome).toBe('hold-timeout');
       expect(final.reason).toMatch(/held by op@example.com/);
-      expect(agentRunsFor(world, issue.id)).toBe(0);
+      expect(world.agentRunsFor(issue.id)).toBe(0);
       expect(world.issues.get(issue.id)!.labels).toContain('conveyor-blocked');
     });
   });
