@@ -102,6 +102,8 @@ export async function startBenchFactory(options: { base: Config; address: string
     await sandbox.github.createRepo({ owner: BENCH_REPO.split('/')[0]!, name: BENCH_REPO.split('/')[1]!, defaultBranch: 'main', files: { 'README.md': '# dispatch\n\nThe repo bench/dispatch sends agents to.\n' } });
     sandbox.linear.createTeam({ key: BENCH_TEAM, name: 'Bench' });
     sandbox.linear.createLabel({ name: config.factory.policies.readyLabel });
+    // Each dispatch ends no-pr, which blocks its issue (the ready label swapped for this one).
+    sandbox.linear.createLabel({ name: config.factory.policies.blockedLabel });
     // A worker that dies mid-bench must stop the bench, not leave it waiting for agents.
     local.running.catch((err: unknown) => logger.error({ err: (err as Error).message }, 'the factory worker stopped'));
 

@@ -8,7 +8,7 @@ import type { FactoryConfig } from '../config/factory-schema.js';
 import { boundText, boundTexts, utf8Length } from '../domain/bounded-text.js';
 import { durationMs } from '../domain/duration.js';
 import type { ChecksSummary, ReviewSummary, TrackerIssue } from '../domain/issue.js';
-import { BRANCH_PREFIX, issueKeyFromBranch } from '../domain/naming.js';
+import { BRANCH_PREFIX, branchForIssue, issueKeyFromBranch } from '../domain/naming.js';
 import { rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { AgentExit, AgentRunner, Workspaces } from '../integrations/agent.js';
@@ -141,6 +141,15 @@ export function createLineActivities(deps: LineDeps): LineActivities {
     return worktree;
   };
 
+  /** Starts the fetch a coming prepare of `branch` needs; never fails the caller. */
+  const prefetchFor = (repo: string, branch: string): void => {
+    if (!workspaces.prefetch) return;
+    forge.gitAuthEnv().then(
+      (authEnv) => workspaces.prefetch?.({ repo, cloneUrl: forge.cloneUrl(repo), authEnv, branch }),
+      (err: unknown) => deps.logger.info({ repo, err: String(err) }, 'no git credential for a fetch ahead of the dispatch; its prepare fetches'),
+    );
+  };
+
   /** Logs the whole text (redacted) when a bound cut it, so the note's "worker log" is true. */
   const logCut = (what: string, full: string, bounded: string, fields: Record<string, unknown> = {}): void => {
     if (bounded === full) return;
@@ -194,6 +203,8 @@ export function createLineActivities(deps: LineDeps): LineActivities {
   return {
     triageIssue: classed('triageIssue', async ({ issueId }) => {
       const result = await judge.triageIssue(issueId);
+      // Ready: the fetch its dispatch needs starts now, while the run asks the fleet for a slot.
+      if (result.decision === 'dispatch' && result.issue && result.routing) prefetchFor(result.routing.repo, branchForIssue(result.issue.key, result.issue.id));
       if (!deps.advisor) return result;
       return withTriageAdvice(result, {
         advisor: deps.advisor,

@@ -26,6 +26,15 @@ export interface Workspaces {
    * restarted, the call prepares in full.
    */
   prepare(input: { repo: string; cloneUrl: string; authEnv: Record<string, string>; branch: string; baseBranch: string; key: string; reuseWithinMs?: number }): Promise<Worktree>;
+  /**
+   * Starts the fetch a coming `prepare` of `branch` will need, without waiting for it: triage
+   * calls it when it judges an issue ready, so the fetch runs while the run asks for a slot and
+   * schedules its prepare. The next `prepare` of that repo and branch in this process, within a
+   * minute, takes this fetch instead of starting one after its own call (it began after the read
+   * that made the issue ready, which is as fresh as this dispatch needs); a failed one is fetched
+   * again. Never throws.
+   */
+  prefetch?(input: { repo: string; cloneUrl: string; authEnv: Record<string, string>; branch: string }): void;
   /** Commits the agent made, plus any changes it left uncommitted (committed by the factory). */
   finalize(worktree: Worktree, message: string): Promise<{ commitsAhead: number; headSha: string | null; subjects: string[] }>;
   /** The worktree already on this host for the branch (with whatever the agent left in it),

@@ -354,4 +354,49 @@ describe('git workspaces', () => {
     const other = remote.push('main', { 'docs/push.md': 'other\n' }, 'Other push');
     expect(head(await workspaces.prepare({ ...reuse, branch: 'conveyor/eng-12-other' }))).toBe(other);
   });
+  it('a fetch started ahead by triage stands in for the prepare\'s own, once, for that branch, within the window', async () => {
+    const slow = slowTransport();
+    let clock = 0;
+    const workspaces = createGitWorkspaces({ root, now: () => clock });
+    const fetches = () => slow.trace().split('\n').filter((line) => line === 'start').length;
+    const pushed = remote.push('main', { 'docs/before-triage.md': 'pushed before the issue was judged ready\n' }, 'Before triage');
+
+    workspaces.prefetch!({ repo: REPO, branch: BRANCH, ...slow.remote });
+    const worktree = await workspaces.prepare(input(slow.remote));
+
+    // One fetch for both: the prepare took triage's, and saw what was pushed before it.
+    expect(fetches()).toBe(1);
+    expect(head(worktree)).toBe(pushed);
+
+    // Taken once: the next prepare fetches for itself.
+    await workspaces.prepare(input(slow.remote));
+    expect(fetches()).toBe(2);
+
+    // Another branch's prepare does not take it (it fetches after its own call), and it is not
+    // kept for later either once the window has passed.
+    workspaces.prefetch!({ repo: REPO, branch: BRANCH, ...slow.remote });
+    await eventually(() => slow.trace().split('\n').filter((line) => line === 'end').length === 3);
+    await workspaces.prepare(input({ key: 'ENG-13', branch: 'conveyor/eng-13-other', ...slow.remote }));
+    expect(fetches()).toBe(4);
+    clock += 60_000;
+    const late = remote.push('main', { 'docs/after.md': 'pushed after the window\n' }, 'After the window');
+    const again = await workspaces.prepare(input(slow.remote));
+    expect(fetches()).toBe(5);
+    expect(head(again)).toBe(late);
+  });
+
+  it('a fetch started ahead that failed is fetched again by the prepare', async () => {
+    // The same URL and credential for both: a transport that fails its first fetch only.
+    const failedOnce = join(tmp, 'failed-once');
+    const transport = join(tmp, 'flaky-transport.sh');
+    writeFileSync(transport, `#!/bin/sh\nif [ ! -e ${failedOnce} ]; then touch ${failedOnce}; exit 1; fi\nexec "$1" "$2"\n`, { mode: 0o755 });
+    const flaky = { cloneUrl: `ext::${transport} %S ${remote.bare}`, authEnv: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.ext.allow', GIT_CONFIG_VALUE_0: 'always' } };
+    const workspaces = createGitWorkspaces({ root });
+
+    workspaces.prefetch!({ repo: REPO, branch: BRANCH, ...flaky });
+    const worktree = await workspaces.prepare(input(flaky));
+
+    expect(existsSync(failedOnce)).toBe(true);
+    expect(head(worktree)).toBe(remote.head('main'));
+  });
 });
