@@ -342,6 +342,7 @@ function flagSummary(level: Level): string {
   return (
     `workflow task timeouts ${b.reduce((a, x) => a + x.flags.workflowTaskTimeouts, 0)}, failures ${b.reduce((a, x) => a + x.flags.workflowTaskFailures, 0)}; ` +
     `activity retries ${b.reduce((a, x) => a + x.flags.activityRetries, 0)}; ` +
+    `lease claimed at once (in the run's workflow task): ${count((x) => x.flags.claimedAtOnce)} of ${b.length}; ` +
     `fleet holder check during a lease: ${count((x) => x.flags.holderCheckDuringLease)} of ${b.length}; ` +
     `grants the fleet sent ahead of a request: median ${median(grants)}, max ${grants.at(-1) ?? 0}`
   );
@@ -441,6 +442,7 @@ async function main(): Promise<void> {
             workflowTaskTimeouts: level.breakdowns.reduce((a, x) => a + x.flags.workflowTaskTimeouts, 0),
             workflowTaskFailures: level.breakdowns.reduce((a, x) => a + x.flags.workflowTaskFailures, 0),
             activityRetries: level.breakdowns.reduce((a, x) => a + x.flags.activityRetries, 0),
+            claimedAtOnce: level.breakdowns.filter((x) => x.flags.claimedAtOnce).length,
             holderCheckDuringLease: level.breakdowns.filter((x) => x.flags.holderCheckDuringLease).length,
             grantsAheadMax: Math.max(0, ...level.breakdowns.map((x) => x.flags.grantsAhead)),
           },

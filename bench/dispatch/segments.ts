@@ -22,32 +22,28 @@ const wftParts = (id: string): SegmentDef[] => [
   { id: `${id}.run`, label: 'worker (picked up → completed)', sub: true },
 ];
 
-/** In order; the top-level ones tile [ready webhook, agent process start]. */
+/** In order; the top-level ones tile [ready webhook, agent process start]. A dispatch whose lease
+ * claim was granted at once has the `task` rows; one whose claim queued (or a run on the code
+ * before the one-task path) the rows from `wft.start` to `wft.agent`. */
 export const SEGMENTS: readonly SegmentDef[] = [
   { id: 'ingress', label: 'ready webhook → run started (emulator, gateway, signal-with-start)' },
-  { id: 'wft.start', label: 'run started → triageIssue scheduled (workflow task)' },
-  ...wftParts('wft.start'),
-  { id: 'triage.queue', label: 'triageIssue scheduled → started (activity task)' },
-  { id: 'triage.run', label: 'triageIssue running' },
-  { id: 'triage.getIssue', label: 'tracker read (getIssue)', sub: true },
-  { id: 'triage.findPr', label: 'PR lookup (findPullRequest)', sub: true },
-  { id: 'wft.lease', label: 'triage done → requestLease sent, prepareWorkspace scheduled (workflow task)' },
-  ...wftParts('wft.lease'),
-  { id: 'ready', label: 'requestLease sent → slot granted and worktree prepared (both, in parallel)' },
+  { id: 'task', label: 'run started → runAgent scheduled, in the run’s workflow task (triage, ledger, lease claim as local activities)' },
+  { id: 'task.queue', label: 'task queue (scheduled → picked up)', sub: true },
+  { id: 'task.getIssue', label: 'tracker read (getIssue)', sub: true },
+  { id: 'task.findPr', label: 'PR lookup (findPullRequest)', sub: true },
+  { id: 'task.claim', label: 'triage read → lease claim answered by the fleet (update accepted)', sub: true },
+  { id: 'task.claim.fleet.queue', label: '· fleet: task queue', sub: true },
+  { id: 'task.claim.fleet.run', label: '· fleet: worker', sub: true },
+  { id: 'task.rest', label: 'the claim answered → runAgent scheduled (the answer back, workflow code, commands)', sub: true },
+  { id: 'wft.start', label: '(claim queued) run started → requestLease sent' },
+  { id: 'ready', label: '(claim queued) requestLease sent → slot granted and worktree prepared (both, in parallel)' },
   { id: 'lease', label: 'lease round trip: requestLease sent → leaseGranted received', sub: true },
-  { id: 'lease.toFleet', label: '· signal reaches the fleet', sub: true },
-  { id: 'lease.fleet.wait', label: '· fleet: its earlier tasks (grants sent before, holder check)', sub: true },
-  { id: 'lease.fleet.queue', label: '· fleet: task queue', sub: true },
-  { id: 'lease.fleet.run', label: '· fleet: worker', sub: true },
-  { id: 'lease.toIssue', label: '· grant reaches the run', sub: true },
   { id: 'prepare', label: 'prepareWorkspace: scheduled → completed', sub: true },
-  { id: 'prepare.queue', label: '· activity task queue', sub: true },
   { id: 'prepare.git', label: '· git: mirror lock, fetch, worktree', sub: true },
-  { id: 'wft.agent', label: 'both ready → runAgent (and moveIssue) scheduled (workflow task)' },
-  ...wftParts('wft.agent'),
+  { id: 'wft.agent', label: '(claim queued) both ready → runAgent (and moveIssue) scheduled (workflow task)' },
   { id: 'agent.queue', label: 'runAgent scheduled → started (activity task)' },
   { id: 'spawn', label: 'runAgent started → agent process started' },
-  { id: 'spawn.reuse', label: 'worktree reused (or prepared again)', sub: true },
+  { id: 'spawn.prepare', label: 'worktree prepared by the agent activity (fetch started by triage), or reused', sub: true },
   { id: 'spawn.exec', label: 'runner called → process started (prompt file, fork, exec)', sub: true },
 ];
 
@@ -65,6 +61,8 @@ export interface Breakdown {
     holderCheckDuringLease: boolean;
     /** Grants the fleet sent between receiving this request and granting it. */
     grantsAhead: number;
+    /** The run's lease claim (by update, in its workflow task) was granted at once. */
+    claimedAtOnce: boolean;
   };
 }
 
@@ -114,7 +112,9 @@ function activity(events: HistoryEvent[], type: string): ActivityEvents | null {
 interface FleetRequest {
   events: HistoryEvent[];
   received: HistoryEvent;
+  /** The grant signal sent (a signalled request), or the update accepted with its answer (a claim). */
   granted: HistoryEvent | undefined;
+  claimed: boolean;
 }
 
 /** Lease requests the fleet received, by request id, over all of its runs (it continues as new). */
@@ -126,7 +126,13 @@ export function indexFleet(histories: History[]): Map<string, FleetRequest> {
       const signaled = event.workflowExecutionSignaledEventAttributes;
       if (signaled?.signalName === 'requestLease') {
         const request = firstPayload<{ requestId: string }>(signaled.input);
-        if (request && !requests.has(request.requestId)) requests.set(request.requestId, { events, received: event, granted: undefined });
+        if (request && !requests.has(request.requestId)) requests.set(request.requestId, { events, received: event, granted: undefined, claimed: false });
+      }
+      const accepted = event.workflowExecutionUpdateAcceptedEventAttributes;
+      if (accepted?.acceptedRequest?.input?.name === 'claimLease') {
+        const request = firstPayload<{ requestId: string }>(accepted.acceptedRequest.input.args);
+        // Accepted and answered in the same task: the accepted event stands for both.
+        if (request && !requests.has(request.requestId)) requests.set(request.requestId, { events, received: event, granted: event, claimed: true });
       }
       const sent = event.signalExternalWorkflowExecutionInitiatedEventAttributes;
       if (sent?.signalName === 'leaseGranted') {
@@ -139,6 +145,17 @@ export function indexFleet(histories: History[]): Map<string, FleetRequest> {
   return requests;
 }
 
+/** The result of the run's lease claim (a local activity's marker), if it made one. */
+function claimOf(events: HistoryEvent[]): { event: HistoryEvent; result: { granted?: { requestId: string } } | undefined } | null {
+  for (const event of events) {
+    const marker = event.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_local_activity') continue;
+    const data = firstPayload<{ activity_type?: string }>(marker.details?.data);
+    if (data?.activity_type === 'claimLease') return { event, result: firstPayload<{ granted?: { requestId: string } }>(marker.details?.result) };
+  }
+  return null;
+}
+
 export function breakdown(input: { t0: number; agent: AgentStart; issueId: string; history: History; fleet: Map<string, FleetRequest>; probes: Probes }): Breakdown {
   const { t0, agent, history, probes } = input;
   const events = history.events ?? [];
@@ -147,22 +164,18 @@ export function breakdown(input: { t0: number; agent: AgentStart; issueId: strin
   const put = (id: string, value: number | undefined) => {
     if (value !== undefined && Number.isFinite(value)) segments[id] = value;
   };
-  const putTask = (id: string, from: number, command: HistoryEvent) => {
-    put(id, at(command) - from);
-    const task = workflowTask(events, from, command);
-    if (!task) return;
-    put(`${id}.wait`, task.wait);
-    put(`${id}.queue`, task.queue);
-    put(`${id}.run`, task.run);
-  };
 
   const started = events.find((e) => e.workflowExecutionStartedEventAttributes);
-  const triage = activity(events, 'triageIssue');
+  const firstTask = events.find((e) => e.workflowTaskStartedEventAttributes);
+  const firstTaskScheduled = events.find((e) => e.workflowTaskScheduledEventAttributes);
+  const claim = claimOf(events);
+  const claimedAtOnce = claim?.result?.granted !== undefined;
+  const requestId = claim?.result?.granted?.requestId;
   const request = events.find((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'requestLease');
-  const requestId = request ? firstPayload<{ requestId: string }>(request.signalExternalWorkflowExecutionInitiatedEventAttributes!.input)?.requestId : undefined;
+  const signalledId = request ? firstPayload<{ requestId: string }>(request.signalExternalWorkflowExecutionInitiatedEventAttributes!.input)?.requestId : undefined;
   const grant = events.find((e) => {
     const signaled = e.workflowExecutionSignaledEventAttributes;
-    return signaled?.signalName === 'leaseGranted' && firstPayload<{ requestId: string }>(signaled.input)?.requestId === requestId;
+    return signaled?.signalName === 'leaseGranted' && firstPayload<{ requestId: string }>(signaled.input)?.requestId === signalledId;
   });
   const prepareActivity = activity(events, 'prepareWorkspace');
   const runAgent = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runAgent');
@@ -170,50 +183,46 @@ export function breakdown(input: { t0: number; agent: AgentStart; issueId: strin
   const prepared = probes.span(key, 'prepare');
   const preparedAgain = probes.span(key, 'prepareAgain');
   const agentRun = probes.span(key, 'agentRun');
+  const read = probes.span(input.issueId, 'getIssue');
+  const lookup = probes.span(key, 'findPullRequest');
 
   if (started) put('ingress', at(started) - t0);
-  if (started && triage) putTask('wft.start', at(started), triage.scheduled);
-  if (triage) {
-    put('triage.queue', at(triage.started) - at(triage.scheduled));
-    put('triage.run', at(triage.completed) - at(triage.started));
-    const read = probes.span(input.issueId, 'getIssue');
-    const lookup = probes.span(key, 'findPullRequest');
-    if (read) put('triage.getIssue', read.end - read.start);
-    if (lookup) put('triage.findPr', lookup.end - lookup.start);
-  }
-  if (triage && request) putTask('wft.lease', at(triage.completed), request);
-  // The slot and the worktree are awaited together: the later of the two starts the next task.
-  const bothReady = grant && prepareActivity ? (at(grant) > at(prepareActivity.completed) ? grant : prepareActivity.completed) : grant;
-  if (request && bothReady) put('ready', at(bothReady) - at(request));
-  if (request && grant) {
-    put('lease', at(grant) - at(request));
+  if (claimedAtOnce && started && runAgent) {
+    put('task', at(runAgent) - at(started));
+    if (firstTask && firstTaskScheduled) put('task.queue', at(firstTask) - at(firstTaskScheduled));
+    if (read) put('task.getIssue', read.end - read.start);
+    if (lookup) put('task.findPr', lookup.end - lookup.start);
     const fleet = requestId ? input.fleet.get(requestId) : undefined;
-    if (fleet?.granted) {
-      put('lease.toFleet', at(fleet.received) - at(request));
-      const task = workflowTask(fleet.events, at(fleet.received), fleet.granted);
+    const triageEnd = lookup?.end ?? read?.end;
+    if (fleet?.claimed && triageEnd !== undefined) {
+      put('task.claim', at(fleet.received) - triageEnd);
+      const task = workflowTask(fleet.events, 0, fleet.received);
       if (task) {
-        put('lease.fleet.wait', task.wait);
-        put('lease.fleet.queue', task.queue);
-        put('lease.fleet.run', task.run);
+        put('task.claim.fleet.queue', task.queue);
+        put('task.claim.fleet.run', task.run);
       }
-      put('lease.toIssue', at(grant) - at(fleet.granted));
+      put('task.rest', at(runAgent) - at(fleet.received));
     }
+  } else {
+    if (started && request) put('wft.start', at(request) - at(started));
+    const bothReady = grant && prepareActivity ? (at(grant) > at(prepareActivity.completed) ? grant : prepareActivity.completed) : grant;
+    if (request && bothReady) put('ready', at(bothReady) - at(request));
+    if (request && grant) put('lease', at(grant) - at(request));
+    if (prepareActivity) put('prepare', at(prepareActivity.completed) - at(prepareActivity.scheduled));
+    if (prepared && prepareActivity) put('prepare.git', prepared.end - prepared.start);
+    if (bothReady && runAgent) put('wft.agent', at(runAgent) - at(bothReady));
   }
-  if (prepareActivity) {
-    put('prepare', at(prepareActivity.completed) - at(prepareActivity.scheduled));
-    put('prepare.queue', at(prepareActivity.started) - at(prepareActivity.scheduled));
-    if (prepared) put('prepare.git', prepared.end - prepared.start);
-  }
-  if (bothReady && runAgent) putTask('wft.agent', at(bothReady), runAgent);
   if (runAgent && runAgentStarted) put('agent.queue', at(runAgentStarted) - at(runAgent));
   if (runAgentStarted) put('spawn', agent.processStartedAt - at(runAgentStarted));
-  if (preparedAgain) put('spawn.reuse', preparedAgain.end - preparedAgain.start);
+  // The agent activity's prepare is the first one when nothing was prepared ahead.
+  const agentPrepare = prepareActivity ? preparedAgain : (prepared ?? preparedAgain);
+  if (agentPrepare) put('spawn.prepare', agentPrepare.end - agentPrepare.start);
   if (agentRun) put('spawn.exec', agent.processStartedAt - agentRun.start);
 
-  const fleet = requestId ? input.fleet.get(requestId) : undefined;
+  const fleet = signalledId ? input.fleet.get(signalledId) : undefined;
   let holderCheckDuringLease = false;
   let grantsAhead = 0;
-  if (fleet?.granted) {
+  if (!claimedAtOnce && fleet?.granted) {
     const from = idOf(fleet.received);
     const to = idOf(fleet.granted);
     for (const e of fleet.events) {
@@ -234,6 +243,7 @@ export function breakdown(input: { t0: number; agent: AgentStart; issueId: strin
       activityRetries: beforeAgent.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1).length,
       holderCheckDuringLease,
       grantsAhead,
+      claimedAtOnce,
     },
   };
 }
@@ -272,6 +282,7 @@ export function oneHopBreakdown(input: { t0: number; startedAt: number; history:
       activityRetries: 0,
       holderCheckDuringLease: false,
       grantsAhead: 0,
+      claimedAtOnce: false,
     },
   };
 }

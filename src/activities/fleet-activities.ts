@@ -2,10 +2,10 @@
 // which runs hold leases, and starting the fleet when it is gone. One query each, never a
 // describe per holder, so a check costs the same for three holders or three hundred.
 import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { reviveFleet } from '../temporal/runs.js';
 import type { FleetActivities } from '../workflows/activity-types.js';
-import type { FleetCapacity } from '../workflows/messages.js';
+import { claimLeaseUpdate, type FleetCapacity } from '../workflows/messages.js';
 import { Agent, LeaseKey, Repo } from '../workflows/search-attributes.js';
 import type { Lease } from '../workflows/state.js';
 import { ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
@@ -66,6 +66,23 @@ export function createFleetActivities(deps: FleetActivityDeps): FleetActivities 
 
     async reviveFleet() {
       await reviveFleet(client, taskQueue, deps.capacity);
+    },
+
+    async claimLease({ fleetWorkflowId, request }) {
+      const claim = () => client.workflow.getHandle(fleetWorkflowId).executeUpdate(claimLeaseUpdate, { args: [request] });
+      try {
+        try {
+          return await claim();
+        } catch (err) {
+          // Gone (terminated, failed, never started on this queue): revived, asked once more.
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+          await reviveFleet(client, taskQueue, deps.capacity);
+          return await claim();
+        }
+      } catch (err) {
+        // Not an error of the run's: it asks by signal instead, as runs before this path did.
+        return { unreachable: err instanceof Error ? err.message : String(err) };
+      }
     },
   };
 }

@@ -141,12 +141,12 @@ export function createLineActivities(deps: LineDeps): LineActivities {
     return worktree;
   };
 
-  /** Starts the fetch a coming prepare of `branch` needs; never fails the caller. */
-  const prefetchFor = (repo: string, branch: string): void => {
-    if (!workspaces.prefetch) return;
+  /** Starts preparing the worktree a coming dispatch needs (see Workspaces.prepareAhead); never fails the caller. */
+  const prepareAheadFor = (target: { repo: string; branch: string; baseBranch: string; key: string }): void => {
+    if (!workspaces.prepareAhead) return;
     forge.gitAuthEnv().then(
-      (authEnv) => workspaces.prefetch?.({ repo, cloneUrl: forge.cloneUrl(repo), authEnv, branch }),
-      (err: unknown) => deps.logger.info({ repo, err: String(err) }, 'no git credential for a fetch ahead of the dispatch; its prepare fetches'),
+      (authEnv) => workspaces.prepareAhead?.({ ...target, cloneUrl: forge.cloneUrl(target.repo), authEnv }),
+      (err: unknown) => deps.logger.info({ repo: target.repo, err: String(err) }, 'no git credential to prepare the worktree ahead; the agent activity prepares it'),
     );
   };
 
@@ -203,8 +203,10 @@ export function createLineActivities(deps: LineDeps): LineActivities {
   return {
     triageIssue: classed('triageIssue', async ({ issueId }) => {
       const result = await judge.triageIssue(issueId);
-      // Ready: the fetch its dispatch needs starts now, while the run asks the fleet for a slot.
-      if (result.decision === 'dispatch' && result.issue && result.routing) prefetchFor(result.routing.repo, branchForIssue(result.issue.key, result.issue.id));
+      // Ready: its worktree is prepared now, while the run claims a slot and schedules the agent.
+      if (result.decision === 'dispatch' && result.issue && result.routing) {
+        prepareAheadFor({ repo: result.routing.repo, branch: branchForIssue(result.issue.key, result.issue.id), baseBranch: result.routing.baseBranch, key: result.issue.key });
+      }
       if (!deps.advisor) return result;
       return withTriageAdvice(result, {
         advisor: deps.advisor,
@@ -234,7 +236,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       const ctx = Context.current();
       const provider = factory.agents.providers[input.routing.agent];
       if (!provider) throw ApplicationFailure.create({ type: 'logic', nonRetryable: true, message: `agent "${input.routing.agent}" is not configured under agents.providers` });
-      // Prepared moments ago by prepareWorkspace on this host: reused instead of fetched again.
+      // Prepared moments ago on this host (by prepareWorkspace, or ahead by triage): taken instead of fetched again.
       const worktree = await prepareWorktree({ repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, key: input.issue.key }, input.reuseWorkspaceWithinMs);
       // The activity's own deadline bounds the agent; keep a margin to push and report.
       const totalMs = Math.max(1_000, (ctx.info.startToCloseTimeoutMs ?? durationMs('60m')) - 15_000);

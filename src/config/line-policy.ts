@@ -14,6 +14,7 @@ export function linePolicyFromConfig(config: Config): LinePolicy {
     continueAsNewAfterEvents: 5_000,
     retry: { initialInterval: '1s', maximumAttempts: 8 },
     payloadLimit: policies.payloadLimit,
+    localActivities: config.temporal.worker.localActivities,
     endings: {
       retryLaterRuns: policies.retryLater.runs,
       retryBackoff: policies.retryLater.backoff,

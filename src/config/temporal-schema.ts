@@ -41,6 +41,13 @@ export const temporalSchema = z.strictObject({
       metricsPort: port.default(9464),
       /** The wedge signal's window: work queued and no dispatch or completion for this long. Longer than agentTotal. */
       progressWindow: duration.default('90m'),
+      /**
+       * The workers that run issue workflows also run the line's activities (`conveyor worker`
+       * always does), so a new run triages and claims its lease in local activities inside its
+       * own workflow task. False only for a deployment whose workflow workers have no activities:
+       * its runs then take ordinary activity tasks for these steps.
+       */
+      localActivities: z.boolean().default(true),
     })
     .prefault({}),
   devServer: z

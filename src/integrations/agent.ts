@@ -27,14 +27,15 @@ export interface Workspaces {
    */
   prepare(input: { repo: string; cloneUrl: string; authEnv: Record<string, string>; branch: string; baseBranch: string; key: string; reuseWithinMs?: number }): Promise<Worktree>;
   /**
-   * Starts the fetch a coming `prepare` of `branch` will need, without waiting for it: triage
-   * calls it when it judges an issue ready, so the fetch runs while the run asks for a slot and
-   * schedules its prepare. The next `prepare` of that repo and branch in this process, within a
-   * minute, takes this fetch instead of starting one after its own call (it began after the read
-   * that made the issue ready, which is as fresh as this dispatch needs); a failed one is fetched
-   * again. Never throws.
+   * Starts a whole `prepare` of the issue's worktree in the background, without waiting for it:
+   * triage calls it when it judges an issue ready, so the fetch and the checkout run while the run
+   * claims its slot and its agent activity is scheduled. That activity's `prepare` (with
+   * `reuseWithinMs`, on this host) then waits for it and takes the worktree as it was left,
+   * reported as not `reused`, since the after-create hook has not run on it. It began after the
+   * read that made the issue ready, which is as fresh as this dispatch needs. Never throws; a
+   * failed one leaves nothing to reuse, and the activity prepares in full.
    */
-  prefetch?(input: { repo: string; cloneUrl: string; authEnv: Record<string, string>; branch: string }): void;
+  prepareAhead?(input: { repo: string; cloneUrl: string; authEnv: Record<string, string>; branch: string; baseBranch: string; key: string }): void;
   /** Commits the agent made, plus any changes it left uncommitted (committed by the factory). */
   finalize(worktree: Worktree, message: string): Promise<{ commitsAhead: number; headSha: string | null; subjects: string[] }>;
   /** The worktree already on this host for the branch (with whatever the agent left in it),

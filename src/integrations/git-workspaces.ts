@@ -57,9 +57,6 @@ const MIRROR_CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\
 const SHARED_MIRROR_CONFIG = `${MIRROR_CONFIG}\tsharedRepository = group\n`;
 /** Global and system config are files the agent may reach (the worker's HOME, when it runs as the worker's user). */
 const NO_OUTSIDE_CONFIG = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
-/** How long a fetch triage started ahead of a dispatch stands in for the prepare's own: the
- * slot and the prepare normally follow within a second; after a long queue wait, fetch again. */
-const PREFETCH_FRESH_MS = 60_000;
 const LOCAL_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR'];
 /** What a fetch may need from the host besides the credential: proxies, CAs, ssh. */
 const NETWORK_ENV_KEYS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'GIT_SSL_CAINFO', 'GIT_SSH_COMMAND', 'SSH_AUTH_SOCK'];
@@ -185,6 +182,8 @@ interface Prepared {
   head: string;
   at: number;
   worktree: Worktree;
+  /** Made by prepareAhead: never handed out yet. */
+  ahead: boolean;
 }
 
 // Concurrency. Within one process (one worker owns a root), per mirror:
@@ -248,8 +247,6 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
   const fetchQueues = new Map<string, FetchQueue>();
   /** By worktree path; an entry is taken (deleted) by the next prepare or remove of that worktree. */
   const recent = new Map<string, Prepared>();
-  /** Fetches triage started ahead of a dispatch, by mirror and branch; taken by that branch's next prepare. */
-  const prefetches = new Map<string, { at: number; fingerprint: string; done: Promise<void> }>();
   let rootReady: Promise<string> | undefined;
 
   /** The root as git records it (symlinks resolved), so worktree paths compare equal. */
@@ -271,15 +268,6 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
     const dir = keyDir(key);
     const base = await root();
     return { mirror: await mirrorOf(repo), worktree: join(base, 'worktrees', dir), pidFile: join(base, 'pids', `${dir}.pid`), trash: join(base, 'trash') };
-  }
-
-  /** The fetch triage started for a coming prepare of the branch, if it is recent and for the same URL and credential. */
-  function takePrefetch(mirror: string, branch: string, fingerprint: string): Promise<void> | null {
-    const key = `${mirror}\n${branch}`;
-    const entry = prefetches.get(key);
-    prefetches.delete(key);
-    if (!entry || entry.fingerprint !== fingerprint || !(now() - entry.at < PREFETCH_FRESH_MS)) return null;
-    return entry.done;
   }
 
   async function ensureMirror(mirror: string): Promise<void> {
@@ -434,68 +422,64 @@ export function createGitWorkspaces(options: GitWorkspacesOptions): Workspaces {
     return lines.includes(`# branch.oid ${last.head}`) && lines.includes(`# branch.head ${request.branch}`) && lines.every((line) => line.startsWith('# '));
   }
 
+  /** `ahead`: started by prepareAhead, for the dispatch's own prepare to take (see Workspaces). */
+  async function prepareWorktree({ repo, cloneUrl, authEnv, branch, baseBranch, key, reuseWithinMs }: Parameters<Workspaces['prepare']>[0], ahead: boolean): Promise<Worktree> {
+    assertBranchName(branch);
+    assertBranchName(baseBranch);
+    const { mirror, worktree, pidFile } = await paths(repo, key);
+    return withLock(worktreeLocks, worktree, async () => {
+      // Taken either way: a worktree is handed out as-is at most once after a full prepare.
+      const last = recent.get(worktree);
+      recent.delete(worktree);
+      if (last && reuseWithinMs !== undefined && (await stillAsPrepared(last, { repo, branch, baseBranch }, reuseWithinMs, pidFile))) {
+        logger?.info({ repo, branch, key, head: last.head }, 'reused a worktree prepared moments ago');
+        // Prepared ahead, it was never handed out: its after-create hook has yet to run.
+        return { ...last.worktree, reused: !last.ahead };
+      }
+
+      // The fetch is asked for first (it must start after this call), the worktree cleared
+      // meanwhile; both settle before the worktree's lock is let go, even when one fails.
+      const [fetched, cleared] = await Promise.allSettled([fetchInto(mirror, repo, cloneUrl, authEnv), clearForPrepare(mirror, worktree, pidFile)]);
+      if (fetched.status === 'rejected') throw fetched.reason;
+      if (cleared.status === 'rejected') throw cleared.reason;
+      const reusable = cleared.value;
+
+      const baseRef = `refs/remotes/origin/${baseBranch}`;
+      const branchRef = `refs/remotes/origin/${branch}`;
+      const commits = await resolveCommits(mirror, [baseRef, branchRef]);
+      const base = commits.get(baseRef);
+      if (base === undefined) {
+        throw new IntegrationError(`${repo} has no branch "${baseBranch}" to start ${branch} from: check baseBranch for ${repo} in instance/factory.yaml.`, 'logic', { service: 'git' });
+      }
+      const continued = commits.get(branchRef) ?? null;
+      const start = continued ?? base;
+
+      if (reusable) {
+        const inWorktree = inWorktreeOf(worktree);
+        await git(['checkout', '--quiet', '--force', '--no-track', '-B', branch, start], inWorktree);
+        await git(['reset', '--quiet', '--hard', start], inWorktree);
+        await git(['clean', '--quiet', '-ffdx'], inWorktree);
+      } else {
+        await withLock(mirrorLocks, mirror, () => addWorktree(mirror, worktree, branch, start));
+      }
+      await handOver(mirror, worktree);
+      const prepared: Worktree = { path: worktree, branch, baseRef };
+      recent.set(worktree, { repo, branch, baseBranch, head: start, at: now(), worktree: prepared, ahead });
+      logger?.info({ repo, branch, key, head: start, continued: continued !== null, reused: reusable }, 'prepared worktree');
+      return { ...prepared };
+    });
+  }
+
   return {
-    async prepare({ repo, cloneUrl, authEnv, branch, baseBranch, key, reuseWithinMs }): Promise<Worktree> {
-      assertBranchName(branch);
-      assertBranchName(baseBranch);
-      const { mirror, worktree, pidFile } = await paths(repo, key);
-      return withLock(worktreeLocks, worktree, async () => {
-        // Taken either way: a worktree is handed out as-is at most once after a full prepare.
-        const last = recent.get(worktree);
-        recent.delete(worktree);
-        if (last && reuseWithinMs !== undefined && (await stillAsPrepared(last, { repo, branch, baseBranch }, reuseWithinMs, pidFile))) {
-          logger?.info({ repo, branch, key, head: last.head }, 'reused a worktree prepared moments ago');
-          return { ...last.worktree, reused: true };
-        }
-
-        // The fetch is asked for first (it must start after this call), the worktree cleared
-        // meanwhile; both settle before the worktree's lock is let go, even when one fails.
-        // A fetch triage started for this dispatch counts as one started now; if it failed, fetch again.
-        const prefetched = takePrefetch(mirror, branch, fetchFingerprint(cloneUrl, authEnv));
-        const fetch = prefetched ? prefetched.catch(() => fetchInto(mirror, repo, cloneUrl, authEnv)) : fetchInto(mirror, repo, cloneUrl, authEnv);
-        const [fetched, cleared] = await Promise.allSettled([fetch, clearForPrepare(mirror, worktree, pidFile)]);
-        if (fetched.status === 'rejected') throw fetched.reason;
-        if (cleared.status === 'rejected') throw cleared.reason;
-        const reusable = cleared.value;
-
-        const baseRef = `refs/remotes/origin/${baseBranch}`;
-        const branchRef = `refs/remotes/origin/${branch}`;
-        const commits = await resolveCommits(mirror, [baseRef, branchRef]);
-        const base = commits.get(baseRef);
-        if (base === undefined) {
-          throw new IntegrationError(`${repo} has no branch "${baseBranch}" to start ${branch} from: check baseBranch for ${repo} in instance/factory.yaml.`, 'logic', { service: 'git' });
-        }
-        const continued = commits.get(branchRef) ?? null;
-        const start = continued ?? base;
-
-        if (reusable) {
-          const inWorktree = inWorktreeOf(worktree);
-          await git(['checkout', '--quiet', '--force', '--no-track', '-B', branch, start], inWorktree);
-          await git(['reset', '--quiet', '--hard', start], inWorktree);
-          await git(['clean', '--quiet', '-ffdx'], inWorktree);
-        } else {
-          await withLock(mirrorLocks, mirror, () => addWorktree(mirror, worktree, branch, start));
-        }
-        await handOver(mirror, worktree);
-        const prepared: Worktree = { path: worktree, branch, baseRef };
-        recent.set(worktree, { repo, branch, baseBranch, head: start, at: now(), worktree: prepared });
-        logger?.info({ repo, branch, key, head: start, continued: continued !== null, reused: reusable }, 'prepared worktree');
-        return { ...prepared };
-      });
+    prepare(input): Promise<Worktree> {
+      return prepareWorktree(input, false);
     },
 
-    prefetch({ repo, cloneUrl, authEnv, branch }) {
-      const started = (async () => {
-        assertBranchName(branch);
-        const mirror = await mirrorOf(repo);
-        const done = fetchInto(mirror, repo, cloneUrl, authEnv);
-        // Observed here: a prefetch nobody takes must not become an unhandled rejection.
-        done.catch((error: unknown) => logger?.info({ repo, branch, error: error instanceof Error ? error.message : String(error) }, 'the fetch started ahead of a dispatch failed; its prepare fetches again'));
-        prefetches.set(`${mirror}\n${branch}`, { at: now(), fingerprint: fetchFingerprint(cloneUrl, authEnv), done });
-        // Entries nobody took (the run queued past the window, or prepared on another host) go.
-        for (const [key, entry] of prefetches) if (!(now() - entry.at < PREFETCH_FRESH_MS)) prefetches.delete(key);
-      })();
-      started.catch((error: unknown) => logger?.warn({ repo, branch, error: error instanceof Error ? error.message : String(error) }, 'could not start a fetch ahead of a dispatch'));
+
+    prepareAhead(input) {
+      prepareWorktree(input, true).catch((error: unknown) =>
+        logger?.info({ repo: input.repo, branch: input.branch, error: error instanceof Error ? error.message : String(error) }, 'preparing the worktree ahead of the dispatch failed; the agent activity prepares it'),
+      );
     },
 
     async finalize(worktree, message) {

@@ -2,6 +2,7 @@
 import type { MergeResult, PullRequest, PullRequestStatus, TrackerIssue } from '../domain/issue.js';
 import type { BlockingIssue, Graduation, RouteTrace, TriageCategory } from '../domain/routing.js';
 import type { IssueLedger, Lease, Routing } from './state.js';
+import type { LeaseClaim, LeaseRequest } from './messages.js';
 
 export interface TriageResult {
   decision: 'dispatch' | 'escalate' | 'ignore';
@@ -160,4 +161,11 @@ export interface FleetActivities {
   /** Start the fleet with this worker's configuration if it is not running; never reconfigures
    * a running one. Called by an issue run that could not signal the fleet. */
   reviveFleet(): Promise<void>;
+  /**
+   * Ask the fleet for a lease by update, from the asking run's workflow task (a local activity):
+   * the grant if a slot is free now, else `queued` (the request waits in the fleet, and its grant
+   * comes as a signal). A fleet that is gone is revived first. `unreachable` when it cannot be
+   * asked this way (the run asks by signal, which needs no answer).
+   */
+  claimLease(input: { fleetWorkflowId: string; request: LeaseRequest }): Promise<LeaseClaim | { unreachable: string }>;
 }

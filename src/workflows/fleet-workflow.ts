@@ -4,6 +4,7 @@
 // outside it (an activity, a signal, a malformed input) may end it: each is caught, recorded in
 // the state for operators, and tried again on the next tick.
 import {
+  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -14,10 +15,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { FleetActivities } from './activity-types.js';
-import { FleetLedger, fleetStateFromInput } from './fleet-ledger.js';
+import { FleetLedger, asLeaseRequest, fleetStateFromInput } from './fleet-ledger.js';
 import type { FleetInput } from './input.js';
 import {
   FLEET_MEMO_KEY,
+  claimLeaseUpdate,
   configureFleetSignal,
   fleetStateQuery,
   leaseGrantedSignal,
@@ -46,6 +48,30 @@ export async function fleetWorkflow(input: FleetInput): Promise<void> {
     if (held) outbox.push({ holderId: held.holderId, requestId: held.requestId, agentName: held.agentName });
     dirty = true;
   });
+  // The same request as the signal's, answered in this task: the grant when one is free now
+  // (it travels back in the update's result, not as a signal), else queued. Other grants this
+  // makes possible go out as signals, as the loop's would. A malformed request is rejected by
+  // the validator, before it reaches history; nothing in here throws.
+  setHandler(
+    claimLeaseUpdate,
+    (req) => {
+      const now = Date.now();
+      const held = ledger.request(req, now);
+      dirty = true;
+      if (held) return { granted: { requestId: held.requestId, agentName: held.agentName } };
+      let mine: { requestId: string; agentName: string } | null = null;
+      for (const grant of ledger.grantAvailable(now)) {
+        if (grant.requestId === req.requestId) mine = { requestId: grant.requestId, agentName: grant.agentName };
+        else outbox.push(grant);
+      }
+      return mine ? { granted: mine } : { queued: true };
+    },
+    {
+      validator: (req) => {
+        if (!asLeaseRequest(req)) throw ApplicationFailure.nonRetryable('a lease claim needs requestId, holderId, holderRunId, repo, priority and queuedAt', 'invalid-lease-request');
+      },
+    },
+  );
   setHandler(releaseLeaseSignal, (rel) => {
     ledger.release(rel, Date.now());
     dirty = true;

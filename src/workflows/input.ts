@@ -31,6 +31,9 @@ export interface LinePolicy {
    * Absent in runs started before it existed: use DEFAULT_PAYLOAD_LIMIT.
    */
   payloadLimit?: number;
+  /** `temporal.worker.localActivities`: false keeps triage and the lease claim in ordinary
+   * activity tasks (workflow workers without activities). Absent: true. */
+  localActivities?: boolean;
   /** How endings settle (issue-level limits, blocking); absent in runs started before it existed. */
   endings?: EndingsPolicy;
 }

@@ -1,6 +1,6 @@
 // Messages of the two workflows, typed once and used by the workflows, the gateway, the CLI
 // and the tests alike.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { FleetState, IssueRunState } from './state.js';
 
 /** Every external event carries the id of the delivery that brought it (webhook, sweep, CLI);
@@ -92,4 +92,12 @@ export const releaseLeaseSignal = defineSignal<[LeaseRelease]>('releaseLease');
 export const configureFleetSignal = defineSignal<[FleetConfiguration]>('configureFleet');
 export const pauseFleetSignal = defineSignal<[{ paused: boolean; by: string }]>('pauseFleet');
 export const leaseGrantedSignal = defineSignal<[LeaseGrant]>('leaseGranted');
+/**
+ * A lease asked for by update (an issue run's local activity): the fleet answers in the same
+ * workflow task, with the grant when a slot and a name are free now, or `queued`, and the grant
+ * then comes as leaseGranted like a signalled request's. The same request id as the signal's, so
+ * asking both ways is one request.
+ */
+export type LeaseClaim = { granted: LeaseGrant } | { queued: true };
+export const claimLeaseUpdate = defineUpdate<LeaseClaim, [LeaseRequest]>('claimLease');
 export const fleetStateQuery = defineQuery<FleetState>('fleetState');

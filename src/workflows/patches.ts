@@ -21,4 +21,7 @@ export const PATCHES = {
   /** Publishing the agent's commits and removing its worktree run on the task queue of the host
    * that ran the agent; a host gone past policies.timeouts.hostGone re-dispatches elsewhere. */
   hostAffinity: 'host-affinity',
+  /** A ready issue's run triages and claims its lease inside the workflow task that started it
+   * (local activities, the lease by update): its agent is scheduled by that same task. */
+  dispatchInOneTask: 'dispatch-in-one-workflow-task',
 } as const;

@@ -195,6 +195,9 @@ export class ScriptedWorld {
       async reviveFleet() {
         return fleet().reviveFleet();
       },
+      async claimLease(input) {
+        return fleet().claimLease(input);
+      },
       async triageIssue({ issueId }) {
         tracker();
         const issue = world.issues.get(issueId);

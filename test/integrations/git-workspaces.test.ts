@@ -354,49 +354,38 @@ describe('git workspaces', () => {
     const other = remote.push('main', { 'docs/push.md': 'other\n' }, 'Other push');
     expect(head(await workspaces.prepare({ ...reuse, branch: 'conveyor/eng-12-other' }))).toBe(other);
   });
-  it('a fetch started ahead by triage stands in for the prepare\'s own, once, for that branch, within the window', async () => {
+  it('a worktree prepared ahead by triage is taken by the dispatch\'s own prepare, as not yet handed out, without a second fetch', async () => {
     const slow = slowTransport();
-    let clock = 0;
-    const workspaces = createGitWorkspaces({ root, now: () => clock });
+    const workspaces = createGitWorkspaces({ root });
     const fetches = () => slow.trace().split('\n').filter((line) => line === 'start').length;
     const pushed = remote.push('main', { 'docs/before-triage.md': 'pushed before the issue was judged ready\n' }, 'Before triage');
 
-    workspaces.prefetch!({ repo: REPO, branch: BRANCH, ...slow.remote });
-    const worktree = await workspaces.prepare(input(slow.remote));
+    workspaces.prepareAhead!(input(slow.remote));
+    // Called while the one ahead still runs: it waits for it, then takes its worktree.
+    const taken = await workspaces.prepare(input({ ...slow.remote, reuseWithinMs: 60_000 }));
 
-    // One fetch for both: the prepare took triage's, and saw what was pushed before it.
     expect(fetches()).toBe(1);
-    expect(head(worktree)).toBe(pushed);
+    expect(head(taken)).toBe(pushed);
+    // Not `reused`: the after-create hook has not run on it, so the caller runs it.
+    expect(taken.reused).toBe(false);
+    expect(git(taken.path, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(BRANCH);
 
-    // Taken once: the next prepare fetches for itself.
-    await workspaces.prepare(input(slow.remote));
+    // Taken once: the next prepare fetches and resets in full.
+    const later = remote.push('main', { 'docs/later.md': 'pushed later\n' }, 'Later');
+    const again = await workspaces.prepare(input({ ...slow.remote, reuseWithinMs: 60_000 }));
     expect(fetches()).toBe(2);
-
-    // Another branch's prepare does not take it (it fetches after its own call), and it is not
-    // kept for later either once the window has passed.
-    workspaces.prefetch!({ repo: REPO, branch: BRANCH, ...slow.remote });
-    await eventually(() => slow.trace().split('\n').filter((line) => line === 'end').length === 3);
-    await workspaces.prepare(input({ key: 'ENG-13', branch: 'conveyor/eng-13-other', ...slow.remote }));
-    expect(fetches()).toBe(4);
-    clock += 60_000;
-    const late = remote.push('main', { 'docs/after.md': 'pushed after the window\n' }, 'After the window');
-    const again = await workspaces.prepare(input(slow.remote));
-    expect(fetches()).toBe(5);
-    expect(head(again)).toBe(late);
+    expect(head(again)).toBe(later);
   });
 
-  it('a fetch started ahead that failed is fetched again by the prepare', async () => {
-    // The same URL and credential for both: a transport that fails its first fetch only.
-    const failedOnce = join(tmp, 'failed-once');
-    const transport = join(tmp, 'flaky-transport.sh');
-    writeFileSync(transport, `#!/bin/sh\nif [ ! -e ${failedOnce} ]; then touch ${failedOnce}; exit 1; fi\nexec "$1" "$2"\n`, { mode: 0o755 });
-    const flaky = { cloneUrl: `ext::${transport} %S ${remote.bare}`, authEnv: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.ext.allow', GIT_CONFIG_VALUE_0: 'always' } };
+  it('a prepare without reuseWithinMs, or after a failed prepare ahead, prepares in full', async () => {
     const workspaces = createGitWorkspaces({ root });
-
-    workspaces.prefetch!({ repo: REPO, branch: BRANCH, ...flaky });
-    const worktree = await workspaces.prepare(input(flaky));
-
-    expect(existsSync(failedOnce)).toBe(true);
+    workspaces.prepareAhead!(input({ cloneUrl: `http://127.0.0.1:${await closedPort()}/acme/widgets.git` }));
+    const worktree = await workspaces.prepare(input({ reuseWithinMs: 60_000 }));
     expect(head(worktree)).toBe(remote.head('main'));
+    expect(worktree.reused).toBeUndefined();
+
+    workspaces.prepareAhead!(input());
+    const pushed = remote.push('main', { 'docs/after.md': 'pushed after the prepare ahead\n' }, 'After');
+    expect(head(await workspaces.prepare(input()))).toBe(pushed);
   });
 });

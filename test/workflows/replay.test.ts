@@ -41,7 +41,7 @@ describe('replay of recorded histories', () => {
   it('catches a non-deterministic change (an activity scheduled under another name)', async () => {
     const file = files.find((f) => typeOf(f) === 'issueWorkflow' && f.includes('walks-a-well-specified-issue'))!;
     const history = load(file);
-    const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'triageIssue')!;
+    const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runAgent')!;
     scheduled.activityTaskScheduledEventAttributes!.activityType!.name = 'someOtherActivity';
     await expect(replay('altered.json', history)).rejects.toThrow(DeterminismViolationError);
   });

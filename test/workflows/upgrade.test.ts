@@ -30,8 +30,30 @@ const hasPatchMarker = (events: HistoryEvent[], patchId: string) =>
 const scheduledIn = (events: HistoryEvent[], activity: string) =>
   events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity)?.activityTaskScheduledEventAttributes?.workflowTaskCompletedEventId?.toString();
 
+/** The local activities the run ran (each a marker in its history), by type, with their results. */
+const localActivities = (events: HistoryEvent[]) =>
+  events.flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
+    if (!data) return [];
+    const result = marker?.details?.result?.payloads?.[0]?.data;
+    return [{ type: (JSON.parse(Buffer.from(data).toString()) as { activity_type?: string }).activity_type ?? '', result: result ? (JSON.parse(Buffer.from(result).toString()) as unknown) : null }];
+  });
+
+/** The run's lease claim was granted in its workflow task (no grant signal, no prepare while queued). */
+const claimedAtOnce = (events: HistoryEvent[]) =>
+  localActivities(events).some((a) => a.type === 'claimLease' && typeof a.result === 'object' && a.result !== null && 'granted' in a.result);
+
 /** Each patch: how a run on the old code looks, and how a new run must look. */
-const CHANGES: Array<{ patch: string; archive?: string; before: (events: HistoryEvent[]) => boolean; after: (events: HistoryEvent[]) => boolean; says: string }> = [
+const CHANGES: Array<{
+  patch: string;
+  archive?: string;
+  /** A later patch whose path new runs take instead, without asking for this one (its marker is theirs). */
+  supersededBy?: string;
+  before: (events: HistoryEvent[]) => boolean;
+  after: (events: HistoryEvent[]) => boolean;
+  says: string;
+}> = [
   {
     patch: PATCHES.moveWhileAgentStarts,
     says: 'the move to In Progress and the agent are scheduled in the same workflow task',
@@ -40,9 +62,13 @@ const CHANGES: Array<{ patch: string; archive?: string; before: (events: History
   },
   {
     patch: PATCHES.prepareWhileQueued,
+    supersededBy: PATCHES.dispatchInOneTask,
     says: 'the worktree is prepared while the run waits for its lease, before the agent',
     before: (events) => scheduledIn(events, 'prepareWorkspace') === undefined,
-    after: (events) => scheduledIn(events, 'prepareWorkspace') !== undefined && Number(scheduledIn(events, 'prepareWorkspace')) < Number(scheduledIn(events, 'runAgent')),
+    // A run whose lease is claimed at once (dispatch-in-one-workflow-task) has no wait to overlap:
+    // its worktree is prepared ahead by triage's worker instead.
+    after: (events) =>
+      scheduledIn(events, 'prepareWorkspace') !== undefined ? Number(scheduledIn(events, 'prepareWorkspace')) < Number(scheduledIn(events, 'runAgent')) : claimedAtOnce(events),
   },
   {
     patch: PATCHES.endingsFinal,
@@ -70,9 +96,18 @@ const CHANGES: Array<{ patch: string; archive?: string; before: (events: History
     before: (events) => !events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'publishPullRequest' && (e.activityTaskScheduledEventAttributes.taskQueue?.name ?? '').includes('@')),
     after: (events) => hasPatchMarker(events, PATCHES.hostAffinity),
   },
+  {
+    patch: PATCHES.dispatchInOneTask,
+    says: "triage's reads and the lease claim run as local activities in the run's workflow task; the fleet answers the claim by update",
+    before: (events) => scheduledIn(events, 'triageIssue') !== undefined && localActivities(events).length === 0,
+    after: (events) => {
+      const local = localActivities(events).map((a) => a.type);
+      return scheduledIn(events, 'triageIssue') === undefined && local.includes('triageIssue') && local.includes('readIssueLedger') && local.includes('claimLease');
+    },
+  },
 ];
 
-describe.each(CHANGES)('patch "$patch"', ({ patch, archive: archivedAs, says, before, after }) => {
+describe.each(CHANGES)('patch "$patch"', ({ patch, archive: archivedAs, supersededBy, says, before, after }) => {
   const archive = join(HISTORIES_DIR, 'archive', archivedAs ?? patch);
   const archived = existsSync(archive) ? (readdirSync(archive, { recursive: true }) as string[]).filter((f) => f.endsWith('.json')) : [];
 
@@ -100,7 +135,7 @@ describe.each(CHANGES)('patch "$patch"', ({ patch, archive: archivedAs, says, be
       await line.start(issue);
       await line.until('the PR', async () => (await line.state(issue)).phase === 'merge-gate');
       const events = (await line.client.workflow.getHandle(issueWorkflowId(issue.id)).fetchHistory()).events ?? [];
-      expect(hasPatchMarker(events, patch)).toBe(true);
+      expect(hasPatchMarker(events, supersededBy ?? patch)).toBe(true);
       expect(after(events)).toBe(true);
       expect(line.world.movesOf(issue.id)).toEqual(['In Progress', 'In Review']);
     });

@@ -50,7 +50,9 @@ describe('a worker killed with SIGKILL', () => {
     // Activities live in this process; the workflows in the child that gets killed.
     const activityWorker = await Worker.create({ connection: await nativeConnection(), namespace: inject('temporalNamespace'), taskQueue, activities: world.activities(client) });
     const issue = world.addIssue(makeIssue());
-    const policy = testPolicy(fleetId);
+    // The workflow worker runs no activities: the runs it serves take ordinary activity tasks
+    // (temporal.worker.localActivities false), which this process runs.
+    const policy = { ...testPolicy(fleetId), localActivities: false };
     let child = await startWorkflowWorker(taskQueue);
     try {
       await activityWorker.runUntil(async () => {

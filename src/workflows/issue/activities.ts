@@ -1,7 +1,7 @@
 // The line's activity proxies: one per part of the outside world, each typed by that part's
 // interface, with the timeouts and retries the part needs.
 import { TimeoutType } from '@temporalio/common';
-import { ActivityFailure, proxyActivities, TimeoutFailure, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, proxyActivities, proxyLocalActivities, TimeoutFailure, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
 import { durationMs } from '../../domain/duration.js';
 import { NON_RETRYABLE_CLASSES } from '../../domain/failure.js';
 import type { AgentActivities, AgentHost, FleetActivities, ForgeActivities, LedgerActivities, TrackerActivities, WorkspaceActivities } from '../activity-types.js';
@@ -16,6 +16,17 @@ export interface LineProxies {
   agent: ActivityInterfaceFor<AgentActivities>;
   fleet: Pick<FleetActivities, 'reviveFleet'>;
   ledger: LedgerActivities;
+  /**
+   * The same calls as local activities, run by the worker inside the run's workflow task (runs on
+   * the dispatch-in-one-task path): triage's reads and the lease claim follow each other without
+   * an activity task queue or another workflow task between them, so a ready issue's agent is
+   * scheduled by the task that started its run. Each is short and read-only or idempotent.
+   */
+  local: {
+    triageIssue: TrackerActivities['triageIssue'];
+    readIssueLedger: LedgerActivities['readIssueLedger'];
+    claimLease: FleetActivities['claimLease'];
+  };
   /**
    * The activities that touch the worktree `host` holds, sent to the queue only that host polls.
    * A host that does not take the task within policies.timeouts.hostGone is gone: the call fails
@@ -54,6 +65,12 @@ export function lineProxies(policy: LinePolicy): LineProxies {
     // Reviving the fleet is a start-if-absent: cheap, idempotent, and needed before any lease.
     fleet: proxyActivities<FleetActivities>({ startToCloseTimeout: '30s', retry }),
     ledger: proxyActivities<LedgerActivities>({ startToCloseTimeout: '30s', retry }),
+    local: {
+      triageIssue: proxyLocalActivities<TrackerActivities>({ startToCloseTimeout: '1m', retry }).triageIssue,
+      readIssueLedger: proxyLocalActivities<LedgerActivities>({ startToCloseTimeout: '30s', retry }).readIssueLedger,
+      // Never fails the run: an unreachable fleet is answered `unreachable`, and the run asks by signal.
+      claimLease: proxyLocalActivities<FleetActivities>({ startToCloseTimeout: '10s', retry: { ...retry, maximumAttempts: 2 } }).claimLease,
+    },
     onHost(host) {
       const hostGone = policy.timeouts.hostGone ?? '5m';
       return {
@@ -75,3 +92,4 @@ export function lineProxies(policy: LinePolicy): LineProxies {
 export function hostGone(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
 }
+

@@ -9,7 +9,7 @@ import { countAgentRun, countCost } from './endings.js';
 import { agentOutcome, messageOf } from './failures.js';
 import { publishLedger } from './settle.js';
 import { waitWhileHeld } from './hold.js';
-import { acquireLease, returnLease } from './lease.js';
+import { acquireLease, claimLease, returnLease } from './lease.js';
 import { hostGone } from './activities.js';
 import type { GateResult } from './gate.js';
 import { boundText, DEFAULT_PAYLOAD_LIMIT } from '../../domain/bounded-text.js';
@@ -30,9 +30,12 @@ export async function dispatch(run: Run): Promise<Ending | null> {
     return { outcome: 'budget-exceeded', reason: `the agent has spent $${spent.toFixed(2)} of the $${policy.budgetUsd.toFixed(2)} budget` };
   }
   const routing = state.routing!;
-  // The git work (fetch, worktree) overlaps the wait for a slot; the agent activity then finds
-  // the worktree ready when it runs on the same host soon after, and prepares it itself if not.
-  const prepared = patched(PATCHES.prepareWhileQueued)
+  // Asked from this workflow task first: with a slot free now, the agent is scheduled by it, with
+  // no task in between, and takes the worktree triage's worker began preparing (or prepares it).
+  const claimed = run.dispatchInOneTask ? await claimLease(run) : false;
+  // Otherwise the git work (fetch, worktree) overlaps the wait for a slot; the agent activity then
+  // finds the worktree ready when it runs on the same host soon after, and prepares it itself if not.
+  const prepared = !claimed && (run.dispatchInOneTask || patched(PATCHES.prepareWhileQueued))
     ? acts.workspace.prepareWorkspace({ repo: routing.repo, branch: state.branch!, baseBranch: routing.baseBranch, issueKey: state.issue!.key }).then(
         () => true,
         (err: unknown) => {
@@ -42,7 +45,7 @@ export async function dispatch(run: Run): Promise<Ending | null> {
         },
       )
     : Promise.resolve(false);
-  const queued = await acquireLease(run);
+  const queued = claimed ? null : await acquireLease(run);
   const preparedAhead = await prepared;
   if (queued) return queued;
   state.attempts += 1;
@@ -78,7 +81,8 @@ export async function dispatch(run: Run): Promise<Ending | null> {
       idleTimeout: policy.timeouts.agentIdle,
       heartbeatInterval: policy.timeouts.heartbeat,
       ...(run.leaseQueuedAt !== null ? { queuedAt: run.leaseQueuedAt } : {}),
-      ...(preparedAhead ? { reuseWorkspaceWithinMs: REUSE_PREPARED_WITHIN_MS } : {}),
+      // Prepared ahead: by prepareWorkspace while queued, or by triage's worker when claimed at once.
+      ...(preparedAhead || claimed ? { reuseWorkspaceWithinMs: REUSE_PREPARED_WITHIN_MS } : {}),
       ...(run.endingsFinal
         ? {
             publishSeparately: true,

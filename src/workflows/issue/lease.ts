@@ -1,7 +1,8 @@
 // An agent slot and name from the fleet, asked for by signal and granted by a reply signal
 // (the mutex sample's shape). The request belongs to this run; the wait has a deadline and
 // continues as new when history grows; a fleet that is gone is revived by the asker.
-import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { messageOf } from './failures.js';
 import { durationMs } from '../../domain/duration.js';
 import { releaseLeaseSignal, requestLeaseSignal, type LeaseRequest } from '../messages.js';
 import { publishSearchAttributes } from '../search-attributes.js';
@@ -10,7 +11,8 @@ import type { Ending, Run } from './run.js';
 /** Asking again survives a fleet that lost the request (revived, or not yet started). */
 const ASK_AGAIN_EVERY_HEARTBEATS = 10;
 
-export async function acquireLease(run: Run): Promise<Ending | null> {
+/** This attempt's request: made once per attempt, and carried with its times across continue-as-new. */
+function leaseRequest(run: Run): { request: LeaseRequest; queuedAt: number; deadlineAt: number } {
   const { state, policy } = run;
   const now = Date.now();
   if (!state.leaseRequestId) {
@@ -22,8 +24,6 @@ export async function acquireLease(run: Run): Promise<Ending | null> {
   // Set with the request id, and carried with it across continue-as-new.
   const queuedAt = state.waits.queuedAt ?? now;
   const deadlineAt = state.waits.queueDeadlineAt ?? now + durationMs(policy.timeouts.queue);
-  run.grant = null;
-  run.note('queued', `waiting for an agent slot on ${state.routing!.repo}`);
   const request: LeaseRequest = {
     requestId: state.leaseRequestId,
     holderId: run.workflowId,
@@ -33,18 +33,59 @@ export async function acquireLease(run: Run): Promise<Ending | null> {
     priority: state.issue!.priority,
     queuedAt,
   };
+  return { request, queuedAt, deadlineAt };
+}
+
+/** The lease is the run's: its name and slot recorded, the queue's times cleared. */
+function holdLease(run: Run, agentName: string, queuedAt: number): void {
+  const { state } = run;
+  state.leaseGranted = true;
+  state.agentName = agentName;
+  run.leaseQueuedAt = queuedAt;
+  state.waits.queuedAt = null;
+  state.waits.queueDeadlineAt = null;
+  publishSearchAttributes(state);
+}
+
+/**
+ * Asks the fleet by update from this workflow task (a local activity): true when it granted a
+ * slot at once. False when the request waits in the fleet (its grant comes by signal, which
+ * `acquireLease` waits for) or the fleet could not be asked this way (`acquireLease` asks by signal).
+ */
+export async function claimLease(run: Run): Promise<boolean> {
+  const { state } = run;
+  const { request, queuedAt } = leaseRequest(run);
+  run.grant = null;
+  run.note('queued', `asking the fleet for an agent slot on ${state.routing!.repo}`);
+  let claim: Awaited<ReturnType<Run['acts']['local']['claimLease']>>;
+  try {
+    claim = await run.acts.local.claimLease({ fleetWorkflowId: run.policy.fleetWorkflowId, request });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    run.remember('queued', `could not ask the fleet by update; asking by signal: ${messageOf(err)}`);
+    return false;
+  }
+  if ('unreachable' in claim) {
+    run.remember('queued', `could not ask the fleet by update; asking by signal: ${claim.unreachable}`);
+    return false;
+  }
+  if (!('granted' in claim) || claim.granted.requestId !== request.requestId) return false;
+  holdLease(run, claim.granted.agentName, queuedAt);
+  return true;
+}
+
+export async function acquireLease(run: Run): Promise<Ending | null> {
+  const { state, policy } = run;
+  const { request, queuedAt, deadlineAt } = leaseRequest(run);
+  run.grant = null;
+  run.note('queued', `waiting for an agent slot on ${state.routing!.repo}`);
   const askEvery = Math.max(durationMs(policy.timeouts.heartbeat) * ASK_AGAIN_EVERY_HEARTBEATS, 1_000);
   for (;;) {
     await askFleet(run, request);
     if (await run.waitUntil(() => run.grant !== null, Math.min(Date.now() + askEvery, deadlineAt))) break;
     if (Date.now() >= deadlineAt) return { outcome: 'queue-timeout', reason: `no agent slot on ${state.routing!.repo} within ${policy.timeouts.queue}` };
   }
-  state.leaseGranted = true;
-  state.agentName = run.grant!.agentName;
-  run.leaseQueuedAt = queuedAt;
-  state.waits.queuedAt = null;
-  state.waits.queueDeadlineAt = null;
-  publishSearchAttributes(state);
+  holdLease(run, run.grant!.agentName, queuedAt);
   return null;
 }
 

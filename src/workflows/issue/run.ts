@@ -70,6 +70,8 @@ export interface Run {
   readonly reviewWindowPerHead: boolean;
   /** Whether worktree steps go to the agent's host (PATCHES.hostAffinity), decided once at start. */
   readonly hostAffinity: boolean;
+  /** Whether triage and the first lease claim run inside the run's workflow task (PATCHES.dispatchInOneTask), decided once at start. */
+  readonly dispatchInOneTask: boolean;
   note(phase: Phase, text: string): void;
   remember(phase: Phase, text: string): void;
   recordFailure(err: unknown): FailureClass;
@@ -139,6 +141,9 @@ export function startRun(input: IssueRunInput): Run {
     endingsFinal: patched(PATCHES.endingsFinal),
     reviewWindowPerHead: patched(PATCHES.reviewWindowPerHead),
     hostAffinity: patched(PATCHES.hostAffinity),
+    // The input says whether this run's workflow workers run the line's activities (they must, to
+    // run them locally); patched() is asked either way, so the decision is the same on replay.
+    dispatchInOneTask: patched(PATCHES.dispatchInOneTask) && input.policy.localActivities !== false,
     note(phase, text) {
       state.phase = phase;
       run.remember(phase, text);

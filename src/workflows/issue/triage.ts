@@ -55,10 +55,12 @@ export async function triage(run: Run): Promise<Ending | null> {
     run.note('triage', 'reading the issue');
     // Counted before the read: an edit that lands while triage runs must trigger another read.
     const seen = run.heard.tracker;
-    const read = acts.tracker.triageIssue({ issueId: state.issueId, workflowId: run.workflowId });
+    // In the run's own workflow task when it can: a ready issue goes on to claim its lease there too.
+    const reads = run.dispatchInOneTask ? acts.local : { triageIssue: acts.tracker.triageIssue, readIssueLedger: acts.ledger.readIssueLedger };
+    const read = reads.triageIssue({ issueId: state.issueId, workflowId: run.workflowId });
     if (firstRead) {
       firstRead = false;
-      const [, ledger] = await Promise.all([read, acts.ledger.readIssueLedger({ workflowId: run.workflowId })]);
+      const [, ledger] = await Promise.all([read, reads.readIssueLedger({ workflowId: run.workflowId })]);
       // Every fresh run was started by a human act (the factory never re-adds its label, and tries
       // again only inside a run), so the issue's limits start over; its totals carry on.
       state.ledger = goAhead(ledger ?? { ...EMPTY_LEDGER });
