@@ -86,7 +86,13 @@ afterAll(async () => {
     }
   }
   // Whatever agent the test may have left (a failed assertion before the reaper ran).
-  if (root) for (const pid of await processesWithEnvPrefix(agentEnvPrefix(join(root.dir, '.data/workspaces')))) process.kill(pid, 'SIGKILL');
+  for (const pid of root ? await processesWithEnvPrefix(agentEnvPrefix(join(root.dir, '.data/workspaces'))) : []) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Ended meanwhile.
+    }
+  }
   await Promise.all(runs.map((id) => client?.workflow.getHandle(id).terminate('test over').catch(() => undefined)));
   await gateway?.close();
   await closeTestConnections();
