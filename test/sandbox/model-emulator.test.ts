@@ -73,6 +73,21 @@ describe('the Anthropic Messages door', () => {
     expect(await overloaded.json()).toMatchObject({ error: { type: 'overloaded_error' } });
   });
 
+  it('holds the first request of a silent-once conversation open with no event, and answers the next one', async () => {
+    const body = { ...MESSAGE, messages: [{ role: 'user', content: '# Busy for a while [model:silent-once]' }] };
+    const first = await anthropic(body);
+    expect(first.status).toBe(200);
+    const reader = first.body!.getReader();
+    // Nothing comes: the read is still pending when the second request has been answered.
+    let firstChunk: string | null = null;
+    void reader.read().then(({ value }) => (firstChunk = value ? new TextDecoder().decode(value) : 'end'), () => (firstChunk = 'aborted'));
+    const second = await events(await anthropic(body));
+    expect(second.map((e) => e.event)).toContain('message_stop');
+    expect(firstChunk).toBeNull();
+    await reader.cancel();
+    expect(emulator.requests.filter((r) => r.marker === 'silent-once').map((r) => r.answer)).toEqual(['silent', 'stream']);
+  });
+
   it('cuts a stream mid-way: the body ends without message_stop', async () => {
     const response = await anthropic({ ...MESSAGE, messages: [{ role: 'user', content: '# Cut [model:cut]' }] });
     const text = await response.text().catch(() => 'connection reset');

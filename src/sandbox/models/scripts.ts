@@ -13,6 +13,8 @@
 //   [model:cut-once]              the first answer is cut mid-stream (socket closed), then normal
 //   [model:cut]                   every answer is cut mid-stream
 //   [model:silent]                headers sent, then no event, the stream held open
+//   [model:silent-once]           the first request held open like silent, then normal: an
+//                                 agent busy until something kills it, whose next run works
 //   [model:expensive]             every answer reports 2,000,000 input tokens (the usual steps)
 //   [model:server-error]          500 (api_error / server_error) on every request
 // A prompt with "## Feedback" in its newest user message writes docs/<slug>-revision.md instead.
@@ -35,6 +37,7 @@ export type ModelMarker =
   | 'cut-once'
   | 'cut'
   | 'silent'
+  | 'silent-once'
   | 'expensive'
   | 'server-error'
   | 'triage-nonsense'
@@ -50,6 +53,7 @@ const MARKERS: readonly ModelMarker[] = [
   'cut-once',
   'cut',
   'silent',
+  'silent-once',
   'expensive',
   'server-error',
   'triage-nonsense',
@@ -139,7 +143,7 @@ export function nextStep(conversation: Conversation, firstOfConversation: boolea
   if (marker === 'rate-limit' || (marker === 'rate-limit-once' && firstOfConversation)) return { kind: 'fail', fault: 'rate-limit' };
   if (marker === 'overloaded' || (marker === 'overloaded-once' && firstOfConversation)) return { kind: 'fail', fault: 'overloaded' };
   if (marker === 'server-error') return { kind: 'fail', fault: 'server-error' };
-  if (marker === 'silent') return { kind: 'silent' };
+  if (marker === 'silent' || (marker === 'silent-once' && firstOfConversation)) return { kind: 'silent' };
   const cut = marker === 'cut' || (marker === 'cut-once' && firstOfConversation);
   const usage = marker === 'expensive' ? EXPENSIVE_USAGE : NORMAL_USAGE;
   const advice = triageAdviceAnswer(conversation.prompt, marker);
