@@ -155,8 +155,8 @@ export function createSessionReporter(options: SessionReporterOptions): SessionR
       if (givenUp) return;
       const body = cut(redact(ending.body.trim()) || '(no summary)', LIMITS.final);
       // The agent's last words are usually its summary: said once, as the response.
-      const last = queue[queue.length - 1];
-      if (last?.type === 'thought' && last.body.trim() === body) queue.pop();
+      const last = mergeable();
+      if (last && last.body.trim() !== '' && body.startsWith(last.body.trim())) queue.pop();
       if (dropped > 0) queue.push({ type: 'thought', body: `${dropped} more steps were not posted here (tracker.agentSessions.maxActivities is ${options.maxActivities}); the worker's agent log has them all.` });
       queue.push({ type: ending.type, body });
       interval = Math.min(interval, DRAIN_INTERVAL_MS);

@@ -272,7 +272,8 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       totalTimeoutMs: totalMs,
       heartbeatMs: durationMs(input.heartbeatInterval),
       onHeartbeat: (progress) => ctx.heartbeat({ ...progress, ...sessionDetails() }),
-      ...(reporter ? { onProgress: (progress: AgentProgress) => reporter.progress(progress) } : {}),
+      // Paths in the worktree read as the repo's own (docs/notes.md), not the worker's folders.
+      ...(reporter ? { onProgress: (progress: AgentProgress) => reporter.progress(progress.kind === 'action' ? { ...progress, parameter: progress.parameter.replaceAll(`${worktree.path}/`, '') } : progress) } : {}),
       signal: ctx.cancellationSignal,
       ...(ctx.info.workflowExecution ? { owner: { workflowId: ctx.info.workflowExecution.workflowId, runId: ctx.info.workflowExecution.runId, activityId: ctx.info.activityId, attempt: ctx.info.attempt, taskQueue: ctx.info.taskQueue } } : {}),
     });
