@@ -92,6 +92,29 @@ describe('Linear agent sessions on', () => {
     expect(created.map((d) => [d.action, d.status, d.responseStatus])).toEqual([['created', 'delivered', 202]]);
   }, 180_000);
 
+  it('a retried agent activity posts to the session its first try opened', async () => {
+    const { linear } = factory.sandbox;
+    const issue = linear.createIssue({ teamKey: 'DEMO', title: 'Write the widget notes again', description: `Write a notes page for the widgets library in docs/notes.md. [scripted:flaky]${ACCEPTANCE}`, priority: 2, labels: ['conveyor'], stateName: 'Todo' });
+    const run = factory.client.workflow.getHandle(issueWorkflowId(issue.id));
+    await eventually('the PR opened after the retried attempt', async () => {
+      const s = await run.query(issueStateQuery).catch(() => null);
+      return s?.pr ? s : undefined;
+    }, 120_000, 500);
+    const sessions = await eventually('the session ended with the response', () => {
+      const found = linear.listAgentSessions(issue.id);
+      return found[0]?.status === 'complete' ? found : undefined;
+    }, 30_000, 200);
+    // One session for the attempt: the first try's error (a transient 529, retried by Temporal),
+    // then the second try's entries, in the same session.
+    expect(sessions).toHaveLength(1);
+    const contents = sessions[0]!.activities.map((a) => a.content);
+    const errorAt = contents.findIndex((c) => c.type === 'error');
+    expect(contents[errorAt]).toMatchObject({ body: expect.stringMatching(/^The agent attempt ended `transient`: .*529/) });
+    expect(contents.slice(errorAt + 1)[0]).toMatchObject({ type: 'thought', body: expect.stringContaining('attempt 1, try 2') });
+    expect(contents.at(-1)).toMatchObject({ type: 'response' });
+    expect(contents.filter((c) => c.type === 'action').map((c) => c.action)).toEqual(['Write', 'Write', 'Bash']);
+  }, 180_000);
+
   it('stop pressed in the session aborts the run through the gateway and kills the agent', async () => {
     const { linear } = factory.sandbox;
     const issue = linear.createIssue({ teamKey: 'DEMO', title: 'Ponder the widget notes', description: `Write a notes page for the widgets library, slowly. [scripted:hang]${ACCEPTANCE}`, priority: 2, labels: ['conveyor'], stateName: 'Todo' });

@@ -4,10 +4,12 @@
 // tool_use, user tool results, the final result) and does what its tool calls say in its
 // working directory (writes a file, commits it), so a run through the `claude` provider streams
 // real progress without a model. `[scripted:hang]` in the prompt: after the first tool call it
-// records its pid in $SCRIPTED_AGENT_PIDS/<pid> and waits to be killed.
+// records its pid in $SCRIPTED_AGENT_PIDS/<pid> and waits to be killed. `[scripted:flaky]`: the
+// first run (no $SCRIPTED_AGENT_PIDS/flaky-done yet) ends after its first tool call the way Claude
+// Code ends on an overloaded API (a result with is_error and status 529), a transient failure.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setInterval } from 'node:timers';
 
@@ -32,7 +34,12 @@ mkdirSync(join(process.cwd(), 'docs'), { recursive: true });
 writeFileSync(file, `# Notes\n\nWritten by the scripted agent.\n`);
 emit({ type: 'user', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'File created' }] } });
 
-if (prompt.includes('[scripted:hang]')) {
+const flakyMark = join(process.env.SCRIPTED_AGENT_PIDS ?? '/nonexistent', 'flaky-done');
+if (prompt.includes('[scripted:flaky]') && process.env.SCRIPTED_AGENT_PIDS && !existsSync(flakyMark)) {
+  writeFileSync(flakyMark, 'failed once\n');
+  emit({ type: 'result', subtype: 'error_during_execution', is_error: true, api_error_status: 529, result: 'API Error: 529 Overloaded', total_cost_usd: 0.001, usage });
+  process.exitCode = 1;
+} else if (prompt.includes('[scripted:hang]')) {
   const dir = process.env.SCRIPTED_AGENT_PIDS;
   if (dir) {
     mkdirSync(dir, { recursive: true });
