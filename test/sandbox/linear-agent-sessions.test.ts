@@ -114,6 +114,15 @@ describe('Linear emulator: agent sessions', () => {
     expect(onlyActions.nodes).toHaveLength(1);
     // Through the session's own connection too (the SDK's agentSession_activities document).
     expect((await session.activities()).nodes).toHaveLength(3);
+    // The other reads: one activity by id, every session, and the issue's own sessions.
+    const first = activities.nodes.at(-1)!;
+    expect((await client.agentActivity(first.id)).content).toMatchObject({ type: 'thought', body: 'Reading the issue.' });
+    expect((await client.agentSessions()).nodes.map((s) => s.id)).toEqual([sessionId]);
+    const raw = await client.client.rawRequest<{ issue: { agentSessions: { nodes: Array<{ id: string; status: string }> } } }, { id: string }>(
+      'query IssueSessions($id: String!) { issue(id: $id) { agentSessions(first: 10) { nodes { id status } } } }',
+      { id: issue.id },
+    );
+    expect(raw.data?.issue.agentSessions.nodes).toEqual([{ id: sessionId, status: 'complete' }]);
 
     // An error activity ends a session as `error`.
     const second = (await client.agentSessionCreateOnIssue({ issueId: issue.id })).agentSessionId!;
