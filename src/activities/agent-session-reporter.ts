@@ -31,12 +31,18 @@ export interface SessionReporterOptions {
   finishTimeoutMs?: number;
 }
 
+/** How an attempt ends in its session: `response` and `error` close it; a `thought` leaves it open for a retry. */
+export interface SessionEnding {
+  type: 'response' | 'error' | 'thought';
+  body: string;
+}
+
 export interface SessionReporter {
   /** The session's id once opened; null before, or when opening failed. */
   readonly sessionId: () => string | null;
   progress(progress: AgentProgress): void;
   /** Posts the ending after everything queued; resolves when posted, or after the timeout. */
-  finish(ending: { type: 'response' | 'error'; body: string }): Promise<void>;
+  finish(ending: SessionEnding): Promise<void>;
 }
 
 /** Cuts that keep one entry readable in Linear's panel and bounded in size. */

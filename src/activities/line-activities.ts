@@ -20,7 +20,7 @@ import { buildRepoPrompt, defaultPrompt } from '../integrations/repo-prompt.js';
 import type { AgentSessions, Tracker } from '../integrations/tracker.js';
 import type { TriageAdvisor } from '../integrations/triage-advisor/advisor.js';
 import type { AgentFailureDetails, AgentHost, AgentRunInput, AgentRunResult, LineActivities } from '../workflows/activity-types.js';
-import { createSessionReporter, type SessionReporter } from './agent-session-reporter.js';
+import { createSessionReporter, type SessionEnding, type SessionReporter } from './agent-session-reporter.js';
 import { classifyAgentEnding, toActivityFailure } from './failure-classifier.js';
 import { createJudge } from './judgement.js';
 import type { Redactor } from './redact.js';
@@ -50,13 +50,19 @@ export interface LineDeps {
   agentSessions?: AgentSessions;
 }
 
-/** What an attempt's ending says in its agent session: a response when it finished or was stopped, an error otherwise. */
-export function sessionEnding(err: unknown): { type: 'response' | 'error'; body: string } {
+/** What an attempt's ending says in its agent session: a response when it finished or was
+ * stopped, an error when it failed, a thought when it was only interrupted and will go on. */
+export function sessionEnding(err: unknown, cancellation?: { cancelRequested: boolean; workerShutdown: boolean; timedOut: boolean }): SessionEnding {
   if (err instanceof CancelledFailure) {
+    if (cancellation?.workerShutdown) return { type: 'thought', body: 'This worker is shutting down; Temporal gives the attempt to another worker, which goes on in this session.' };
+    if (cancellation?.timedOut) return { type: 'error', body: 'The attempt timed out (its worker stopped heartbeating); Temporal retries it, or the run ends it.' };
     return { type: 'response', body: 'Stopped: the run was cancelled (aborted by an operator, or stopped in this session), and the agent\'s process tree was killed. Nothing of this attempt is published.' };
   }
-  if (err instanceof ApplicationFailure) return { type: 'error', body: `The agent attempt ended \`${err.type ?? 'failed'}\`: ${err.message}` };
-  return { type: 'error', body: `The agent attempt failed: ${err instanceof Error ? err.message : String(err)}` };
+  const message = err instanceof Error ? err.message : String(err);
+  // The worker's paths mean nothing in Linear: the log is named, not located.
+  const readable = message.replace(/(?:;\s*)?see (\/\S*\/)?([^/\s]+\.log)\.?/g, '; the worker\'s agent log $2 has the details.');
+  if (err instanceof ApplicationFailure) return { type: 'error', body: `The agent attempt ended \`${err.type ?? 'failed'}\`: ${readable}` };
+  return { type: 'error', body: `The agent attempt failed: ${readable}` };
 }
 
 /** The agent session key of one attempt of one run, for the reuse of its session within this worker. */
@@ -347,7 +353,7 @@ export function createLineActivities(deps: LineDeps): LineActivities {
         if (reporter) await reporter.finish({ type: 'response', body: `${result.summary || '(no summary)'}\n\n${result.commits} commit${result.commits === 1 ? '' : 's'} on \`${input.branch}\`; Conveyor opens the pull request.` });
         return result;
       } catch (err) {
-        if (reporter) await reporter.finish(sessionEnding(err));
+        if (reporter) await reporter.finish(sessionEnding(err, Context.current().cancellationDetails));
         throw err;
       }
     }),

@@ -1,6 +1,9 @@
+import { CancelledFailure } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSessionReporter, type SessionReporterOptions } from '../../src/activities/agent-session-reporter.js';
+import { sessionEnding } from '../../src/activities/line-activities.js';
 import { createRedactor } from '../../src/activities/redact.js';
 import { createLinearTracker } from '../../src/integrations/linear-tracker.js';
 import { startLinearEmulator, type LinearEmulator, type SandboxIssue } from '../../src/sandbox/linear/index.js';
@@ -122,5 +125,18 @@ describe('agent session reporter', () => {
     r.progress({ kind: 'action', action: 'Read', parameter: 'slow' });
     await r.finish({ type: 'response', body: 'done' });
     expect(entries()[0]!.activities.map((a) => a.type)).toEqual(['thought', 'action', 'response']);
+  });
+});
+
+describe('how an attempt ends in its session', () => {
+  it('stopped by a cancel request: a response; failed: an error with its class and the log named, not located', () => {
+    expect(sessionEnding(new CancelledFailure('cancelled'), { cancelRequested: true, workerShutdown: false, timedOut: false })).toMatchObject({ type: 'response', body: expect.stringMatching(/^Stopped:/) });
+    const failed = ApplicationFailure.create({ type: 'agent-stalled', message: 'The agent reported no event for 10 min and was stopped; see /srv/conveyor/.data/workspaces/logs/eng-1-2.log.' });
+    expect(sessionEnding(failed)).toEqual({ type: 'error', body: "The agent attempt ended `agent-stalled`: The agent reported no event for 10 min and was stopped; the worker's agent log eng-1-2.log has the details." });
+  });
+
+  it('interrupted by a worker shutting down: a thought, so the retried attempt goes on in the same session', () => {
+    expect(sessionEnding(new CancelledFailure('shutdown'), { cancelRequested: false, workerShutdown: true, timedOut: false })).toMatchObject({ type: 'thought' });
+    expect(sessionEnding(new CancelledFailure('timeout'), { cancelRequested: false, workerShutdown: false, timedOut: true })).toMatchObject({ type: 'error' });
   });
 });
