@@ -13,12 +13,14 @@ import { rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { AgentExit, AgentRunner, Workspaces } from '../integrations/agent.js';
 import { agentLaunch } from '../integrations/agents/launch.js';
+import type { AgentProgress } from '../integrations/agents/stream.js';
 import type { Forge } from '../integrations/forge.js';
 import type { RepoHooks } from '../integrations/repo-hooks.js';
 import { buildRepoPrompt, defaultPrompt } from '../integrations/repo-prompt.js';
-import type { Tracker } from '../integrations/tracker.js';
+import type { AgentSessions, Tracker } from '../integrations/tracker.js';
 import type { TriageAdvisor } from '../integrations/triage-advisor/advisor.js';
-import type { AgentFailureDetails, AgentHost, AgentRunInput, LineActivities } from '../workflows/activity-types.js';
+import type { AgentFailureDetails, AgentHost, AgentRunInput, AgentRunResult, LineActivities } from '../workflows/activity-types.js';
+import { createSessionReporter, type SessionEnding, type SessionReporter } from './agent-session-reporter.js';
 import { classifyAgentEnding, toActivityFailure } from './failure-classifier.js';
 import { createJudge } from './judgement.js';
 import type { Redactor } from './redact.js';
@@ -43,6 +45,29 @@ export interface LineDeps {
   host?: AgentHost;
   /** The LLM triage tier (off by default): suggestions for thin and unroutable escalations. */
   advisor?: TriageAdvisor;
+  /** Linear agent sessions (`tracker.agentSessions.enabled`): each agent attempt posts its
+   * progress to a session on the issue. Absent: nothing is posted. */
+  agentSessions?: AgentSessions;
+}
+
+/** What an attempt's ending says in its agent session: a response when it finished or was
+ * stopped, an error when it failed, a thought when it was only interrupted and will go on. */
+export function sessionEnding(err: unknown, cancellation?: { cancelRequested: boolean; workerShutdown: boolean; timedOut: boolean }): SessionEnding {
+  if (err instanceof CancelledFailure) {
+    if (cancellation?.workerShutdown) return { type: 'thought', body: 'This worker is shutting down; Temporal gives the attempt to another worker, which goes on in this session.' };
+    if (cancellation?.timedOut) return { type: 'error', body: 'The attempt timed out (its worker stopped heartbeating); Temporal retries it, or the run ends it.' };
+    return { type: 'response', body: 'Stopped: the run was cancelled (aborted by an operator, or stopped in this session), and the agent\'s process tree was killed. Nothing of this attempt is published.' };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  // The worker's paths mean nothing in Linear: the log is named, not located.
+  const readable = message.replace(/(?:;\s*)?see (\/\S*\/)?([^/\s]+\.log)\.?/g, '; the worker\'s agent log $2 has the details.');
+  if (err instanceof ApplicationFailure) return { type: 'error', body: `The agent attempt ended \`${err.type ?? 'failed'}\`: ${readable}` };
+  return { type: 'error', body: `The agent attempt failed: ${readable}` };
+}
+
+/** The agent session key of one attempt of one run, for the reuse of its session within this worker. */
+function attemptKey(workflowId: string, runId: string, attempt: number): string {
+  return `${workflowId}/${runId}#${attempt}`;
 }
 
 /** How much of the end of an agent's log is read to class its failure: the final events. */
@@ -128,16 +153,46 @@ export function createLineActivities(deps: LineDeps): LineActivities {
       }
     };
 
-  /** A hook heartbeats its activity and dies with it. */
-  const hookLink = () => {
+  /** A hook heartbeats its activity and dies with it; `details` keeps what the activity must not lose (its agent session). */
+  const hookLink = (details: () => Record<string, unknown> = () => ({})) => {
     const ctx = Context.current();
-    return { signal: ctx.cancellationSignal, onHeartbeat: () => ctx.heartbeat({ hook: true }) };
+    return { signal: ctx.cancellationSignal, onHeartbeat: () => ctx.heartbeat({ hook: true, ...details() }) };
+  };
+
+  /** Sessions opened by this worker, per run and attempt: a retry on this host finds its session even if no heartbeat recorded it. */
+  const openedSessions = new Map<string, string>();
+  const sessionsConfig = factory.tracker.agentSessions;
+
+  /** The attempt's agent session reporter, or null when sessions are off. Reuses the session an earlier try opened. */
+  const sessionReporter = (input: AgentRunInput): SessionReporter | null => {
+    if (!deps.agentSessions) return null;
+    const ctx = Context.current();
+    const execution = ctx.info.workflowExecution;
+    const key = attemptKey(execution?.workflowId ?? input.workflowId, execution?.runId ?? '', input.attempt);
+    const recorded = (ctx.info.heartbeatDetails as { agentSessionId?: unknown } | undefined)?.agentSessionId;
+    const existing = typeof recorded === 'string' ? recorded : (openedSessions.get(key) ?? null);
+    if (openedSessions.size > 1000) openedSessions.clear();
+    return createSessionReporter({
+      sessions: deps.agentSessions,
+      issueId: input.issue.id,
+      issueKey: input.issue.key,
+      existingSessionId: existing,
+      intro: `Conveyor's agent ${input.agentName} is working on ${input.issue.key} in ${input.routing.repo} on \`${input.branch}\` (attempt ${input.attempt}${ctx.info.attempt > 1 ? `, try ${ctx.info.attempt}` : ''})${input.feedback ? ', with feedback from CI or review' : ''}.`,
+      redact,
+      logger: deps.logger,
+      minIntervalMs: durationMs(sessionsConfig.minInterval),
+      maxActivities: sessionsConfig.maxActivities,
+      onSession: (id) => {
+        openedSessions.set(key, id);
+        ctx.heartbeat({ agentSessionId: id });
+      },
+    });
   };
 
   /** The issue's worktree, fetched over the forge's git URL with its credential (or reused). */
-  const prepareWorktree = async (target: { repo: string; branch: string; baseBranch: string; key: string }, reuseWithinMs?: number) => {
+  const prepareWorktree = async (target: { repo: string; branch: string; baseBranch: string; key: string }, reuseWithinMs?: number, details?: () => Record<string, unknown>) => {
     const worktree = await workspaces.prepare({ ...target, cloneUrl: forge.cloneUrl(target.repo), authEnv: await forge.gitAuthEnv(), ...(reuseWithinMs !== undefined ? { reuseWithinMs } : {}) });
-    if (!worktree.reused) await deps.hooks?.run('after-create', { worktree: worktree.path, branch: worktree.branch, issueKey: target.key, ...hookLink() });
+    if (!worktree.reused) await deps.hooks?.run('after-create', { worktree: worktree.path, branch: worktree.branch, issueKey: target.key, ...hookLink(details) });
     return worktree;
   };
 
@@ -200,6 +255,78 @@ export function createLineActivities(deps: LineDeps): LineActivities {
     return { ...review, requestedChanges: omitted > 0 ? [...kept, `… ${omitted} more change requests; see ${fullTextAt}`] : kept };
   };
 
+  /** One agent attempt: worktree, prompt, hooks, the agent, and its commits; `reporter` (when sessions are on) hears its progress. */
+  const runAgentAttempt = async (input: AgentRunInput, reporter: SessionReporter | null): Promise<AgentRunResult> => {
+    const ctx = Context.current();
+    // Every heartbeat keeps the attempt's agent session, so a retry of the activity posts to the same one.
+    const sessionDetails = (): Record<string, unknown> => {
+      const id = reporter?.sessionId() ?? null;
+      return id === null ? {} : { agentSessionId: id };
+    };
+    const provider = factory.agents.providers[input.routing.agent];
+    if (!provider) throw ApplicationFailure.create({ type: 'logic', nonRetryable: true, message: `agent "${input.routing.agent}" is not configured under agents.providers` });
+    // Prepared moments ago on this host (by prepareWorkspace, or ahead by triage): taken instead of fetched again.
+    const worktree = await prepareWorktree({ repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, key: input.issue.key }, input.reuseWorkspaceWithinMs, sessionDetails);
+    // The activity's own deadline bounds the agent; keep a margin to push and report.
+    const totalMs = Math.max(1_000, (ctx.info.startToCloseTimeoutMs ?? durationMs('60m')) - 15_000);
+    const launch = await agentLaunch(provider, {
+      root: deps.root,
+      stateDir: agentStateDir(basename(worktree.path)),
+      secrets: deps.agentSecrets ?? {},
+      resumeSessionId: input.resumeSessionId ?? null,
+    });
+    const hookContext = { worktree: worktree.path, branch: worktree.branch, issueKey: input.issue.key, ...hookLink(sessionDetails) };
+    const prompt = await buildRepoPrompt(worktree.path, { issue: input.issue, repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, attempt: input.attempt, feedback: input.feedback }, (fields, message) => deps.logger.warn(fields, message));
+    await deps.hooks?.run('before-run', hookContext);
+    const exit = await agents.run({
+      spec: launch.spec,
+      budgetUsd: input.budgetRemainingUsd ?? null,
+      worktree,
+      prompt,
+      idleTimeoutMs: durationMs(input.idleTimeout),
+      totalTimeoutMs: totalMs,
+      heartbeatMs: durationMs(input.heartbeatInterval),
+      onHeartbeat: (progress) => ctx.heartbeat({ ...progress, ...sessionDetails() }),
+      // Paths in the worktree read as the repo's own (docs/notes.md), not the worker's folders.
+      ...(reporter ? { onProgress: (progress: AgentProgress) => reporter.progress(progress.kind === 'action' ? { ...progress, parameter: progress.parameter.replaceAll(`${worktree.path}/`, '') } : progress) } : {}),
+      signal: ctx.cancellationSignal,
+      ...(ctx.info.workflowExecution ? { owner: { workflowId: ctx.info.workflowExecution.workflowId, runId: ctx.info.workflowExecution.runId, activityId: ctx.info.activityId, attempt: ctx.info.attempt, taskQueue: ctx.info.taskQueue } } : {}),
+    });
+    await launch.afterRun?.(exit).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not record the agent session for the next run'));
+    switch (exit.status) {
+      case 'cancelled':
+        throw new CancelledFailure('the run was cancelled; the agent process tree was killed');
+      case 'stalled':
+      case 'timeout': {
+        // What the attempt spent travels with its failure: the run counts it for the issue.
+        const details: AgentFailureDetails[] = [{ costUsd: exit.costUsd ?? 0 }];
+        throw ApplicationFailure.create({ type: `agent-${exit.status}`, nonRetryable: true, message: exit.message, details });
+      }
+      case 'budget-exceeded':
+        throw ApplicationFailure.create({ type: 'budget-exceeded', nonRetryable: true, message: exit.message, details: [{ costUsd: exit.costUsd, tokens: exit.tokens ?? null, sessionId: exit.sessionId ?? null }] });
+      case 'failed': {
+        // The spend of a failed attempt travels in the details, so the issue's ledger can count it.
+        const details = [{ costUsd: exit.costUsd ?? 0, tokens: exit.tokens ?? null, sessionId: exit.sessionId ?? null }];
+        // The model refused or failed (the CLI said so in its stream): a revoked key never
+        // heals by retrying; a rate limit, an overload or a cut stream may.
+        const modelClass = exit.modelError?.failureClass;
+        if (modelClass === 'auth') throw ApplicationFailure.create({ type: 'auth', nonRetryable: true, message: redact(exit.message), details });
+        if (modelClass === 'transient') throw ApplicationFailure.create({ type: 'transient', message: redact(exit.message), details });
+        // Otherwise the class comes from the exit and the end of the log; it is the failure's
+        // type, which the run records (ConveyorFailureClass); the outcome stays agent-failed.
+        const failure = await agentFailure(exit, redact, details);
+        deps.logger.warn({ issue: input.issue.key, failureClass: failure.type, agentLog: exit.logFile }, 'agent failed');
+        throw failure;
+      }
+    }
+    await deps.hooks?.run('after-run', hookContext);
+    const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);
+    // Runs that publish in their own activity get the commits left in the worktree.
+    if (done.commitsAhead > 0 && !input.publishSeparately) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });
+    const summary = exit.summary.trim() || done.subjects.map((s) => `- ${s}`).join('\n');
+    return { commits: done.commitsAhead, summary: bound("the agent's summary", redact(summary), 'the worker log', { issue: input.issue.key, agentLog: exit.logFile }), costUsd: exit.costUsd, sessionId: exit.sessionId ?? null, tokens: exit.tokens ?? null, ...(deps.host ? { host: deps.host } : {}) };
+  };
+
   return {
     triageIssue: classed('triageIssue', async ({ issueId }) => {
       const result = await judge.triageIssue(issueId);
@@ -233,67 +360,15 @@ export function createLineActivities(deps: LineDeps): LineActivities {
     }),
 
     runAgent: classed('runAgent', async (input) => {
-      const ctx = Context.current();
-      const provider = factory.agents.providers[input.routing.agent];
-      if (!provider) throw ApplicationFailure.create({ type: 'logic', nonRetryable: true, message: `agent "${input.routing.agent}" is not configured under agents.providers` });
-      // Prepared moments ago on this host (by prepareWorkspace, or ahead by triage): taken instead of fetched again.
-      const worktree = await prepareWorktree({ repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, key: input.issue.key }, input.reuseWorkspaceWithinMs);
-      // The activity's own deadline bounds the agent; keep a margin to push and report.
-      const totalMs = Math.max(1_000, (ctx.info.startToCloseTimeoutMs ?? durationMs('60m')) - 15_000);
-      const launch = await agentLaunch(provider, {
-        root: deps.root,
-        stateDir: agentStateDir(basename(worktree.path)),
-        secrets: deps.agentSecrets ?? {},
-        resumeSessionId: input.resumeSessionId ?? null,
-      });
-      const hookContext = { worktree: worktree.path, branch: worktree.branch, issueKey: input.issue.key, ...hookLink() };
-      const prompt = await buildRepoPrompt(worktree.path, { issue: input.issue, repo: input.routing.repo, branch: input.branch, baseBranch: input.routing.baseBranch, attempt: input.attempt, feedback: input.feedback }, (fields, message) => deps.logger.warn(fields, message));
-      await deps.hooks?.run('before-run', hookContext);
-      const exit = await agents.run({
-        spec: launch.spec,
-        budgetUsd: input.budgetRemainingUsd ?? null,
-        worktree,
-        prompt,
-        idleTimeoutMs: durationMs(input.idleTimeout),
-        totalTimeoutMs: totalMs,
-        heartbeatMs: durationMs(input.heartbeatInterval),
-        onHeartbeat: (progress) => ctx.heartbeat(progress),
-        signal: ctx.cancellationSignal,
-        ...(ctx.info.workflowExecution ? { owner: { workflowId: ctx.info.workflowExecution.workflowId, runId: ctx.info.workflowExecution.runId, activityId: ctx.info.activityId, attempt: ctx.info.attempt, taskQueue: ctx.info.taskQueue } } : {}),
-      });
-      await launch.afterRun?.(exit).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not record the agent session for the next run'));
-      switch (exit.status) {
-        case 'cancelled':
-          throw new CancelledFailure('the run was cancelled; the agent process tree was killed');
-        case 'stalled':
-        case 'timeout': {
-          // What the attempt spent travels with its failure: the run counts it for the issue.
-          const details: AgentFailureDetails[] = [{ costUsd: exit.costUsd ?? 0 }];
-          throw ApplicationFailure.create({ type: `agent-${exit.status}`, nonRetryable: true, message: exit.message, details });
-        }
-        case 'budget-exceeded':
-          throw ApplicationFailure.create({ type: 'budget-exceeded', nonRetryable: true, message: exit.message, details: [{ costUsd: exit.costUsd, tokens: exit.tokens ?? null, sessionId: exit.sessionId ?? null }] });
-        case 'failed': {
-          // The spend of a failed attempt travels in the details, so the issue's ledger can count it.
-          const details = [{ costUsd: exit.costUsd ?? 0, tokens: exit.tokens ?? null, sessionId: exit.sessionId ?? null }];
-          // The model refused or failed (the CLI said so in its stream): a revoked key never
-          // heals by retrying; a rate limit, an overload or a cut stream may.
-          const modelClass = exit.modelError?.failureClass;
-          if (modelClass === 'auth') throw ApplicationFailure.create({ type: 'auth', nonRetryable: true, message: redact(exit.message), details });
-          if (modelClass === 'transient') throw ApplicationFailure.create({ type: 'transient', message: redact(exit.message), details });
-          // Otherwise the class comes from the exit and the end of the log; it is the failure's
-          // type, which the run records (ConveyorFailureClass); the outcome stays agent-failed.
-          const failure = await agentFailure(exit, redact, details);
-          deps.logger.warn({ issue: input.issue.key, failureClass: failure.type, agentLog: exit.logFile }, 'agent failed');
-          throw failure;
-        }
+      const reporter = sessionReporter(input);
+      try {
+        const result = await runAgentAttempt(input, reporter);
+        if (reporter) await reporter.finish({ type: 'response', body: `${result.summary || '(no summary)'}\n\n${result.commits} commit${result.commits === 1 ? '' : 's'} on \`${input.branch}\`; Conveyor opens the pull request.` });
+        return result;
+      } catch (err) {
+        if (reporter) await reporter.finish(sessionEnding(err, Context.current().cancellationDetails));
+        throw err;
       }
-      await deps.hooks?.run('after-run', hookContext);
-      const done = await workspaces.finalize(worktree, `${input.issue.key}: ${input.issue.title}`);
-      // Runs that publish in their own activity get the commits left in the worktree.
-      if (done.commitsAhead > 0 && !input.publishSeparately) await forge.pushBranch({ repo: input.routing.repo, worktree: worktree.path, branch: input.branch });
-      const summary = exit.summary.trim() || done.subjects.map((s) => `- ${s}`).join('\n');
-      return { commits: done.commitsAhead, summary: bound("the agent's summary", redact(summary), 'the worker log', { issue: input.issue.key, agentLog: exit.logFile }), costUsd: exit.costUsd, sessionId: exit.sessionId ?? null, tokens: exit.tokens ?? null, ...(deps.host ? { host: deps.host } : {}) };
     }),
 
     publishPullRequest: classed('publishPullRequest', async ({ issue, routing, branch, summary, push }) => {

@@ -217,6 +217,26 @@ export const policiesSchema = z.strictObject({
   payloadLimit: byteSize.default(DEFAULT_PAYLOAD_LIMIT),
 });
 
+/**
+ * Conveyor as an agent in Linear (off by default): each agent attempt opens an agent session on
+ * the issue and posts its progress there (thoughts, tool calls as actions, the summary as the
+ * response, a failure as an error), and stopping the session in Linear aborts the run.
+ */
+export const agentSessionsSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** The least time between two posts to one session; thoughts that arrive in between are merged into one. */
+  minInterval: duration.default('2s'),
+  /** The most progress entries (thoughts and actions) one attempt posts; its response or error is always posted. */
+  maxActivities: z.number().int().min(1).default(60),
+  /**
+   * The Linear app user Conveyor's sessions belong to (the `appUserId` of its AgentSessionEvent
+   * webhooks). When set, the gateway obeys a stop only on that user's sessions; when absent, it
+   * trusts Linear to send AgentSessionEvents only to the app that owns the session.
+   */
+  appUserId: z.string().min(1).optional(),
+});
+export type AgentSessionsConfig = z.infer<typeof agentSessionsSchema>;
+
 export const factorySchema = z.strictObject({
   tracker: z
     .strictObject({
@@ -224,8 +244,9 @@ export const factorySchema = z.strictObject({
       /** Override for the sandbox emulator; the real API when absent. */
       apiUrl: z.url().optional(),
       teams: z.array(teamSchema).min(1, { message: 'list at least one team the factory may act on' }),
-      /** Users whose `/conveyor …` comments are obeyed (email or name). */
+      /** Users whose `/conveyor …` comments are obeyed (email or name); also who may stop an agent session. */
       operators: z.array(z.string()).default([]),
+      agentSessions: agentSessionsSchema.prefault({}),
     }),
   forge: z
     .strictObject({

@@ -13,6 +13,8 @@ const envelopeSchema = z.looseObject({
   data: z.unknown(),
 });
 
+const kindSchema = z.looseObject({ type: z.string(), action: z.string() });
+
 const issueDataSchema = z.looseObject({
   id: z.string().min(1),
   identifier: z.string().min(1),
@@ -37,6 +39,23 @@ const commentDataSchema = z.looseObject({
   user: z.looseObject({ name: z.string().nullish(), email: z.string().nullish() }).nullish(),
 });
 
+// Linear's AgentSessionEvent (the schema's AgentSessionEventWebhookPayload): no `data`; the
+// session and the person's activity ride at the top level.
+const agentSessionEventSchema = z.looseObject({
+  appUserId: z.string().min(1),
+  agentSession: z.looseObject({
+    id: z.string().min(1),
+    issueId: z.string().nullish(),
+    issue: z.looseObject({ id: z.string().nullish(), identifier: z.string(), title: z.string().nullish(), url: z.string().nullish(), team: z.looseObject({ key: z.string() }).nullish() }).nullish(),
+  }),
+  agentActivity: z
+    .looseObject({
+      signal: z.string().nullish(),
+      content: z.looseObject({ body: z.string().nullish() }).nullish(),
+      user: z.looseObject({ name: z.string().nullish(), email: z.string().nullish() }).nullish(),
+    })
+    .nullish(),
+});
 
 export interface LinearContext {
   factory: FactoryConfig;
@@ -44,6 +63,9 @@ export interface LinearContext {
 }
 
 export function mapLinearEvent(payload: unknown, ctx: LinearContext): GatewayAction {
+  // An AgentSessionEvent has no `data`: its session and activity ride at the top level.
+  const kind = kindSchema.safeParse(payload);
+  if (kind.success && kind.data.type === AGENT_SESSION_EVENT) return mapAgentSessionEvent(kind.data.action, payload, ctx);
   const envelope = envelopeSchema.safeParse(payload);
   if (!envelope.success) return { kind: 'invalid', reason: `not a Linear webhook payload (${describePayloadError(envelope.error)})` };
   const { type, action, data } = envelope.data;
@@ -55,6 +77,9 @@ export function mapLinearEvent(payload: unknown, ctx: LinearContext): GatewayAct
 /** The Issue and Comment actions the mapper acts on; any other is `ignore:unhandled`. */
 export const LINEAR_ISSUE_ACTIONS = ['create', 'update', 'remove'] as const;
 export const LINEAR_COMMENT_ACTIONS = ['create'] as const;
+/** Linear's webhook type for agent sessions; `prompted` with `signal: stop` is the stop button. */
+export const AGENT_SESSION_EVENT = 'AgentSessionEvent';
+export const AGENT_SESSION_ACTIONS = ['created', 'prompted'] as const;
 /** The operator commands a `/conveyor …` comment may give. */
 export const OPERATOR_COMMANDS: readonly OperatorCommandName[] = ['retry', 'abort', 'approve', 'hold', 'release'];
 
@@ -72,6 +97,9 @@ export const LINEAR_ROUTES: readonly Route[] = [
   { ingress: 'linear', event: 'Issue.remove', when: 'always', outcome: 'signal:tracker:issue-updated' },
   ...OPERATOR_COMMANDS.map((command) => ({ ingress: 'linear' as const, event: 'Comment.create', when: `/conveyor ${command} from tracker.operators`, outcome: `signal:operator:${command}` })),
   { ingress: 'linear', event: 'Comment.create', when: 'not a /conveyor command', outcome: 'ignore:not-applicable' },
+  { ingress: 'linear', event: `${AGENT_SESSION_EVENT}.prompted`, when: 'stop pressed in a Conveyor agent session (tracker.agentSessions on) by one of tracker.operators', outcome: 'signal:operator:abort' },
+  { ingress: 'linear', event: `${AGENT_SESSION_EVENT}.prompted`, when: 'a message without stop, or agent sessions off', outcome: 'ignore:not-applicable' },
+  { ingress: 'linear', event: `${AGENT_SESSION_EVENT}.created`, when: 'always: Conveyor opens its own sessions, and work comes from the ready label', outcome: 'ignore:not-applicable' },
 ];
 
 function mapIssue(action: string, data: unknown, ctx: LinearContext): GatewayAction {
@@ -141,6 +169,41 @@ function mapComment(action: string, data: unknown, ctx: LinearContext): GatewayA
     issueId: comment.issueId,
     signal: { name: 'operator', event: { command, by, deliveryId: ctx.deliveryId, ...(reason ? { reason } : {}) } },
     ...(comment.issue ? { issue: { id: comment.issueId, key: comment.issue.identifier, ...presentationOf(comment.issue) } } : {}),
+  };
+}
+
+/**
+ * Stop pressed in an agent session Conveyor opened → the issue's `abort`, as `/conveyor abort`
+ * from that person would be. Only with agent sessions on, only for the configured app user when
+ * one is set, only on an allowlisted team's issue, and only from tracker.operators (the same
+ * allowlist as comment commands). The run drops a delivery id it has seen (a redelivered stop).
+ */
+function mapAgentSessionEvent(action: string, payload: unknown, ctx: LinearContext): GatewayAction {
+  if (!(AGENT_SESSION_ACTIONS as readonly string[]).includes(action)) return ignore('unhandled', `Linear ${AGENT_SESSION_EVENT} action "${action}" is not handled`);
+  if (action === 'created') return ignore('not-applicable', 'a new agent session: Conveyor opens its own, and takes work from the ready label, not from a mention or a delegation');
+  const sessions = ctx.factory.tracker.agentSessions;
+  if (!sessions.enabled) return ignore('not-applicable', 'tracker.agentSessions is off, so Conveyor owns no agent session');
+  const parsed = agentSessionEventSchema.safeParse(payload);
+  if (!parsed.success) return { kind: 'invalid', reason: `Linear ${AGENT_SESSION_EVENT} payload: ${describePayloadError(parsed.error)}` };
+  const { appUserId, agentSession, agentActivity } = parsed.data;
+  if (sessions.appUserId !== undefined && appUserId !== sessions.appUserId) {
+    return ignore('not-allowlisted', `agent session ${agentSession.id} belongs to app user ${appUserId}, not Conveyor's (tracker.agentSessions.appUserId)`);
+  }
+  if (agentActivity?.signal !== 'stop') return ignore('not-applicable', `a message in agent session ${agentSession.id}: Conveyor acts only on stop`);
+  const issueId = agentSession.issueId ?? agentSession.issue?.id ?? null;
+  if (!issueId) return ignore('not-applicable', `agent session ${agentSession.id} is not on an issue`);
+  const issue = agentSession.issue;
+  const teamKey = issue?.team?.key ?? (issue ? teamKeyOf(issue.identifier) : undefined);
+  if (teamKey !== undefined && !findTeam(ctx.factory, teamKey)) return ignore('not-allowlisted', `team ${teamKey} is not listed under tracker.teams`);
+  const by = operatorOf(agentActivity.user, ctx.factory.tracker.operators);
+  if (!by) {
+    const who = agentActivity.user?.email ?? agentActivity.user?.name ?? 'an unknown user';
+    return ignore('not-allowlisted', `stop in agent session ${agentSession.id} from ${who}, who is not listed under tracker.operators`);
+  }
+  return {
+    kind: 'signal',
+    issueId,
+    signal: { name: 'operator', event: { command: 'abort', by, deliveryId: ctx.deliveryId, reason: 'stopped in the Linear agent session' } },
   };
 }
 

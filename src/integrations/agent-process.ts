@@ -180,7 +180,7 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       // A streaming CLI (claude, codex) reads its prompt from stdin: no argv length limit.
       const stdinFile = spec.promptOnStdin ? await open(promptFile, 'r') : null;
       const child = spawn(substitute(program), rawArgs.map(substitute), { cwd: worktree.path, env, detached: true, stdio: [stdinFile?.fd ?? 'ignore', 'pipe', 'pipe'], ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) }) as ChildProcessByStdio<null, Readable, Readable>;
-      const stream = spec.stream ? createStreamParser(spec.stream) : null;
+      const stream = spec.stream ? createStreamParser(spec.stream, request.onProgress) : null;
       const closed = new Promise<void>((resolvePromise) => child.once('close', () => resolvePromise()));
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) => child.once('exit', (code, exitSignal) => resolvePromise({ code, signal: exitSignal })));
       try {

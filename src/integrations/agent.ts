@@ -1,6 +1,6 @@
 // The agent runtime as the activities use it: a worktree per issue, an agent CLI run in it
 // as a child process with a scrubbed environment, and its process tree gone when it ends.
-import type { ModelError, StreamOptions, Tokens } from './agents/stream.js';
+import type { ModelError, ProgressSink, StreamOptions, Tokens } from './agents/stream.js';
 import type { AgentOwner } from './agent-records.js';
 
 export interface Worktree {
@@ -72,6 +72,9 @@ export interface AgentRunRequest {
   totalTimeoutMs: number;
   /** Called at least every `heartbeatMs` while the agent lives, with a short progress note. */
   onHeartbeat: (progress: { outputBytes: number; lastOutputAt: number; events?: number; turns?: number; toolCalls?: number; costUsd?: number }) => void;
+  /** Each thought and tool call the agent's event stream shows, as it comes (streaming CLIs only);
+   * for an outside view of the run. A sink that throws is ignored. */
+  onProgress?: ProgressSink;
   /** Spend allowed for this run (US dollars); past it, as the stream reports it, the agent is stopped. */
   budgetUsd?: number | null;
   heartbeatMs: number;

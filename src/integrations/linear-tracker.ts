@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { FailureClass } from '../domain/failure.js';
 import type { StateType, TrackerIssue } from '../domain/issue.js';
 import { IntegrationError } from './errors.js';
-import type { BlockingRelations, IssueFiler, NewIssue, RelatedIssue, Tracker } from './tracker.js';
+import type { AgentSessions, BlockingRelations, IssueFiler, NewIssue, RelatedIssue, Tracker } from './tracker.js';
 
 // The Tracker over @linear/sdk. Reads go through one GraphQL document each (the SDK's own
 // client, `rawRequest`), because the SDK's model objects fetch every relation with a request of
@@ -240,7 +240,7 @@ function shorten(text: string, max = 300): string {
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
-export function createLinearTracker(options: LinearTrackerOptions): Tracker & IssueFiler {
+export function createLinearTracker(options: LinearTrackerOptions): Tracker & IssueFiler & AgentSessions {
   const { apiKey, logger } = options;
   const apiUrl = options.apiUrl ?? 'https://api.linear.app/graphql';
   const pageSize = options.pageSize ?? 50;
@@ -438,6 +438,22 @@ export function createLinearTracker(options: LinearTrackerOptions): Tracker & Is
       }
       const action = `adding label "${found.name}" to issue ${issue.identifier}`;
       const result = await call(action, () => client.issueAddLabel(issue.id, found.id));
+      expectSuccess(result, action);
+    },
+
+    // Agent sessions through the SDK's own generated mutations, so the documents Linear (or the
+    // emulator) receives are exactly the SDK's.
+    async createAgentSession({ issueId, links }) {
+      const action = `opening an agent session on issue ${issueId}`;
+      const result = await call(action, () => client.agentSessionCreateOnIssue({ issueId, ...(links && links.length > 0 ? { externalUrls: links } : {}) }));
+      expectSuccess(result, action);
+      if (!result.agentSessionId) throw new IntegrationError(`Linear opened no agent session (${action}).`, 'unknown', { service: 'linear' });
+      return result.agentSessionId;
+    },
+
+    async postAgentActivity(sessionId, content, postOptions) {
+      const action = `posting a ${content.type} to agent session ${sessionId}`;
+      const result = await call(action, () => client.createAgentActivity({ agentSessionId: sessionId, content, ...(postOptions?.ephemeral ? { ephemeral: true } : {}) }));
       expectSuccess(result, action);
     },
 

@@ -51,3 +51,19 @@ export interface NewIssue {
 export interface IssueFiler {
   createIssue(issue: NewIssue): Promise<TrackerIssue>;
 }
+
+/** What one entry of an agent session says (Linear's AgentActivity content an agent may post). */
+export type AgentActivityContent =
+  | { type: 'thought' | 'response' | 'error'; body: string }
+  | { type: 'action'; action: string; parameter: string; result?: string };
+
+/**
+ * The tracker's view of an agent at work (Linear's agent sessions): a session on the issue, and
+ * the entries the agent posts in it. Off unless `tracker.agentSessions.enabled`.
+ */
+export interface AgentSessions {
+  /** Opens a session on the issue for one agent attempt; returns its id. */
+  createAgentSession(input: { issueId: string; links?: Array<{ label: string; url: string }> }): Promise<string>;
+  /** Posts one entry; `ephemeral` (thoughts and actions only) is replaced by the next one in Linear's view. */
+  postAgentActivity(sessionId: string, content: AgentActivityContent, options?: { ephemeral?: boolean }): Promise<void>;
+}

@@ -12,7 +12,7 @@ import type { Forge } from '../integrations/forge.js';
 import { createGitWorkspaces } from '../integrations/git-workspaces.js';
 import { createGitHubForge } from '../integrations/github-forge.js';
 import { createLinearTracker } from '../integrations/linear-tracker.js';
-import type { IssueFiler, Tracker } from '../integrations/tracker.js';
+import type { AgentSessions, IssueFiler, Tracker } from '../integrations/tracker.js';
 import { createRepoHooks, type RepoHooks } from '../integrations/repo-hooks.js';
 import { durationMs } from '../domain/duration.js';
 import { triageAdvisorSettings } from '../config/triage-advisor.js';
@@ -29,6 +29,8 @@ export interface Integrations {
   redact: Redactor;
   /** The repo's `.conveyor/hooks/*`; absent: no hooks run. */
   hooks?: RepoHooks;
+  /** Linear agent sessions; present only when `tracker.agentSessions.enabled`. */
+  agentSessions?: AgentSessions;
   /** The LLM triage tier; absent (the default) unless `triageAdvisor` or CONVEYOR_TRIAGE_MODEL_PROVIDER names a provider. */
   advisor?: TriageAdvisor;
 }
@@ -74,7 +76,7 @@ function agentUser(config: Config, logger: Logger): AgentUser | undefined {
 }
 
 /** The tracker and the forge alone, for commands that read and write only those (`conveyor canary`). */
-export function buildTrackerAndForge(config: Config, env: Env, logger: Logger): { tracker: Tracker & IssueFiler; forge: Forge } {
+export function buildTrackerAndForge(config: Config, env: Env, logger: Logger): { tracker: Tracker & IssueFiler & AgentSessions; forge: Forge } {
   const { factory } = config;
   const tracker = createLinearTracker({
     apiKey: required(env, 'LINEAR_API_KEY', 'set it to a Linear API key with access to the configured teams (Settings → API → Personal API keys).'),
@@ -114,6 +116,7 @@ export function buildIntegrations(config: Config, env: Env, logger: Logger): Int
     tracker,
     forge,
     hooks,
+    ...(factory.tracker.agentSessions.enabled ? { agentSessions: tracker } : {}),
     ...(advisorSettings ? { advisor: createTriageAdvisor(advisorSettings) } : {}),
     workspaces: createGitWorkspaces({
       root,

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { LINEAR_ROUTES, mapLinearEvent } from '../../src/gateway/linear-events.js';
 import { actionOutcome, routeKey, UNBLOCK_OUTCOME } from '../../src/gateway/routes.js';
-import { ISSUE_ID, OPERATOR_EMAIL, linearCommentPayload, linearIssuePayload, testConfig } from './fixtures.js';
+import { APP_USER_ID, ISSUE_ID, OPERATOR_EMAIL, linearAgentSessionPayload, linearCommentPayload, linearIssuePayload, sessionsConfig, testConfig } from './fixtures.js';
 
 const ctx = { factory: testConfig().factory, deliveryId: 'delivery-1' };
 
@@ -107,10 +107,49 @@ describe('Linear operator commands', () => {
   });
 });
 
+describe('Linear agent session events (tracker.agentSessions)', () => {
+  const on = { factory: sessionsConfig().factory, deliveryId: 'delivery-9' };
+
+  it('maps stop in a session to the issue\'s abort, by the person who pressed it', () => {
+    expect(mapLinearEvent(linearAgentSessionPayload(), on)).toEqual({
+      kind: 'signal',
+      issueId: ISSUE_ID,
+      signal: { name: 'operator', event: { command: 'abort', by: OPERATOR_EMAIL, deliveryId: 'delivery-9', reason: 'stopped in the Linear agent session' } },
+    });
+  });
+
+  it('does nothing with sessions off, a message without stop, or a new session', () => {
+    expect(mapLinearEvent(linearAgentSessionPayload(), ctx)).toMatchObject({ kind: 'ignore', why: 'not-applicable', reason: expect.stringContaining('tracker.agentSessions is off') });
+    expect(mapLinearEvent(linearAgentSessionPayload({ signal: null }), on)).toMatchObject({ kind: 'ignore', why: 'not-applicable' });
+    expect(mapLinearEvent(linearAgentSessionPayload({ signal: 'continue' }), on)).toMatchObject({ kind: 'ignore', why: 'not-applicable' });
+    expect(mapLinearEvent(linearAgentSessionPayload({ action: 'created' }), on)).toMatchObject({ kind: 'ignore', why: 'not-applicable' });
+    expect(mapLinearEvent(linearAgentSessionPayload({ issueId: null }), on)).toMatchObject({ kind: 'ignore', why: 'not-applicable' });
+  });
+
+  it('obeys a stop only from tracker.operators, on an allowlisted team, for its own app user when one is set', () => {
+    expect(mapLinearEvent(linearAgentSessionPayload({ user: { name: 'Mallory', email: 'mallory@example.com' } }), on)).toMatchObject({ kind: 'ignore', why: 'not-allowlisted', reason: expect.stringContaining('mallory@example.com') });
+    expect(mapLinearEvent(linearAgentSessionPayload({ identifier: 'HR-2' }), on)).toMatchObject({ kind: 'ignore', why: 'not-allowlisted' });
+    const pinned = { ...on, factory: sessionsConfig(APP_USER_ID).factory };
+    expect(mapLinearEvent(linearAgentSessionPayload(), pinned)).toMatchObject({ kind: 'signal' });
+    expect(mapLinearEvent(linearAgentSessionPayload({ appUserId: 'someone-else' }), pinned)).toMatchObject({ kind: 'ignore', why: 'not-allowlisted', reason: expect.stringContaining('someone-else') });
+  });
+
+  it('refuses a stop whose shape is not Linear\'s', () => {
+    const broken = { ...linearAgentSessionPayload(), agentSession: { issueId: ISSUE_ID } };
+    expect(mapLinearEvent(broken, on)).toMatchObject({ kind: 'invalid', reason: expect.stringContaining('agentSession.id') });
+  });
+});
+
 describe('the Linear routes table (conveyor routes)', () => {
   // One payload per route the table lists, and the near misses beside them: every payload must
   // land on a listed route (or on an ignore the table leaves out), and every route be reached.
-  const samples: Array<[string, Record<string, unknown>]> = [
+  const on = { factory: sessionsConfig().factory, deliveryId: 'delivery-1' };
+  const samples: Array<[string, Record<string, unknown>, typeof ctx?]> = [
+    ['AgentSessionEvent.prompted', linearAgentSessionPayload(), on],
+    ['AgentSessionEvent.prompted', linearAgentSessionPayload({ signal: null }), on],
+    ['AgentSessionEvent.prompted', linearAgentSessionPayload()],
+    ['AgentSessionEvent.prompted', linearAgentSessionPayload({ user: { name: 'Mallory', email: 'mallory@example.com' } }), on],
+    ['AgentSessionEvent.created', linearAgentSessionPayload({ action: 'created' }), on],
     ['Issue.create', linearIssuePayload({ action: 'create' })],
     ['Issue.update', linearIssuePayload({ action: 'update' })],
     ['Issue.update', linearIssuePayload({ identifier: 'OPS-7', state: { name: 'Ready for agents', type: 'started' } })],
@@ -131,8 +170,8 @@ describe('the Linear routes table (conveyor routes)', () => {
   it('lists exactly the routes the mapper takes', () => {
     const table = new Set(LINEAR_ROUTES.map(routeKey));
     const reached = new Set<string>();
-    for (const [event, payload] of samples) {
-      const outcome = actionOutcome(mapLinearEvent(payload, ctx));
+    for (const [event, payload, context] of samples) {
+      const outcome = actionOutcome(mapLinearEvent(payload, context ?? ctx));
       if (left.has(outcome)) continue;
       const key = routeKey({ ingress: 'linear', event, outcome });
       expect(table, `${key} is taken by the mapper but not in LINEAR_ROUTES`).toContain(key);

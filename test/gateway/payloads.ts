@@ -113,6 +113,48 @@ export function linearCommentPayload(options: { body: string; user?: { name: str
   };
 }
 
+/** The config with Linear agent sessions on (`tracker.agentSessions`), optionally pinned to one app user. */
+export function sessionsConfig(appUserId?: string): Config {
+  const config = testConfig();
+  return { ...config, factory: { ...config.factory, tracker: { ...config.factory.tracker, agentSessions: { ...config.factory.tracker.agentSessions, enabled: true, ...(appUserId ? { appUserId } : {}) } } } };
+}
+
+export const APP_USER_ID = 'a9e0c1d2-3b4f-4a5b-8c6d-7e8f9a0b1c2d';
+
+/** An AgentSessionEvent shaped like Linear's (`AgentSessionEventWebhookPayload`): `prompted` with a
+ * person's activity (the stop button: `signal: 'stop'`), or `created`. */
+export function linearAgentSessionPayload(options: { action?: 'created' | 'prompted'; signal?: string | null; user?: { name: string; email: string }; identifier?: string; issueId?: string | null; appUserId?: string } = {}): Record<string, unknown> {
+  const identifier = options.identifier ?? ISSUE_KEY;
+  const teamKey = identifier.split('-')[0]!;
+  const issueId = options.issueId === undefined ? ISSUE_ID : options.issueId;
+  const user = options.user ?? { name: 'Ops Person', email: OPERATOR_EMAIL };
+  const at = new Date().toISOString();
+  const session = {
+    id: 'f3c2b1a0-9e8d-4c7b-a6f5-e4d3c2b1a0f9',
+    appUserId: options.appUserId ?? APP_USER_ID,
+    createdAt: at,
+    updatedAt: at,
+    organizationId: 'org-1',
+    status: 'active',
+    type: 'commentThread',
+    ...(issueId === null ? {} : { issueId, issue: { id: issueId, identifier, title: 'Add a widget', teamId: `team-${teamKey}`, team: { id: `team-${teamKey}`, key: teamKey, name: teamKey }, url: 'https://linear.app' } }),
+  };
+  return {
+    type: 'AgentSessionEvent',
+    action: options.action ?? 'prompted',
+    createdAt: at,
+    organizationId: 'org-1',
+    oauthClientId: 'oauth-1',
+    appUserId: options.appUserId ?? APP_USER_ID,
+    webhookId: 'webhook-1',
+    webhookTimestamp: Date.now(),
+    agentSession: session,
+    ...((options.action ?? 'prompted') === 'prompted'
+      ? { agentActivity: { id: randomUUID(), agentSessionId: session.id, content: { type: 'prompt', body: 'Stop' }, signal: options.signal === undefined ? 'stop' : options.signal, createdAt: at, updatedAt: at, userId: 'user-2', user: { id: 'user-2', url: 'https://linear.app/u', ...user } } }
+      : { promptContext: '<issue/>' }),
+  };
+}
+
 export function signLinear(body: string | Buffer, secret = LINEAR_SECRET): string {
   return createHmac('sha256', secret).update(body).digest('hex');
 }

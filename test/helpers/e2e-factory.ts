@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { inject } from 'vitest';
+import type { FactoryConfig } from '../../src/config/factory-schema.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { startLocalFactory, type LocalFactory } from '../../src/sandbox/local-factory.js';
 import type { WorkerMetrics } from '../../src/workers/worker-metrics.js';
@@ -13,18 +14,22 @@ import { uniqueTaskQueue } from './temporal.js';
 
 export type E2eFactory = LocalFactory & { cleanup(): Promise<void> };
 
-export async function startE2eFactory(name: string, options: { demo: boolean; metrics?: WorkerMetrics; agent?: string; triageAdvisor?: 'anthropic' | 'openai' }): Promise<E2eFactory> {
+export async function startE2eFactory(
+  name: string,
+  options: { demo: boolean; metrics?: WorkerMetrics; agent?: string; triageAdvisor?: 'anthropic' | 'openai'; /** Changes to the sandbox's factory config (agents, switches). */ factory?: (factory: FactoryConfig) => FactoryConfig },
+): Promise<E2eFactory> {
   const dataDir = mkdtempSync(join(tmpdir(), `conveyor-${name}-`));
   const base = loadConfig({ profile: 'sandbox' });
+  const shaped = options.factory ? { ...base, factory: options.factory(base.factory) } : base;
   const config: Config = {
-    ...base,
+    ...shaped,
     taskQueue: uniqueTaskQueue(name),
-    temporal: { ...base.temporal, connection: { ...base.temporal.connection, address: inject('temporalAddress'), namespace: inject('temporalNamespace') } },
+    temporal: { ...shaped.temporal, connection: { ...shaped.temporal.connection, address: inject('temporalAddress'), namespace: inject('temporalNamespace') } },
     factory: {
-      ...base.factory,
+      ...shaped.factory,
       workspaceDir: join(dataDir, 'workspaces'),
       // The LLM triage tier, on against the sandbox's model emulator (see withSandboxAdvisor).
-      ...(options.triageAdvisor ? { triageAdvisor: { ...base.factory.triageAdvisor, provider: options.triageAdvisor } } : {}),
+      ...(options.triageAdvisor ? { triageAdvisor: { ...shaped.factory.triageAdvisor, provider: options.triageAdvisor } } : {}),
     },
   };
   const factory = await startLocalFactory({ config, logger: pino({ level: 'silent' }), dataDir, ciDelayMs: 50, demo: options.demo, metrics: options.metrics, agent: options.agent });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createStreamParser, type StreamOptions } from '../../src/integrations/agents/stream.js';
+import { createStreamParser, type AgentProgress, type StreamOptions } from '../../src/integrations/agents/stream.js';
 
 // The stream parsers on event lines recorded from the real CLIs (Claude Code 2.1.328, Codex
 // 0.169.0) against the model emulator: what the runner learns from each kind of run.
@@ -82,5 +82,38 @@ describe('the line reader', () => {
     parser.feed('x'.repeat(9 * 1024 * 1024));
     expect(parser.feed('tail\n{"type":"system","subtype":"init","session_id":"s-1"}\n')).toBe(2);
     expect(parser.state.sessionId).toBe('s-1');
+  });
+});
+
+describe('progress for an outside view (Linear agent sessions)', () => {
+  function progressOf(options: StreamOptions, name: string): AgentProgress[] {
+    const seen: AgentProgress[] = [];
+    const parser = createStreamParser(options, (p) => seen.push(p));
+    const text = fixture(name);
+    for (let i = 0; i < text.length; i += 61) parser.feed(text.slice(i, i + 61));
+    return seen;
+  }
+
+  it('Claude Code: each tool call once, as an action on what it touched, and the assistant text as a thought', () => {
+    const seen = progressOf(CLAUDE, 'claude-edit-commit');
+    expect(seen.filter((p) => p.kind === 'action')).toEqual([
+      { kind: 'action', action: 'Write', parameter: expect.stringMatching(/docs\/add-a-widget-guide\.md$/) },
+      { kind: 'action', action: 'Bash', parameter: expect.stringMatching(/^git /) },
+    ]);
+    expect(seen.filter((p) => p.kind === 'thought')).toEqual([{ kind: 'thought', text: 'Wrote docs/add-a-widget-guide.md and committed it.' }]);
+  });
+
+  it('Codex: file changes and commands once each (started and completed are one call), and its message as a thought', () => {
+    const seen = progressOf(CODEX, 'codex-edit');
+    expect(seen.filter((p) => p.kind === 'action').map((p) => (p.kind === 'action' ? p.action : ''))).toEqual(['Edit', 'Run']);
+    expect(seen.filter((p) => p.kind === 'thought')).toHaveLength(1);
+  });
+
+  it('a sink that throws does not stop the parse', () => {
+    const parser = createStreamParser(CLAUDE, () => {
+      throw new Error('the sink broke');
+    });
+    parser.feed(fixture('claude-edit-commit'));
+    expect(parser.state).toMatchObject({ toolCalls: 2, completed: true });
   });
 });

@@ -2,7 +2,7 @@
 // `system/api_retry` (the CLI retrying the API), `assistant` (one per content block, each with
 // its message's id and usage), `user` (tool results), and one final `result` with
 // `total_cost_usd`, `usage`, `is_error`, `api_error_status` and the answer text.
-import { classifyModelError, num, obj, priceOf, str, type EventReader, type PricePerMTok, type Tokens } from './stream.js';
+import { classifyModelError, num, obj, priceOf, str, toolParameter, type EventReader, type PricePerMTok, type Tokens } from './stream.js';
 
 export function claudeEvent(price: PricePerMTok): EventReader {
   const usageByMessage = new Map<string, Tokens>();
@@ -10,7 +10,7 @@ export function claudeEvent(price: PricePerMTok): EventReader {
   let lastRetry: { status: number | null; error: string } | null = null;
 
   return {
-    read(event, state) {
+    read(event, state, emit) {
       const type = str(event.type);
       const sessionId = str(event.session_id);
       if (sessionId) state.sessionId = sessionId;
@@ -31,6 +31,11 @@ export function claudeEvent(price: PricePerMTok): EventReader {
           if (b.type === 'tool_use' && typeof b.id === 'string' && !toolIds.has(b.id)) {
             toolIds.add(b.id);
             state.toolCalls += 1;
+            emit({ kind: 'action', action: str(b.name) ?? 'tool', parameter: toolParameter(b.input) });
+          } else if (b.type === 'text' && typeof b.text === 'string' && b.text.trim() !== '') {
+            emit({ kind: 'thought', text: b.text });
+          } else if (b.type === 'thinking' && typeof b.thinking === 'string' && b.thinking.trim() !== '') {
+            emit({ kind: 'thought', text: b.thinking });
           }
         }
         let input = 0;

@@ -46,9 +46,19 @@ export interface StreamState {
   completed: boolean;
 }
 
+/**
+ * One step of the agent's work as its stream shows it, for an outside view of the run (Linear's
+ * agent session): what it thought (assistant text, reasoning) and what it did (a tool call, with
+ * what it was called on). The run's outcome (summary, failure) is not one of these: it comes
+ * from the exit.
+ */
+export type AgentProgress = { kind: 'thought'; text: string } | { kind: 'action'; action: string; parameter: string };
+
+export type ProgressSink = (progress: AgentProgress) => void;
+
 /** What one provider's parser does with one parsed JSON line. */
 export interface EventReader {
-  read(event: Record<string, unknown>, state: StreamState): void;
+  read(event: Record<string, unknown>, state: StreamState, emit: ProgressSink): void;
   /** Spend estimated from what the stream showed so far (null: take the state's costUsd). */
   estimate(state: StreamState): number | null;
 }
@@ -69,11 +79,31 @@ export function classifyModelError(status: number | null, message: string): Mode
   return 'unknown';
 }
 
-export function createStreamParser(options: StreamOptions): StreamParser {
+/** The part of a tool call's input that says what it works on: a path, a command, a pattern; else the input as JSON. */
+export function toolParameter(input: unknown): string {
+  const fields = obj(input);
+  for (const key of ['file_path', 'notebook_path', 'path', 'command', 'cmd', 'pattern', 'url', 'query', 'description', 'prompt']) {
+    const value = fields[key];
+    if (typeof value === 'string' && value.trim() !== '') return value;
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(' ');
+  }
+  const json = input === undefined ? '' : JSON.stringify(input);
+  return json === '{}' ? '' : json;
+}
+
+export function createStreamParser(options: StreamOptions, onProgress?: ProgressSink): StreamParser {
   const reader: EventReader = options.format === 'claude' ? claudeEvent(options.price) : codexEvent(options.price, options.baseline ?? { input: 0, output: 0 });
   const state: StreamState = { events: 0, turns: 0, toolCalls: 0, sessionId: null, costUsd: 0, tokens: { input: 0, output: 0 }, summary: null, error: null, completed: false };
   let pending = '';
   let skipping = false;
+  // Whoever watches the progress must never break the parse (and with it the idle timer and the budget).
+  const emit: ProgressSink = (progress) => {
+    try {
+      onProgress?.(progress);
+    } catch {
+      // the sink logs its own failures
+    }
+  };
 
   const line = (text: string): void => {
     const trimmed = text.trim();
@@ -86,7 +116,7 @@ export function createStreamParser(options: StreamOptions): StreamParser {
       return; // a CLI's stray non-JSON line is still a sign of life, nothing more
     }
     if (event === null || typeof event !== 'object' || Array.isArray(event)) return;
-    reader.read(event as Record<string, unknown>, state);
+    reader.read(event as Record<string, unknown>, state, emit);
     const estimate = reader.estimate(state);
     if (estimate !== null) state.costUsd = estimate;
   };

@@ -18,6 +18,9 @@ import type { LinearEmulator } from './index.js';
 //   PATCH  /_sandbox/issues/:idOrKey          { title?, description?, priority?, stateName?, labels?, assigneeEmail?, projectName? }
 //   GET    /_sandbox/issues/:idOrKey/comments
 //   POST   /_sandbox/issues/:idOrKey/comments { body, userEmail? }
+//   GET    /_sandbox/issues/:idOrKey/agent-sessions   the issue's agent sessions with their activities
+//   POST   /_sandbox/agent-sessions/:id/stop  { userEmail, body? } a person presses stop (AgentSessionEvent prompted, signal stop)
+//   POST   /_sandbox/agent-sessions/:id/prompt { userEmail, body } a person writes in the session (AgentSessionEvent prompted)
 //   POST   /_sandbox/relations                { issue, relatedIssue, type } (ids or keys; blocks: issue blocks relatedIssue)
 //   POST   /_sandbox/faults                   { operationName?, status, headers?, body?, times? }
 //   DELETE /_sandbox/faults
@@ -55,6 +58,8 @@ const schemas = {
     projectName: z.string().nullable().optional(),
   }),
   comment: z.object({ body: z.string().min(1), userEmail: z.string().optional() }),
+  stop: z.object({ userEmail: z.string().min(3), body: z.string().min(1).optional() }),
+  prompt: z.object({ userEmail: z.string().min(3), body: z.string().min(1) }),
   relation: z.object({ issue: z.string().min(1), relatedIssue: z.string().min(1), type: z.enum(['blocks', 'duplicate', 'related', 'similar']) }),
   fault: z.object({
     operationName: z.string().optional(),
@@ -128,6 +133,12 @@ function route(emulator: LinearEmulator, method: string, path: string, raw: stri
       return ok(emulator.listComments(id ?? ''));
     case 'POST issues/:id/comments':
       return ok(emulator.addComment({ issueId: id ?? '', ...input(schemas.comment, raw) }), 201);
+    case 'GET issues/:id/agent-sessions':
+      return ok(emulator.listAgentSessions(id ?? ''));
+    case 'POST agent-sessions/:id/stop':
+      return ok(emulator.stopAgentSession(id ?? '', input(schemas.stop, raw)), 201);
+    case 'POST agent-sessions/:id/prompt':
+      return ok(emulator.promptAgentSession(id ?? '', input(schemas.prompt, raw)), 201);
     case 'POST relations':
       return ok(emulator.createRelation(input(schemas.relation, raw)), 201);
     case 'POST faults':

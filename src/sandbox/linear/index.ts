@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { handleAdmin } from './admin.js';
 import { FaultInjector, type FaultSpec } from './faults.js';
+import { LinearInputError } from './errors.js';
 import { createGraphqlHandler, type InvalidDocument, type UnsupportedRequest } from './graphql-handler.js';
 import type { ResolverContext } from './nodes.js';
 import { DataFileWriter, loadDataFile } from './persistence.js';
@@ -18,10 +19,14 @@ import {
 } from './store.js';
 import type { LinearData, UserRecord } from './types.js';
 import {
+  agentActivitySummary,
+  agentSessionSummary,
   commentSummary,
   issueSummary,
   labelSummary,
   teamSummary,
+  type SandboxAgentActivity,
+  type SandboxAgentSession,
   type SandboxComment,
   type SandboxIssue,
   type SandboxLabel,
@@ -43,8 +48,10 @@ export type {
 export type { LinearData, UserRecord } from './types.js';
 export type { FaultSpec } from './faults.js';
 export type { InvalidDocument, UnsupportedRequest } from './graphql-handler.js';
-export type { SandboxComment, SandboxIssue, SandboxLabel, SandboxTeam } from './views.js';
-export type { LinearWebhookPayload, WebhookDelivery, WebhookTarget } from './webhooks.js';
+export type { SandboxAgentActivity, SandboxAgentSession, SandboxComment, SandboxIssue, SandboxLabel, SandboxTeam } from './views.js';
+export type { AgentSessionEventPayload, EntityWebhookPayload, LinearWebhookPayload, WebhookDelivery, WebhookTarget } from './webhooks.js';
+export { AGENT_SESSION_EVENT_TYPE } from './webhooks.js';
+export { webhookShapeErrors } from './webhook-shapes.js';
 export { authenticationErrorBody, forbiddenErrorBody, internalErrorBody, rateLimitedErrorBody } from './errors.js';
 
 export interface LinearEmulatorOptions {
@@ -92,6 +99,16 @@ export interface LinearEmulator {
   listComments(issueIdOrKey: string): SandboxComment[];
   /** A relation between two issues (ids or keys): for `blocks`, `issue` blocks `relatedIssue`. */
   createRelation(input: { issue: string; relatedIssue: string; type: 'blocks' | 'duplicate' | 'related' | 'similar' }): { id: string };
+  /** The issue's agent sessions with their activities, oldest first. */
+  listAgentSessions(issueIdOrKey: string): SandboxAgentSession[];
+  /**
+   * What pressing stop in a session's panel does in Linear: a prompt activity by that person
+   * with `signal: stop`, sent to the agent as an AgentSessionEvent `prompted`. Refused for a
+   * session that already ended (complete or error): Linear shows no stop button there.
+   */
+  stopAgentSession(sessionId: string, input: { userEmail: string; body?: string }): SandboxAgentActivity;
+  /** A person's message in the session (an AgentSessionEvent `prompted` without a signal). */
+  promptAgentSession(sessionId: string, input: { userEmail: string; body: string }): SandboxAgentActivity;
   /** The user every API key acts as. */
   viewer(): UserRecord;
   state(): LinearEmulatorState;
@@ -158,6 +175,14 @@ export async function startLinearEmulator(options: LinearEmulatorOptions): Promi
   const baseUrl = `http://${host}:${port}`;
   context.baseUrl = baseUrl;
 
+  /** A person in the workspace by email; the API key's own user is the agent, never a person here. */
+  const personByEmail = (email: string): UserRecord => {
+    const user = store.userByEmail(email);
+    if (!user) throw new LinearInputError(`No user has email ${email}: create one first (POST /_sandbox/users).`);
+    if (user.id === store.viewer().id) throw new LinearInputError(`${email} is the agent itself (the API key's user); a person stops or prompts a session.`);
+    return user;
+  };
+
   const emulator: LinearEmulator = {
     url: `${baseUrl}/graphql`,
     baseUrl,
@@ -181,6 +206,16 @@ export async function startLinearEmulator(options: LinearEmulatorOptions): Promi
     },
     listComments: (idOrKey) => store.issueComments(store.requireIssue(idOrKey).id).map((c) => commentSummary(context, c)),
     createRelation: (input) => ({ id: store.createRelation(input).id }),
+    listAgentSessions: (idOrKey) => store.issueAgentSessions(store.requireIssue(idOrKey).id).map((s) => agentSessionSummary(context, s)),
+    stopAgentSession: (sessionId, input) => {
+      const session = store.requireAgentSession(sessionId);
+      if (session.status === 'complete' || session.status === 'error') {
+        throw new LinearInputError(`Agent session ${sessionId} already ended (${session.status}); there is nothing to stop.`);
+      }
+      return agentActivitySummary(context, store.insertAgentActivity({ agentSessionId: session.id, userId: personByEmail(input.userEmail).id, content: { type: 'prompt', body: input.body ?? 'Stop' }, signal: 'stop' }));
+    },
+    promptAgentSession: (sessionId, input) =>
+      agentActivitySummary(context, store.insertAgentActivity({ agentSessionId: store.requireAgentSession(sessionId).id, userId: personByEmail(input.userEmail).id, content: { type: 'prompt', body: input.body } })),
     viewer: () => store.viewer(),
     state: () => ({
       data: store.snapshot(),

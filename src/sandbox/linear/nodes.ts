@@ -1,7 +1,7 @@
 import { matches, many, one, scalar, type FilterView } from './filters.js';
 import { connection, type PageArgs } from './pagination.js';
 import type { LinearStore } from './store.js';
-import type { CommentRecord, IssueRecord, LabelRecord, ProjectRecord, RelationRecord, TeamRecord, UserRecord, WorkflowStateRecord } from './types.js';
+import type { AgentActivityRecord, AgentSessionRecord, CommentRecord, IssueRecord, LabelRecord, ProjectRecord, RelationRecord, TeamRecord, UserRecord, WorkflowStateRecord } from './types.js';
 
 // GraphQL source objects built from stored records. A property holds a field's value; a
 // function property resolves a field with arguments or a relation, lazily, so a document pays
@@ -377,6 +377,7 @@ export function issueNode(ctx: ResolverContext, issue: IssueRecord): Node {
         (c) => commentNode(ctx, c),
       ),
     relations: (args: Args) => list(store.issueRelations(issue.id), args, relationView, (r) => relationNode(ctx, r)),
+    agentSessions: (args: Args) => list(store.issueAgentSessions(issue.id), args, agentSessionView, (a) => agentSessionNode(ctx, a)),
     inverseRelations: (args: Args) => list(store.inverseRelations(issue.id), args, relationView, (r) => relationNode(ctx, r)),
   };
 }
@@ -425,5 +426,96 @@ export function commentNode(ctx: ResolverContext, comment: CommentRecord): Node 
     reactions: [],
     issue: () => issueNode(ctx, issue),
     user: () => userNode(ctx, ctx.store.requireUser(comment.userId)),
+  };
+}
+
+// ── agent sessions ──────────────────────────────────────────────────────────────────────
+
+export function agentSessionView(session: AgentSessionRecord): FilterView {
+  return {
+    id: scalar(session.id),
+    status: scalar(session.status),
+    createdAt: scalar(session.createdAt),
+    updatedAt: scalar(session.updatedAt),
+  };
+}
+
+export function agentActivityView(activity: AgentActivityRecord): FilterView {
+  return {
+    id: scalar(activity.id),
+    agentSessionId: scalar(activity.agentSessionId),
+    type: scalar(activity.content.type),
+    createdAt: scalar(activity.createdAt),
+    updatedAt: scalar(activity.updatedAt),
+  };
+}
+
+export function agentSessionUrl(ctx: ResolverContext, session: AgentSessionRecord): string {
+  const issue = ctx.store.requireIssue(session.issueId);
+  return `${issueUrl(ctx, issue)}#agent-session-${session.id.slice(0, 8)}`;
+}
+
+export function agentSessionNode(ctx: ResolverContext, session: AgentSessionRecord): Node {
+  const { store } = ctx;
+  return {
+    id: session.id,
+    status: session.status,
+    slugId: session.id.replace(/-/g, '').slice(0, 12),
+    url: agentSessionUrl(ctx, session),
+    createdAt: session.createdAt,
+    updatedAt: session.updatedAt,
+    startedAt: session.startedAt,
+    endedAt: session.endedAt,
+    dismissedAt: null,
+    archivedAt: null,
+    summary: null,
+    type: null,
+    sourceMetadata: null,
+    // JSON-typed fields travel as JSON text: @linear/sdk parses them (its parseJson) on arrival.
+    plan: session.plan === null ? null : JSON.stringify(session.plan),
+    context: '{}',
+    externalLink: session.externalLink,
+    externalLinks: session.externalUrls.map((u) => ({ ...u })),
+    externalUrls: JSON.stringify(session.externalUrls),
+    appUser: () => userNode(ctx, store.requireUser(session.appUserId)),
+    creator: () => (session.creatorId ? userNode(ctx, store.requireUser(session.creatorId)) : null),
+    dismissedBy: null,
+    issue: () => issueNode(ctx, store.requireIssue(session.issueId)),
+    comment: null,
+    sourceComment: null,
+    pullRequest: null,
+    activities: (args: Args) => list(store.sessionActivities(session.id), args, agentActivityView, (a) => agentActivityNode(ctx, a)),
+  };
+}
+
+/** Content as the AgentActivityContent union serves it: `__typename` picks the member. */
+function activityContent(activity: AgentActivityRecord): Node {
+  const { content } = activity;
+  const typename = `AgentActivity${content.type[0]!.toUpperCase()}${content.type.slice(1)}Content`;
+  if (content.type === 'action') {
+    return { __typename: typename, type: 'action', action: content.action ?? '', parameter: content.parameter ?? '', result: content.result ?? null, resultData: content.result ? JSON.parse(bodyData(content.result)) : null };
+  }
+  const body = content.body ?? '';
+  return { __typename: typename, type: content.type, body, bodyData: JSON.parse(bodyData(body)), ...(content.type === 'prompt' ? { title: null } : {}), ...(content.type === 'error' ? { reasonCode: null } : {}) };
+}
+
+export function agentActivityNode(ctx: ResolverContext, activity: AgentActivityRecord): Node {
+  const { store } = ctx;
+  return {
+    id: activity.id,
+    createdAt: activity.createdAt,
+    updatedAt: activity.updatedAt,
+    archivedAt: null,
+    ephemeral: activity.ephemeral,
+    queued: false,
+    sentAt: null,
+    signal: activity.signal,
+    signalMetadata: activity.signalMetadata === null ? null : JSON.stringify(activity.signalMetadata),
+    sourceMetadata: null,
+    contextualMetadata: null,
+    sourceComment: null,
+    content: () => activityContent(activity),
+    agentSession: () => agentSessionNode(ctx, store.requireAgentSession(activity.agentSessionId)),
+    user: () => userNode(ctx, store.requireUser(activity.userId)),
   };
 }

@@ -2,6 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { StateType } from '../../domain/issue.js';
 import { LinearInputError } from './errors.js';
 import type {
+  AgentActivityContentRecord,
+  AgentActivityRecord,
+  AgentActivitySignal,
+  AgentSessionRecord,
   CommentRecord,
   IssueRecord,
   LabelRecord,
@@ -126,8 +130,34 @@ export function emptyData(): LinearData {
     issues: [],
     comments: [],
     relations: [],
+    agentSessions: [],
+    agentActivities: [],
     lastSyncId: 0,
   };
+}
+
+/** What an agent session's status becomes after an activity of this type from its agent. */
+function statusAfter(type: AgentActivityContentRecord['type'], current: AgentSessionRecord['status']): AgentSessionRecord['status'] {
+  switch (type) {
+    case 'thought':
+    case 'action':
+      return 'active';
+    case 'elicitation':
+      return 'awaitingInput';
+    case 'response':
+      return 'complete';
+    case 'error':
+      return 'error';
+    case 'prompt':
+      return current;
+  }
+}
+
+/** Changes to a session, as `agentSessionUpdate` carries them. */
+export interface AgentSessionChanges {
+  externalUrls?: Array<{ label: string; url: string }>;
+  externalLink?: string | null;
+  plan?: Record<string, unknown> | null;
 }
 
 /**
@@ -146,6 +176,8 @@ export class LinearStore {
   private issues = new Map<string, IssueRecord>();
   private comments = new Map<string, CommentRecord>();
   private relations = new Map<string, RelationRecord>();
+  private agentSessions = new Map<string, AgentSessionRecord>();
+  private agentActivities = new Map<string, AgentActivityRecord>();
   private syncId = 0;
   private readonly eventListeners: Array<(event: StoreEvent) => void> = [];
   private readonly writeListeners: Array<() => void> = [];
@@ -165,6 +197,8 @@ export class LinearStore {
     this.issues = new Map(data.issues.map((r) => [r.id, r]));
     this.comments = new Map(data.comments.map((r) => [r.id, r]));
     this.relations = new Map((data.relations ?? []).map((r) => [r.id, r]));
+    this.agentSessions = new Map((data.agentSessions ?? []).map((r) => [r.id, r]));
+    this.agentActivities = new Map((data.agentActivities ?? []).map((r) => [r.id, r]));
     this.syncId = data.lastSyncId;
   }
 
@@ -200,6 +234,8 @@ export class LinearStore {
       issues: [...this.issues.values()],
       comments: [...this.comments.values()],
       relations: [...this.relations.values()],
+      agentSessions: [...this.agentSessions.values()],
+      agentActivities: [...this.agentActivities.values()],
       lastSyncId: this.syncId,
     });
   }
@@ -306,6 +342,36 @@ export class LinearStore {
     const relation = this.relation(id);
     if (!relation) throw new LinearInputError('Entity not found: IssueRelation', 'Could not find referenced IssueRelation.');
     return relation;
+  }
+
+  allAgentSessions(): AgentSessionRecord[] {
+    return [...this.agentSessions.values()];
+  }
+
+  allAgentActivities(): AgentActivityRecord[] {
+    return [...this.agentActivities.values()];
+  }
+
+  /** An issue's agent sessions, oldest first (Linear's `Issue.agentSessions`). */
+  issueAgentSessions(issueId: string): AgentSessionRecord[] {
+    return this.allAgentSessions().filter((s) => s.issueId === issueId);
+  }
+
+  /** A session's activities, oldest first (Linear's `AgentSession.activities`). */
+  sessionActivities(sessionId: string): AgentActivityRecord[] {
+    return this.allAgentActivities().filter((a) => a.agentSessionId === sessionId);
+  }
+
+  requireAgentSession(id: string): AgentSessionRecord {
+    const session = this.agentSessions.get(id);
+    if (!session) throw new LinearInputError('Entity not found: AgentSession', 'Could not find referenced AgentSession.');
+    return session;
+  }
+
+  requireAgentActivity(id: string): AgentActivityRecord {
+    const activity = this.agentActivities.get(id);
+    if (!activity) throw new LinearInputError('Entity not found: AgentActivity', 'Could not find referenced AgentActivity.');
+    return activity;
   }
 
   issueComments(issueId: string): CommentRecord[] {
@@ -616,6 +682,76 @@ export class LinearStore {
     this.requireRelation(id);
     this.relations.delete(id);
     this.written();
+  }
+
+  /** A new session on an issue, pending until its agent says something; Linear sends `created`. */
+  createAgentSession(input: { issueId: string; appUserId: string; creatorId?: string | null; externalUrls?: Array<{ label: string; url: string }>; externalLink?: string | null }): AgentSessionRecord {
+    const issue = this.requireIssue(input.issueId);
+    this.requireUser(input.appUserId);
+    const at = now();
+    const session: AgentSessionRecord = {
+      id: randomUUID(),
+      issueId: issue.id,
+      appUserId: input.appUserId,
+      creatorId: input.creatorId ?? null,
+      status: 'pending',
+      externalUrls: input.externalUrls ?? [],
+      externalLink: input.externalLink ?? null,
+      plan: null,
+      createdAt: at,
+      updatedAt: at,
+      startedAt: null,
+      endedAt: null,
+    };
+    this.agentSessions.set(session.id, session);
+    this.written([{ type: 'AgentSessionEvent', action: 'created', session: structuredClone(session) }]);
+    return session;
+  }
+
+  /**
+   * An activity in a session. The agent's own move the session's status as Linear does
+   * (thought/action: active, elicitation: awaitingInput, response: complete, error: error); a
+   * person's (a prompt, the stop button) is sent to the agent as a `prompted` event.
+   */
+  insertAgentActivity(input: { id?: string; agentSessionId: string; userId: string; content: AgentActivityContentRecord; signal?: AgentActivitySignal | null; signalMetadata?: Record<string, unknown> | null; ephemeral?: boolean }): AgentActivityRecord {
+    const session = this.requireAgentSession(input.agentSessionId);
+    this.requireUser(input.userId);
+    if (input.id !== undefined && this.agentActivities.has(input.id)) {
+      throw new LinearInputError(`An agent activity with id ${input.id} already exists.`, 'The agent activity already exists.');
+    }
+    const at = now();
+    const activity: AgentActivityRecord = {
+      id: input.id ?? randomUUID(),
+      agentSessionId: session.id,
+      userId: input.userId,
+      content: { ...input.content },
+      signal: input.signal ?? null,
+      signalMetadata: input.signalMetadata ?? null,
+      ephemeral: input.ephemeral ?? false,
+      createdAt: at,
+      updatedAt: at,
+    };
+    this.agentActivities.set(activity.id, activity);
+    const status = statusAfter(activity.content.type, session.status);
+    if (status !== session.status) {
+      session.status = status;
+      if (status === 'active' && session.startedAt === null) session.startedAt = at;
+      session.endedAt = status === 'complete' || status === 'error' ? at : null;
+    }
+    session.updatedAt = at;
+    const events: StoreEvent[] = activity.content.type === 'prompt' ? [{ type: 'AgentSessionEvent', action: 'prompted', session: structuredClone(session), activity: structuredClone(activity) }] : [];
+    this.written(events);
+    return activity;
+  }
+
+  updateAgentSession(id: string, changes: AgentSessionChanges): AgentSessionRecord {
+    const session = this.requireAgentSession(id);
+    if (changes.externalUrls !== undefined) session.externalUrls = changes.externalUrls.map((u) => ({ ...u }));
+    if (changes.externalLink !== undefined) session.externalLink = changes.externalLink;
+    if (changes.plan !== undefined) session.plan = changes.plan;
+    session.updatedAt = now();
+    this.written();
+    return session;
   }
 
   insertComment(issueId: string, userId: string, body: string): CommentRecord {

@@ -100,6 +100,56 @@ export interface RelationRecord {
   updatedAt: string;
 }
 
+/** Linear's AgentSessionStatus. */
+export type AgentSessionStatus = 'pending' | 'active' | 'awaitingInput' | 'complete' | 'error' | 'stale';
+
+/** Linear's AgentActivityType; `prompt` is a person's, every other one the agent's. */
+export type AgentActivityType = 'thought' | 'action' | 'response' | 'error' | 'elicitation' | 'prompt';
+
+/** Linear's AgentActivitySignal. */
+export type AgentActivitySignal = 'auth' | 'continue' | 'select' | 'stop';
+
+/** An agent's session on an issue (Linear's AgentSession): the thread its activities form. */
+export interface AgentSessionRecord {
+  id: string;
+  issueId: string;
+  /** The agent (app) user the session belongs to: whoever created it through the API. */
+  appUserId: string;
+  /** The person responsible; null for a session an agent opened by itself. */
+  creatorId: string | null;
+  status: AgentSessionStatus;
+  externalUrls: Array<{ label: string; url: string }>;
+  externalLink: string | null;
+  plan: Record<string, unknown> | null;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+}
+
+/** The content of an activity as Linear's `content` JSONObject carries it. */
+export interface AgentActivityContentRecord {
+  type: AgentActivityType;
+  /** thought, response, error, elicitation, prompt. */
+  body?: string;
+  /** action: what is done (e.g. "Edit"), on what (a path, a command), and optionally its result. */
+  action?: string;
+  parameter?: string;
+  result?: string;
+}
+
+export interface AgentActivityRecord {
+  id: string;
+  agentSessionId: string;
+  userId: string;
+  content: AgentActivityContentRecord;
+  signal: AgentActivitySignal | null;
+  signalMetadata: Record<string, unknown> | null;
+  ephemeral: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** Everything the emulator knows; also the shape of the data file. */
 export interface LinearData {
   version: 1;
@@ -115,6 +165,9 @@ export interface LinearData {
   comments: CommentRecord[];
   /** Absent in data files written before relations existed. */
   relations?: RelationRecord[];
+  /** Absent in data files written before agent sessions existed. */
+  agentSessions?: AgentSessionRecord[];
+  agentActivities?: AgentActivityRecord[];
   /** Bumped on every write, served as `lastSyncId` like Linear's sync counter. */
   lastSyncId: number;
 }
@@ -128,4 +181,7 @@ export type StoreEvent =
       /** Linear's `updatedFrom`: the previous values of the fields that changed. */
       updatedFrom?: Partial<IssueRecord>;
     }
-  | { type: 'Comment'; action: 'create'; comment: CommentRecord };
+  | { type: 'Comment'; action: 'create'; comment: CommentRecord }
+  /** Linear's AgentSessionEvent: `created` with a new session, `prompted` with a person's
+   * activity in it (a message, or the stop button: `signal: stop`). */
+  | { type: 'AgentSessionEvent'; action: 'created' | 'prompted'; session: AgentSessionRecord; activity?: AgentActivityRecord };

@@ -1,6 +1,6 @@
 import type { StateType } from '../../domain/issue.js';
-import { issueUrl, type ResolverContext } from './nodes.js';
-import type { CommentRecord, IssueRecord, LabelRecord, TeamRecord } from './types.js';
+import { agentSessionUrl, issueUrl, type ResolverContext } from './nodes.js';
+import type { AgentActivityContentRecord, AgentActivityRecord, AgentSessionRecord, AgentSessionStatus, CommentRecord, IssueRecord, LabelRecord, TeamRecord } from './types.js';
 
 // What the admin API (programmatic and /_sandbox over HTTP) hands back: records joined with
 // the names a test or a demo script wants to read, ids included.
@@ -98,5 +98,51 @@ export function commentSummary(ctx: ResolverContext, comment: CommentRecord): Sa
     body: comment.body,
     user: { id: user.id, name: user.name, email: user.email },
     createdAt: comment.createdAt,
+  };
+}
+
+export interface SandboxAgentActivity {
+  id: string;
+  content: AgentActivityContentRecord;
+  signal: string | null;
+  ephemeral: boolean;
+  user: { id: string; name: string; email: string };
+  createdAt: string;
+}
+
+export interface SandboxAgentSession {
+  id: string;
+  issueId: string;
+  issueKey: string;
+  url: string;
+  status: AgentSessionStatus;
+  appUserId: string;
+  externalUrls: Array<{ label: string; url: string }>;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  /** Oldest first. */
+  activities: SandboxAgentActivity[];
+}
+
+export function agentActivitySummary(ctx: ResolverContext, activity: AgentActivityRecord): SandboxAgentActivity {
+  const user = ctx.store.requireUser(activity.userId);
+  return { id: activity.id, content: { ...activity.content }, signal: activity.signal, ephemeral: activity.ephemeral, user: { id: user.id, name: user.name, email: user.email }, createdAt: activity.createdAt };
+}
+
+export function agentSessionSummary(ctx: ResolverContext, session: AgentSessionRecord): SandboxAgentSession {
+  const issue = ctx.store.requireIssue(session.issueId);
+  return {
+    id: session.id,
+    issueId: issue.id,
+    issueKey: ctx.store.identifier(issue),
+    url: agentSessionUrl(ctx, session),
+    status: session.status,
+    appUserId: session.appUserId,
+    externalUrls: session.externalUrls.map((u) => ({ ...u })),
+    createdAt: session.createdAt,
+    startedAt: session.startedAt,
+    endedAt: session.endedAt,
+    activities: ctx.store.sessionActivities(session.id).map((a) => agentActivitySummary(ctx, a)),
   };
 }

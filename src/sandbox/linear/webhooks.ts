@@ -1,7 +1,8 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { issueUrl, priorityLabel, type ResolverContext } from './nodes.js';
-import type { CommentRecord, IssueRecord, StoreEvent } from './types.js';
+import { agentSessionUrl, issueUrl, priorityLabel, type ResolverContext } from './nodes.js';
+import type { AgentActivityRecord, AgentSessionRecord, CommentRecord, IssueRecord, StoreEvent } from './types.js';
+import { webhookShapeErrors } from './webhook-shapes.js';
 
 // Linear's webhooks: one signed POST per change per configured URL, sent after the GraphQL
 // response (never blocking it), retried with backoff, recorded for tests. The signature is
@@ -15,7 +16,8 @@ export interface WebhookTarget {
   secret: string;
 }
 
-export interface LinearWebhookPayload {
+/** An entity change (Issue, Comment): Linear's data-change webhook. */
+export interface EntityWebhookPayload {
   action: 'create' | 'update' | 'remove';
   type: 'Issue' | 'Comment';
   actor: { id: string; name: string; email: string; type: 'user' };
@@ -28,12 +30,37 @@ export interface LinearWebhookPayload {
   webhookId: string;
 }
 
+/**
+ * Linear's AgentSessionEvent (the schema's AgentSessionEventWebhookPayload): sent to the agent a
+ * session belongs to when the session is `created`, and when a person `prompted` it (a message,
+ * or the stop button: an activity with `signal: stop`).
+ */
+export interface AgentSessionEventPayload {
+  type: 'AgentSessionEvent';
+  action: 'created' | 'prompted';
+  createdAt: string;
+  organizationId: string;
+  oauthClientId: string;
+  appUserId: string;
+  agentSession: Record<string, unknown>;
+  agentActivity?: Record<string, unknown>;
+  promptContext?: string;
+  guidance: unknown[];
+  webhookTimestamp: number;
+  webhookId: string;
+}
+
+export type LinearWebhookPayload = EntityWebhookPayload | AgentSessionEventPayload;
+
+/** The schema's type each AgentSessionEvent payload is checked against before it is sent. */
+export const AGENT_SESSION_EVENT_TYPE = 'AgentSessionEventWebhookPayload';
+
 export interface WebhookDelivery {
   /** The `Linear-Delivery` header: the same on every attempt of this delivery. */
   id: string;
   webhookId: string;
   url: string;
-  event: 'Issue' | 'Comment';
+  event: LinearWebhookPayload['type'];
   action: LinearWebhookPayload['action'];
   /** The payload of the last attempt. */
   payload: LinearWebhookPayload;
@@ -122,13 +149,89 @@ function commentData(ctx: ResolverContext, comment: CommentRecord): Record<strin
   };
 }
 
+type Envelope = 'webhookTimestamp' | 'webhookId';
 /** The parts of a payload fixed at the moment of the change; the envelope is added per attempt. */
-type PayloadCore = Omit<LinearWebhookPayload, 'webhookTimestamp' | 'webhookId'>;
+type PayloadCore = Omit<EntityWebhookPayload, Envelope> | Omit<AgentSessionEventPayload, Envelope>;
+
+/** A stable OAuth client id per workspace: the emulator has one app, the API key's user. */
+function oauthClientIdOf(orgId: string): string {
+  const hex = createHash('sha256').update(`linear-emulator-oauth-client:${orgId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function userChild(ctx: ResolverContext, userId: string): Record<string, unknown> {
+  const user = ctx.store.requireUser(userId);
+  return { id: user.id, name: user.name, email: user.email, url: `${ctx.baseUrl}/${ctx.store.org().urlKey}/profiles/${user.displayName}` };
+}
+
+function agentSessionData(ctx: ResolverContext, session: AgentSessionRecord): Record<string, unknown> {
+  const { store } = ctx;
+  const issue = store.requireIssue(session.issueId);
+  const team = store.requireTeam(issue.teamId);
+  return {
+    id: session.id,
+    createdAt: session.createdAt,
+    updatedAt: session.updatedAt,
+    archivedAt: null,
+    appUserId: session.appUserId,
+    creatorId: session.creatorId,
+    ...(session.creatorId ? { creator: userChild(ctx, session.creatorId) } : {}),
+    commentId: null,
+    sourceCommentId: null,
+    issueId: issue.id,
+    issue: { id: issue.id, identifier: store.identifier(issue), title: issue.title, description: issue.description === '' ? null : issue.description, teamId: team.id, team: { id: team.id, key: team.key, name: team.name }, url: issueUrl(ctx, issue) },
+    organizationId: store.org().id,
+    status: session.status,
+    startedAt: session.startedAt,
+    endedAt: session.endedAt,
+    summary: null,
+    sourceMetadata: null,
+    type: 'commentThread',
+    url: agentSessionUrl(ctx, session),
+  };
+}
+
+function agentActivityData(ctx: ResolverContext, activity: AgentActivityRecord): Record<string, unknown> {
+  return {
+    id: activity.id,
+    createdAt: activity.createdAt,
+    updatedAt: activity.updatedAt,
+    archivedAt: null,
+    agentSessionId: activity.agentSessionId,
+    content: { ...activity.content },
+    signal: activity.signal,
+    signalMetadata: activity.signalMetadata,
+    sourceCommentId: null,
+    userId: activity.userId,
+    user: userChild(ctx, activity.userId),
+  };
+}
+
+/** What Linear puts in `promptContext` of a `created` event: the issue, as the agent should read it. */
+function promptContext(ctx: ResolverContext, session: AgentSessionRecord): string {
+  const issue = ctx.store.requireIssue(session.issueId);
+  const description = issue.description === '' ? '' : `\n<description>\n${issue.description}\n</description>`;
+  return `<issue identifier="${ctx.store.identifier(issue)}">\n<title>${issue.title}</title>${description}\n</issue>`;
+}
 
 /** Builds the payload when the change happens, so a later change cannot leak into it. */
 export function payloadFor(ctx: ResolverContext, event: StoreEvent): PayloadCore {
   const { store } = ctx;
   const at = new Date().toISOString();
+  if (event.type === 'AgentSessionEvent') {
+    return {
+      type: 'AgentSessionEvent',
+      action: event.action,
+      createdAt: at,
+      organizationId: store.org().id,
+      oauthClientId: oauthClientIdOf(store.org().id),
+      appUserId: event.session.appUserId,
+      agentSession: agentSessionData(ctx, event.session),
+      ...(event.activity ? { agentActivity: agentActivityData(ctx, event.activity) } : {}),
+      ...(event.action === 'created' ? { promptContext: promptContext(ctx, event.session) } : {}),
+      guidance: [],
+    };
+  }
   if (event.type === 'Issue') {
     const viewer = store.viewer();
     return {
@@ -180,6 +283,11 @@ export class WebhookSender {
     let core: PayloadCore;
     try {
       core = payloadFor(this.options.context, event);
+      if (core.type === 'AgentSessionEvent') {
+        // Held to the schema before it leaves, with a placeholder envelope (its two fields are typed too).
+        const errors = webhookShapeErrors(AGENT_SESSION_EVENT_TYPE, { ...core, webhookId: '00000000-0000-4000-a000-000000000000', webhookTimestamp: 0 });
+        if (errors.length > 0) throw new Error(`AgentSessionEvent payload does not match the schema: ${errors.join('; ')}`);
+      }
     } catch (error) {
       this.options.logger.error({ err: error }, 'linear emulator: could not build a webhook payload; nothing sent');
       return;
@@ -192,7 +300,7 @@ export class WebhookSender {
   }
 
   private envelope(core: PayloadCore, webhookId: string): { payload: LinearWebhookPayload; body: string } {
-    const payload: LinearWebhookPayload = { ...core, webhookTimestamp: Date.now(), webhookId };
+    const payload = { ...core, webhookTimestamp: Date.now(), webhookId } as LinearWebhookPayload;
     return { payload, body: JSON.stringify(payload) };
   }
 
