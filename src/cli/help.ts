@@ -14,8 +14,9 @@ Operating
                            namespace and search attributes (--fix registers them), the fleet's
                            configuration, git and agent CLIs, webhook secrets, ports, disk;
                            exits non-zero on any failure
-  status [ISSUE]           runs and their phases, each repo's graduation and the failure alert;
-                           with ISSUE (key like ENG-12, or id), its full state
+  status [ISSUE] [--all]   runs and their phases (the 50 latest; --all: every run), each repo's
+                           graduation and the failure alert; with ISSUE (key like ENG-12, or
+                           id), its full state
   triage ISSUE             what triage decides for the issue and why: every routing rule that
                            fired, the default repo if used, blockers, graduation (starts nothing)
   triage --all [--team K]  classify every open labelled issue: dispatchable, thin, reserved,

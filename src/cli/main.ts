@@ -7,7 +7,7 @@ import { FleetConfigMismatchError, formatChanges } from '../temporal/fleet-confi
 import { connectClient } from '../temporal/connection.js';
 import { linePolicyFromConfig } from '../config/line-policy.js';
 import { HELP } from './help.js';
-import { applyFleet, commandIssue, fleetState, formatFleet, formatTable, issueStatus, listRuns, setPaused } from './operate.js';
+import { applyFleet, commandIssue, fleetState, formatFleet, formatTable, issueStatus, listRuns, setPaused, STATUS_ROWS } from './operate.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       const cfg = config();
       const client = await connectClient(cfg);
       if (rest[0]) return print(await issueStatus(client, rest[0]));
-      const rows = await listRuns(client, cfg);
+      const rows = await listRuns(client, cfg, values.all ? Number.POSITIVE_INFINITY : STATUS_ROWS);
       if (values.json) return print(rows);
       const { failureReport } = await import('../temporal/failure-report.js');
       const { judgeContext, graduationOf, formatGraduation } = await import('./judge.js');
@@ -83,7 +83,8 @@ async function main(): Promise<void> {
         ),
         graduationOf(judgeContext(cfg)).then(formatGraduation, (err: unknown) => `graduation: could not read the forge (${err instanceof Error ? err.message : String(err)})`),
       ]);
-      console.log([formatTable(rows.map((r) => ({ issue: r.issueKey, phase: r.phase, repo: r.repo, pr: r.pr, status: r.status, started: r.startTime }))), '', graduation, failures].join('\n'));
+      const more = !values.all && rows.length === STATUS_ROWS ? [`(the ${STATUS_ROWS} latest runs; conveyor status --all lists every one)`] : [];
+      console.log([formatTable(rows.map((r) => ({ issue: r.issueKey, phase: r.phase, repo: r.repo, pr: r.pr, status: r.status, started: r.startTime }))), ...more, '', graduation, failures].join('\n'));
       return;
     }
     case 'failures': {

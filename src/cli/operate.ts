@@ -45,10 +45,16 @@ export interface RunRow {
   startTime: string;
 }
 
-export async function listRuns(client: Client, config: Config, limit = 50): Promise<RunRow[]> {
+/** How many runs `conveyor status` lists without --all: the latest, newest first. */
+export const STATUS_ROWS = 50;
+/** Visibility's largest page: `--all` over a backlog of thousands reads it in few round trips. */
+const MAX_PAGE = 1_000;
+
+/** The issue runs of the task queue, newest first: the first `limit`, or all of them (Infinity). */
+export async function listRuns(client: Client, config: Config, limit = STATUS_ROWS): Promise<RunRow[]> {
   const rows: RunRow[] = [];
   const query = `WorkflowType = '${ISSUE_WORKFLOW_TYPE}' AND TaskQueue = '${config.taskQueue}'`;
-  for await (const run of client.workflow.list({ query, pageSize: limit })) {
+  for await (const run of client.workflow.list({ query, pageSize: Math.min(limit, MAX_PAGE) })) {
     const attrs = run.typedSearchAttributes;
     rows.push({
       workflowId: run.workflowId,

@@ -35,6 +35,17 @@ export const temporalSchema = z.strictObject({
     .strictObject({
       maxConcurrentActivityTaskExecutions: z.number().int().positive().default(20),
       maxConcurrentWorkflowTaskExecutions: z.number().int().positive().default(40),
+      /**
+       * Workflow runs the worker keeps in memory between their tasks (the SDK's sticky cache).
+       * Sized on purpose, not left to the SDK's default (about 60% of the heap limit in MiB:
+       * 2,310 runs on a 4 GiB heap): most open issue runs wait for days (escalated, in review),
+       * and a waiting run in the cache holds memory for a task that comes rarely. A run that
+       * is not cached costs one replay of its history when its next signal or timer arrives
+       * (histories stay short: runs continue as new at a few thousand events). bench/scale
+       * measures both sides; see its README. At least maxConcurrentWorkflowTaskExecutions, or
+       * the SDK would quietly lower that instead.
+       */
+      maxCachedWorkflows: z.number().int().min(2).default(500),
       shutdownGraceTime: duration.default('30s'),
       /** After a SIGTERM the process exits by this time whatever still runs (default: the grace time + 10s). */
       shutdownDeadline: duration.optional(),
@@ -49,7 +60,11 @@ export const temporalSchema = z.strictObject({
        */
       localActivities: z.boolean().default(true),
     })
-    .prefault({}),
+    .prefault({})
+    .refine((w) => w.maxCachedWorkflows >= w.maxConcurrentWorkflowTaskExecutions, {
+      message: 'maxCachedWorkflows must be at least maxConcurrentWorkflowTaskExecutions (each workflow task in flight holds a cached run); raise it or lower the other',
+      path: ['maxCachedWorkflows'],
+    }),
   devServer: z
     .strictObject({
       ip: z.string().default('127.0.0.1'),

@@ -105,6 +105,8 @@ export async function createConveyorWorker(options: {
     },
     maxConcurrentActivityTaskExecutions: config.temporal.worker.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: config.temporal.worker.maxConcurrentWorkflowTaskExecutions,
+    // Waiting runs are evicted beyond this many and replay when woken (temporal-schema.ts says why).
+    maxCachedWorkflows: config.temporal.worker.maxCachedWorkflows,
     // In-flight activities get this long to finish (agents are cancelled and their trees killed).
     shutdownGraceTime: durationMs(config.temporal.worker.shutdownGraceTime),
   });

@@ -128,6 +128,21 @@ agents: { default: codex, providers: { codex: { command: [codex] } } }
     expect(err.message).toMatch(/factory\.yaml is not valid YAML/);
   });
 
+  it('sizes the workflow cache on purpose, and refuses a cache smaller than the workflow tasks in flight naming the key', () => {
+    expect(loadConfig({ root: repoRoot, profile: 'sandbox', env: {} }).temporal.worker.maxCachedWorkflows).toBe(500);
+    const temporalYaml = readFileSync(join(repoRoot, 'temporal.yaml'), 'utf8');
+    // Absent from temporal.yaml: the schema's default, not the SDK's heap-sized one.
+    const absent = temporalYaml.replace(/^ {2}maxCachedWorkflows: .*\n/m, '');
+    expect(absent).not.toContain('maxCachedWorkflows');
+    expect(loadConfig({ root: installation(undefined, absent), profile: 'sandbox', env: {} }).temporal.worker.maxCachedWorkflows).toBe(500);
+    expect(loadConfig({ root: installation(undefined, temporalYaml.replace('maxCachedWorkflows: 500', 'maxCachedWorkflows: 2000')), profile: 'sandbox', env: {} }).temporal.worker.maxCachedWorkflows).toBe(2000);
+    const small = errorOf(() => loadConfig({ root: installation(undefined, temporalYaml.replace('maxCachedWorkflows: 500', 'maxCachedWorkflows: 10')), profile: 'sandbox', env: {} }));
+    expect(small.message).toMatch(/temporal\.yaml/);
+    expect(small.message).toMatch(/worker\.maxCachedWorkflows: maxCachedWorkflows must be at least maxConcurrentWorkflowTaskExecutions/);
+    const one = errorOf(() => loadConfig({ root: installation(undefined, temporalYaml.replace('maxCachedWorkflows: 500', 'maxCachedWorkflows: 1').replace('maxConcurrentWorkflowTaskExecutions: 40', 'maxConcurrentWorkflowTaskExecutions: 1')), profile: 'sandbox', env: {} }));
+    expect(one.message).toMatch(/worker\.maxCachedWorkflows: .*>=2/);
+  });
+
   it('takes the Temporal address, namespace and mTLS files from the environment', () => {
     const config = loadConfig({ root: repoRoot, profile: 'runtime', env: { CONVEYOR_FACTORY_CONFIG: 'instance.example/factory.yaml', TEMPORAL_ADDRESS: 'acme.a1b2c.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'acme.a1b2c', TEMPORAL_TLS_CERT: 'c.pem', TEMPORAL_TLS_KEY: 'k.pem' } });
     expect(config.temporal.connection).toMatchObject({ address: 'acme.a1b2c.tmprl.cloud:7233', namespace: 'acme.a1b2c', tls: { certFile: 'c.pem', keyFile: 'k.pem' } });

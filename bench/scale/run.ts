@@ -1,0 +1,511 @@
+// The scale benchmark (issue 15, "Scale, measured"): N open issues brought to a waiting state
+// (escalated: thin issues, started by their ready webhook through the real gateway) on one
+// worker wired like `npm run dev`, beside a raw signal-with-start baseline in the same run,
+// alternating rounds. Prints throughput, the process's RSS (peak and settled, with the workflow
+// cache sized by --cache), what a cache miss costs, history events per issue per day of waiting,
+// and the time of `conveyor status`, `conveyor status --all` and one reconcile sweep over the N
+// runs; tables on stdout, then one JSON line (progress goes to stderr). Not a test: nothing here
+// asserts a speed, but an issue that never escalates stops the bench.
+//
+//   npx tsx bench/scale/run.ts [--issues 10000] [--rounds 4] [--concurrency 32] [--cache N]
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { stringify } from 'yaml';
+import { linePolicyFromConfig } from '../../src/config/line-policy.js';
+import { loadConfig, type Config } from '../../src/config/load.js';
+import { durationMs } from '../../src/domain/duration.js';
+import { issueWorkflowId } from '../../src/domain/naming.js';
+import { createLogger } from '../../src/logging.js';
+import { ensureTemporalCli } from '../../src/temporal/cli-binary.js';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
+import { signalIssue } from '../../src/temporal/issue-runs.js';
+import { runSweepNow } from '../../src/temporal/sweep-schedule.js';
+import { installRuntime } from '../../src/workers/worker.js';
+import { issueStateQuery } from '../../src/workflows/messages.js';
+import type { History } from '../dispatch/segments.js';
+import { formatTable, median } from '../gateway/stats.js';
+import { startBaseline, type Baseline } from './baseline.js';
+import { scaleFactoryInput, startScaleFactory, type ScaleFactory, type ScaleIssue } from './factory.js';
+import { cpuSecondsOf, MemorySampler, mib, peakRssFromKernel } from './memory.js';
+
+const HELP = `bench/scale: N issues brought to a waiting state (escalated) through the real gateway and
+worker, beside raw signal-with-start in the same run; memory, cache-miss cost, history growth and
+the operator's CLI at that size.
+
+  npm run bench:scale -- [options]
+
+  --issues N        issues brought to escalated (default 10000), split over the rounds
+  --rounds R        alternating rounds, raw then factory (default 4)
+  --concurrency K   ingress calls in flight on each side: raw signal-with-starts, or the
+                    emulator's ready webhooks not yet answered by the gateway (default 32)
+  --minutes M       stop starting issues M minutes into the rounds; the round in progress ends
+                    with the issues it started and the measurements follow (default: no limit)
+  --window W        at most W issues started and not yet escalated (default 128; keep it under
+                    the cache size, or a run's next task replays its history)
+  --raw-per-round M raw starts per round (default: the round's issues, at most 300)
+  --cache C         the worker's temporal.worker.maxCachedWorkflows (default: temporal.yaml's)
+  --nudges S        runs nudged twice to time a signal to an evicted and to a cached run (default 20)
+  --history H       runs whose history events are counted (default 50)
+  --settle SEC      quiet time after the last round before the settled RSS is read (default 30)
+  -h, --help        this text
+
+Wall time on 2 shared cores: --issues 400 about 3 minutes; the default 10,000 takes most of an
+hour (run it under nice). Progress goes to stderr; stdout gets the tables and one JSON line.`;
+
+const { values: args } = parseArgs({
+  options: {
+    issues: { type: 'string', default: '10000' },
+    rounds: { type: 'string', default: '4' },
+    concurrency: { type: 'string', default: '32' },
+    cache: { type: 'string' },
+    'raw-per-round': { type: 'string' },
+    window: { type: 'string' },
+    minutes: { type: 'string' },
+    nudges: { type: 'string', default: '20' },
+    history: { type: 'string', default: '50' },
+    settle: { type: 'string', default: '30' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  allowPositionals: true,
+});
+if (args.help) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+
+function positiveInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes a positive whole number, not "${value}"`);
+  return n;
+}
+const ISSUES = positiveInt('issues', args.issues);
+const ROUNDS = positiveInt('rounds', args.rounds);
+const CONCURRENCY = positiveInt('concurrency', args.concurrency);
+const NUDGES = positiveInt('nudges', args.nudges);
+const HISTORY_SAMPLE = positiveInt('history', args.history);
+const SETTLE_S = positiveInt('settle', args.settle);
+const PER_ROUND = Math.ceil(ISSUES / ROUNDS);
+/** A raw start is cheap and its rate steady: a few hundred per round measure it. */
+/**
+ * At most this many issues started and not yet escalated. Unbounded, a round of thousands would
+ * be thousands of runs at once, more than the workflow cache holds, and each run's next task
+ * would replay its history (a burst's cost, not the line's steady rate).
+ */
+const WINDOW = args.window !== undefined ? positiveInt('window', args.window) : 128;
+/** Past this, no new issue is started: the round in progress finishes and the measurements follow. */
+const BUDGET_MS = args.minutes !== undefined ? positiveInt('minutes', args.minutes) * 60_000 : Number.POSITIVE_INFINITY;
+let roundsStartedAt = Number.POSITIVE_INFINITY;
+const outOfTime = () => Date.now() - roundsStartedAt > BUDGET_MS;
+const RAW_PER_ROUND = args['raw-per-round'] !== undefined ? positiveInt('raw-per-round', args['raw-per-round']) : Math.min(PER_ROUND, 300);
+/** No issue escalating for this long stops the bench with what a waiting one was doing. */
+const STALL_MS = 180_000;
+const TARGET_RATIO = 0.5;
+const TARGET_RSS = 1_073_741_824;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const load1 = () => loadavg()[0]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+
+// ── the raw side ──────────────────────────────────────────────────────────────────────────
+interface Round {
+  count: number;
+  seconds: number;
+  perSecond: number;
+  load: [number, number];
+  /** CPU milliseconds per issue (or raw start) in this process and in the Temporal dev server. */
+  cpuMsPer?: { bench: number; server: number | null };
+}
+
+/** What a round cost in CPU: this process (all its threads) and the dev server's. */
+async function withCpu(serverPid: number | undefined, round: () => Promise<Round>): Promise<Round> {
+  const bench0 = process.cpuUsage();
+  const server0 = serverPid === undefined ? null : cpuSecondsOf(serverPid);
+  const result = await round();
+  const bench = process.cpuUsage(bench0);
+  const server1 = serverPid === undefined ? null : cpuSecondsOf(serverPid);
+  return { ...result, cpuMsPer: { bench: (bench.user + bench.system) / 1000 / result.count, server: server0 === null || server1 === null ? null : ((server1 - server0) * 1000) / result.count } };
+}
+
+async function rawRound(baseline: Baseline, count: number): Promise<Round> {
+  const loadBefore = load1();
+  const { firstAt, lastAt } = await baseline.round(count, CONCURRENCY, STALL_MS);
+  const s = (lastAt - firstAt) / 1000;
+  return { count, seconds: s, perSecond: count / s, load: [loadBefore, load1()] };
+}
+
+// ── the factory side ──────────────────────────────────────────────────────────────────────
+let issueSeq = 0;
+const issues: ScaleIssue[] = [];
+
+async function explainStuck(factory: ScaleFactory, issue: ScaleIssue): Promise<string> {
+  try {
+    const state = await factory.client.workflow.getHandle(issueWorkflowId(issue.id)).query(issueStateQuery);
+    return `${issue.key}'s run is in phase ${state.phase}${state.reason ? ` (${state.reason})` : ''}`;
+  } catch (err) {
+    return `${issue.key}'s run cannot be queried: ${(err as Error).message}`;
+  }
+}
+
+/**
+ * Creates `count` thin ready issues, at most CONCURRENCY of whose create webhooks are unanswered
+ * by the gateway at a time (the emulator would otherwise send them all at once), and waits until
+ * each has been escalated (its comment posted).
+ */
+async function factoryRound(factory: ScaleFactory, count: number): Promise<Round> {
+  const loadBefore = load1();
+  const mine: ScaleIssue[] = [];
+  const pending = new Set<{ status: string }>();
+  const firstAt = Date.now();
+  // Issues started and not yet escalated stay under the window: see WINDOW.
+  const open = new Set<string>();
+  let movedAt = Date.now();
+  while ((mine.length < count && !outOfTime()) || pending.size > 0) {
+    for (const d of pending) if (d.status !== 'pending') pending.delete(d);
+    for (const id of open) if (factory.escalatedAt.has(id) && open.delete(id)) movedAt = Date.now();
+    if (Date.now() - movedAt > STALL_MS) {
+      const stuck = mine.find((i) => !factory.escalatedAt.has(i.id))!;
+      throw new Error(`no issue escalated for ${STALL_MS / 1000} s (${open.size} open): ${await explainStuck(factory, stuck)}`);
+    }
+    while (pending.size < CONCURRENCY && mine.length < count && open.size < WINDOW && !outOfTime()) {
+      const { issue, delivery } = factory.createIssue(`Scale bench issue ${++issueSeq}`);
+      mine.push(issue);
+      issues.push(issue);
+      open.add(issue.id);
+      pending.add(delivery);
+    }
+    await sleep(5);
+  }
+  const failed = factory.sandbox.linear.deliveries.filter((d) => d.status === 'failed');
+  if (failed.length > 0) throw new Error(`${failed.length} webhooks were not accepted by the gateway (last: ${failed.at(-1)!.error ?? 'no error'}): the figures would not describe the factory`);
+  let done = 0;
+  let lastProgressAt = Date.now();
+  for (;;) {
+    const now = mine.filter((i) => factory.escalatedAt.has(i.id)).length;
+    if (now === mine.length) break;
+    if (now > done) {
+      done = now;
+      lastProgressAt = Date.now();
+    }
+    if (Date.now() - lastProgressAt > STALL_MS) {
+      const stuck = mine.find((i) => !factory.escalatedAt.has(i.id))!;
+      throw new Error(`no issue escalated for ${STALL_MS / 1000} s (${now} of ${mine.length} this round): ${await explainStuck(factory, stuck)}`);
+    }
+    await sleep(250);
+  }
+  const lastAt = Math.max(...mine.map((i) => factory.escalatedAt.get(i.id)!));
+  const s = (lastAt - firstAt) / 1000;
+  // Fewer than asked when the time budget ran out during the round.
+  return { count: mine.length, seconds: s, perSecond: mine.length / s, load: [loadBefore, load1()] };
+}
+
+// ── history ───────────────────────────────────────────────────────────────────────────────
+type HistoryEvent = NonNullable<History['events']>[number];
+const eventMs = (event: HistoryEvent): number => Number(event.eventTime?.seconds ?? 0) * 1000 + (event.eventTime?.nanos ?? 0) / 1e6;
+const historyOf = async (client: Client, issue: ScaleIssue) => (await client.workflow.getHandle(issueWorkflowId(issue.id)).fetchHistory()).events ?? [];
+
+/** Every `step`-th issue, `count` of them, spread over the whole run. */
+function spread<T>(items: readonly T[], count: number): T[] {
+  const n = Math.min(count, items.length);
+  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / n)]!);
+}
+
+interface Nudge {
+  /** Signal recorded → the workflow task that handled it completed (server clock). */
+  ms: number;
+  eventsAdded: number;
+  /** The workflow task's queue: sticky (the worker had the run cached) or normal. */
+  sticky: boolean;
+}
+
+/**
+ * The sweep's PR nudge (a forge event) sent to a waiting run, timed from the server recording
+ * the signal to the worker completing the workflow task that handled it. The same delivery id
+ * twice: the second is a redelivery, which is what a sweep repeats every interval.
+ */
+async function nudge(client: Client, issue: ScaleIssue, deliveryId: string): Promise<Nudge> {
+  const before = (await historyOf(client, issue)).length;
+  await signalIssue(client, issue.id, { name: 'forge', event: { deliveryId, kind: 'pull-request' } });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const events = await historyOf(client, issue);
+    const fresh = events.slice(before);
+    const signalled = fresh.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
+    const completed = signalled < 0 ? -1 : fresh.findIndex((e, i) => i > signalled && e.workflowTaskCompletedEventAttributes);
+    if (completed >= 0) {
+      const scheduled = fresh.slice(signalled, completed).find((e) => e.workflowTaskScheduledEventAttributes);
+      // TASK_QUEUE_KIND_STICKY = 2
+      const sticky = Number(scheduled?.workflowTaskScheduledEventAttributes?.taskQueue?.kind ?? 0) === 2;
+      // Wait a moment for anything the task added after completing (nothing, for a dropped nudge).
+      await sleep(200);
+      return { ms: eventMs(fresh[completed]!) - eventMs(fresh[signalled]!), eventsAdded: (await historyOf(client, issue)).length - before, sticky };
+    }
+    if (Date.now() > deadline) throw new Error(`a nudge to ${issue.key} was not handled within 60 s`);
+    await sleep(10);
+  }
+}
+
+// ── the CLI ───────────────────────────────────────────────────────────────────────────────
+/** An installation root the real CLI reads: this repo's temporal.yaml and the bench's factory.yaml. */
+function cliRoot(dir: string, base: Config, workspaceDir: string): string {
+  mkdirSync(join(dir, 'instance'), { recursive: true });
+  copyFileSync(join(base.root, 'temporal.yaml'), join(dir, 'temporal.yaml'));
+  writeFileSync(join(dir, 'instance', 'factory.yaml'), stringify(scaleFactoryInput(base, workspaceDir)));
+  return dir;
+}
+
+/** Runs bin/conveyor.js (a child process, so the worker in this one keeps serving): wall time and output lines. */
+function timeCli(base: Config, root: string, server: DevServer, cliArgs: string[]): Promise<{ ms: number; lines: number }> {
+  return new Promise((resolve, reject) => {
+    const startedAt = Date.now();
+    const child = spawn(process.execPath, [join(base.root, 'bin', 'conveyor.js'), ...cliArgs, '--profile', 'sandbox', '--root', root], {
+      env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let lines = 0;
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      for (const byte of chunk) if (byte === 10) lines += 1;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`conveyor ${cliArgs.join(' ')} exited ${code}: ${stderr.trim().slice(0, 500)}`));
+      else resolve({ ms: Date.now() - startedAt, lines });
+    });
+  });
+}
+
+// ── report ────────────────────────────────────────────────────────────────────────────────
+const verdict = (ok: boolean) => (ok ? 'pass' : 'MISS');
+const mb = (bytes: number) => `${mib(bytes).toFixed(0)} MiB`;
+const cpuText = (r: Round) => `${r.cpuMsPer?.bench.toFixed(1) ?? '–'}, server ${r.cpuMsPer?.server?.toFixed(1) ?? '–'}`;
+const cpuMedian = (rounds: Round[], side: 'bench' | 'server') => ms(median(rounds.map((r) => r.cpuMsPer?.[side] ?? Number.NaN).filter((v) => !Number.isNaN(v))));
+const ms = (v: number) => (Number.isNaN(v) ? '–' : v < 10 ? v.toFixed(1) : v.toFixed(0));
+
+async function main(): Promise<void> {
+  const wallStart = Date.now();
+  const base = loadConfig({ profile: 'sandbox' });
+  const cacheSize = args.cache !== undefined ? positiveInt('cache', args.cache) : base.temporal.worker.maxCachedWorkflows;
+  const logger = createLogger({ name: 'bench-scale', level: process.env.BENCH_LOG_LEVEL ?? 'warn' });
+  const cores = cpus();
+  const machine = `${cores.length} cores (${cores[0]?.model.trim() ?? 'unknown'}), node ${process.version}, ${process.platform}/${process.arch}, nice ${niceness()}`;
+  const loadAtStart = loadavg();
+  log(`bench/scale: ${machine}; load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`);
+  log(`${ISSUES} issues over ${ROUNDS} rounds of ${PER_ROUND}, each after ${RAW_PER_ROUND} raw starts, ${CONCURRENCY} in flight; workflow cache ${cacheSize} runs`);
+
+  const workDir = mkdtempSync(join(tmpdir(), 'conveyor-bench-scale-'));
+  const memory = new MemorySampler();
+  let server: DevServer | undefined;
+  let factory: ScaleFactory | undefined;
+  let baseline: Baseline | undefined;
+  const raw: Round[] = [];
+  const line: Round[] = [];
+  try {
+    // File-backed, as `npm run dev` runs it: the store's writes are part of every start.
+    server = await startDevServer({ cli: ensureTemporalCli({ root: base.root, log }), uiPort: null, dbFile: join(workDir, 'temporal.sqlite'), searchAttributes: base.temporal.searchAttributes });
+    installRuntime(base, { metrics: false, logger });
+    log(`dev server on ${server.address}; starting the sandbox, the gateway and the worker`);
+    // The sandbox profile's own task queue: the CLI the bench runs (--profile sandbox) reads it.
+    const workspaceDir = join(workDir, 'workspaces');
+    factory = await startScaleFactory({ base, address: server.address, namespace: server.namespace, taskQueue: base.taskQueue, workspaceDir, maxCachedWorkflows: cacheSize, logger });
+    baseline = await startBaseline({ client: factory.client, connection: factory.connection, namespace: server.namespace });
+
+    const warmup = Math.max(10, CONCURRENCY);
+    log(`warm-up: ${warmup} per side`);
+    await rawRound(baseline, warmup);
+    await factoryRound(factory, warmup);
+    await sleep(5_000);
+    const idle = memory.sample();
+    log(`idle: RSS ${mb(idle.rss)}, heap ${mb(idle.heapUsed)} with ${issues.length} issues waiting`);
+
+    // RSS against issues waiting: growth while the cache fills, and after it is full.
+    const byWaiting: Array<[number, number]> = [];
+    const tracking = setInterval(() => byWaiting.push([factory!.escalatedAt.size, memory.samples.at(-1)!.rss]), 5_000);
+    const progress = setInterval(() => {
+      const s = memory.samples.at(-1)!;
+      log(`  … ${factory!.escalatedAt.size} escalated, RSS ${mb(s.rss)}, heap ${mb(s.heapUsed)}, load ${load1().toFixed(2)}`);
+    }, 30_000);
+    roundsStartedAt = Date.now();
+    try {
+      for (let r = 1; r <= ROUNDS; r++) {
+        const count = Math.min(PER_ROUND, ISSUES - (r - 1) * PER_ROUND);
+        if (count <= 0 || outOfTime()) break;
+        const rawCount = Math.min(count, RAW_PER_ROUND);
+        const b = await withCpu(server.process.pid, () => rawRound(baseline!, rawCount));
+        raw.push(b);
+        log(`round ${r} raw       ${b.perSecond.toFixed(1).padStart(6)} /s  (${rawCount} in ${b.seconds.toFixed(1)} s, load ${b.load[0].toFixed(2)} → ${b.load[1].toFixed(2)}; CPU ms per start: bench ${cpuText(b)})`);
+        const f = await withCpu(server.process.pid, () => factoryRound(factory!, count));
+        line.push(f);
+        log(`round ${r} factory   ${f.perSecond.toFixed(1).padStart(6)} /s  (${f.count} in ${f.seconds.toFixed(1)} s, load ${f.load[0].toFixed(2)} → ${f.load[1].toFixed(2)})  ratio ${(f.perSecond / b.perSecond).toFixed(2)}; CPU ms per issue: bench ${cpuText(f)}; ${issues.length} waiting, RSS ${mb(memory.samples.at(-1)!.rss)}`);
+      }
+    } finally {
+      clearInterval(progress);
+      clearInterval(tracking);
+    }
+    const roundsEndedAt = Date.now();
+
+    log(`settling ${SETTLE_S} s`);
+    await sleep(SETTLE_S * 1000);
+    const settledSamples = memory.samples.slice(-5);
+    const settled = { rss: median(settledSamples.map((s) => s.rss)), heapUsed: median(settledSamples.map((s) => s.heapUsed)) };
+    const peak = { sampled: memory.peak(roundsStartedAt), kernel: peakRssFromKernel() };
+    const linearState = factory.sandbox.linear.state();
+    const emulator = { dataBytes: JSON.stringify(linearState.data).length, deliveryBytes: linearState.deliveries.reduce((a, d) => a + d.body.length, 0), deliveries: linearState.deliveries.length };
+    log(`settled: RSS ${mb(settled.rss)}, heap ${mb(settled.heapUsed)}; Linear emulator data ${mb(emulator.dataBytes)}, its ${emulator.deliveries} recorded webhooks ${mb(emulator.deliveryBytes)}`);
+
+    // History at escalation, before anything below adds to it.
+    const client = factory.client;
+    const nudged = issues.slice(0, Math.min(NUDGES, issues.length));
+    const counted = spread(issues.slice(nudged.length), HISTORY_SAMPLE);
+    const eventsAtEscalation = await Promise.all(counted.map(async (i) => (await historyOf(client, i)).length));
+    log(`history at escalation: median ${median(eventsAtEscalation)} events (${counted.length} runs)`);
+
+    // A signal to an evicted run (the oldest: the cache keeps the latest), then at once to the same run, now cached.
+    log(`nudging ${nudged.length} of the oldest runs twice`);
+    const evicted: Nudge[] = [];
+    const cached: Nudge[] = [];
+    for (const issue of nudged) {
+      const deliveryId = `bench:scale:nudge:${issue.id}`;
+      evicted.push(await nudge(client, issue, deliveryId));
+      cached.push(await nudge(client, issue, deliveryId));
+    }
+
+    // One reconcile sweep over the N ready (escalated) issues, and what it added to their histories.
+    log('running one reconcile sweep');
+    const sweepStartedAt = Date.now();
+    const sweep = await runSweepNow(client, { taskQueue: factory.config.taskQueue, policy: linePolicyFromConfig(factory.config) });
+    const sweepMs = Date.now() - sweepStartedAt;
+    const eventsAfterSweep = await Promise.all(counted.map(async (i) => (await historyOf(client, i)).length));
+    const sweepAdded = eventsAfterSweep.map((n, i) => n - eventsAtEscalation[i]!);
+
+    log('timing conveyor status and conveyor status --all (3 each)');
+    const root = cliRoot(join(workDir, 'cli-root'), base, workspaceDir);
+    const status: Array<{ ms: number; lines: number }> = [];
+    const statusAll: Array<{ ms: number; lines: number }> = [];
+    for (let i = 0; i < 3; i++) {
+      status.push(await timeCli(base, root, server, ['status']));
+      statusAll.push(await timeCli(base, root, server, ['status', '--all']));
+    }
+    const help = await timeCli(base, root, server, ['--help']);
+
+    // ── figures ──
+    const rawTotal = raw.reduce((a, r) => a + r.count, 0) / raw.reduce((a, r) => a + r.seconds, 0);
+    const lineTotal = line.reduce((a, r) => a + r.count, 0) / line.reduce((a, r) => a + r.seconds, 0);
+    const ratios = line.map((f, i) => f.perSecond / raw[i]!.perSecond);
+    const ratio = median(ratios);
+    const waiting = issues.length;
+    const sweepsPerDay = 86_400_000 / durationMs(factory.config.factory.policies.sweepInterval);
+    const threshold = linePolicyFromConfig(factory.config).continueAsNewAfterEvents;
+    const e0 = median(eventsAtEscalation);
+    const perNudge = median(cached.map((n) => n.eventsAdded));
+    const sweepPerRun = Math.max(0, ...sweepAdded);
+    const escalatedPerDay = sweepPerRun * sweepsPerDay;
+    const inReviewPerDay = perNudge * sweepsPerDay;
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+    const evictedMs = sorted(evicted.map((n) => n.ms));
+    const cachedMs = sorted(cached.map((n) => n.ms));
+    const statusMs = median(status.map((s) => s.ms));
+    const statusAllMs = median(statusAll.map((s) => s.ms));
+    const workerShare = settled.rss - emulator.dataBytes - emulator.deliveryBytes;
+    // Rough (garbage collection moves RSS by tens of MiB): the first sample with the cache full.
+    const full = byWaiting.find(([n]) => n >= cacheSize);
+    const perCachedRun = full ? (full[1] - idle.rss) / (full[0] - warmup) : (settled.rss - idle.rss) / (waiting - warmup);
+    const perWaitingBeyond = full && waiting > full[0] ? (settled.rss - full[1]) / (waiting - full[0]) : null;
+    const loadAtEnd = loadavg();
+    const wallMs = Date.now() - wallStart;
+
+    const out = (text: string) => process.stdout.write(`${text}\n`);
+    out('');
+    out(
+      formatTable(
+        ['figure', 'measured', 'target', 'verdict'],
+        [
+          ['raw signal-with-start → signal handled (bare workflow)', `${rawTotal.toFixed(1)} /s (rounds ${raw.map((r) => r.perSecond.toFixed(1)).join(' ')})`, 'baseline', ''],
+          ['factory: ready webhook → escalated (comment posted)', `${lineTotal.toFixed(1)} /s (rounds ${line.map((r) => r.perSecond.toFixed(1)).join(' ')})`, `≥ ${TARGET_RATIO} × raw`, ''],
+          ['  throughput ratio factory / raw (median of rounds)', `${ratio.toFixed(2)} (rounds ${ratios.map((r) => r.toFixed(2)).join(' ')})`, `≥ ${TARGET_RATIO.toFixed(2)}`, verdict(ratio >= TARGET_RATIO)],
+          ['  CPU ms per raw start: this process / dev server (median of rounds)', `${cpuMedian(raw, 'bench')} / ${cpuMedian(raw, 'server')}`, '', ''],
+          ['  CPU ms per issue: this process / dev server (median of rounds)', `${cpuMedian(line, 'bench')} / ${cpuMedian(line, 'server')}`, '', ''],
+          [`process RSS, peak during the rounds (kernel high-water mark)`, `${mb(peak.sampled)} (${peak.kernel === null ? '–' : mb(peak.kernel)})`, '< 1 GiB', verdict(peak.sampled < TARGET_RSS)],
+          [`process RSS, settled with ${waiting} issues waiting`, mb(settled.rss), '< 1 GiB', verdict(settled.rss < TARGET_RSS)],
+          ['  idle RSS before the rounds / main-thread V8 heap settled', `${mb(idle.rss)} / ${mb(settled.heapUsed)}`, '', ''],
+          ['  Linear emulator in the process: data / recorded webhooks', `${mb(emulator.dataBytes)} / ${mb(emulator.deliveryBytes)} (${emulator.deliveries})`, '', ''],
+          ['  RSS less the emulator (the worker\'s share, roughly)', mb(workerShare), '< 1 GiB', verdict(workerShare < TARGET_RSS)],
+          [`  RSS growth per waiting run while the cache fills (cache ${cacheSize}), rough`, `${(perCachedRun / 1024).toFixed(0)} KiB${full ? ` (${mb(full[1])} at ${full[0]} waiting)` : ' (the cache never filled)'}`, '', ''],
+          ['  RSS growth per waiting run once the cache is full, rough', perWaitingBeyond === null ? '–' : `${(perWaitingBeyond / 1024).toFixed(0)} KiB`, '', ''],
+          [`signal to an evicted run (replays its history) p50 / max`, `${ms(median(evictedMs))} / ${ms(evictedMs.at(-1) ?? Number.NaN)} ms (${evicted.filter((n) => n.sticky).length}/${evicted.length} on the sticky queue)`, 'the cost of a miss', ''],
+          [`signal to a cached run p50 / max`, `${ms(median(cachedMs))} / ${ms(cachedMs.at(-1) ?? Number.NaN)} ms (${cached.filter((n) => n.sticky).length}/${cached.length} sticky)`, '', ''],
+          ['history events at escalation, median / max', `${e0} / ${Math.max(...eventsAtEscalation)}`, '', ''],
+          ['events one sweep added to an escalated run (max of sample)', `${sweepPerRun}`, '', ''],
+          [`events per sweep nudge (a run in review is nudged every sweep, ${sweepsPerDay}/day)`, `${perNudge}`, '', ''],
+          ['history events / issue / day waiting: escalated', `${escalatedPerDay}`, '', ''],
+          ['history events / issue / day waiting: in review (nudges)', `${inReviewPerDay}`, '', ''],
+          [`days until continue-as-new (${threshold} events): escalated / in review`, `${escalatedPerDay === 0 ? 'never' : ((threshold - e0) / escalatedPerDay).toFixed(1)} / ${((threshold - e0) / inReviewPerDay).toFixed(1)} (from ${e0})`, '', ''],
+          [`conveyor status (50 rows), median of 3`, `${seconds(statusMs)} s`, '', ''],
+          [`conveyor status --all (${Math.max(...statusAll.map((s) => s.lines))} lines), median of 3`, `${seconds(statusAllMs)} s`, '', ''],
+          ['  conveyor help (the CLI\'s own start-up)', `${seconds(help.ms)} s`, '', ''],
+          [`one reconcile sweep over ${waiting} ready issues`, `${seconds(sweepMs)} s (${sweep.alreadyRunning} already running, ${sweep.started} started)`, `< sweepInterval ${factory.config.factory.policies.sweepInterval}`, verdict(sweepMs < durationMs(factory.config.factory.policies.sweepInterval))],
+        ],
+      ),
+    );
+    out(
+      `\nmachine: ${machine}; load average (1/5/15 min) ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} before, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} after; wall time ${(wallMs / 60_000).toFixed(1)} min (rounds ${((roundsEndedAt - roundsStartedAt) / 60_000).toFixed(1)} min)\n` +
+        `one process: Temporal dev server (child process, not counted), Linear and GitHub emulators, gateway, worker (workflow cache ${cacheSize}) and the raw baseline's worker; ${CONCURRENCY} ingress calls in flight per side; rounds alternate raw, factory.\n` +
+        `evicted: the ${nudged.length} oldest runs, each nudged (the sweep's PR nudge) once and then at once again with the same delivery id (cached, a redelivery, as every sweep sends).`,
+    );
+    out(
+      JSON.stringify({
+        bench: 'scale',
+        machine,
+        options: { issues: ISSUES, minutes: BUDGET_MS / 60_000, window: WINDOW, rawPerRound: RAW_PER_ROUND, rounds: ROUNDS, concurrency: CONCURRENCY, cache: cacheSize, nudges: NUDGES, history: HISTORY_SAMPLE, settle: SETTLE_S },
+        loadavg: { before: loadAtStart, after: loadAtEnd },
+        wallSeconds: wallMs / 1000,
+        throughput: { raw: rawTotal, factory: lineTotal, ratio, rounds: { raw, factory: line } },
+        memory: { idleRss: idle.rss, peakRss: peak.sampled, kernelPeakRss: peak.kernel, settledRss: settled.rss, settledHeapUsed: settled.heapUsed, emulator, perCachedRun, perWaitingBeyond, waiting, byWaiting: byWaiting.filter((_, i) => i % 6 === 0).map(([n, r]) => [n, Math.round(mib(r))]) },
+        cacheMiss: { evictedMs, cachedMs, evictedSticky: evicted.filter((n) => n.sticky).length, cachedSticky: cached.filter((n) => n.sticky).length },
+        history: { atEscalation: eventsAtEscalation, sweepAdded, perNudge, sweepsPerDay, escalatedPerDay, inReviewPerDay, threshold },
+        cli: { status, statusAll, help },
+        sweep: { ms: sweepMs, summary: sweep },
+        rss: memory.samples.filter((_, i) => i % 10 === 0).map((s) => [s.at - wallStart, Math.round(mib(s.rss))]),
+      }),
+    );
+  } finally {
+    memory.stop();
+    await baseline?.stop();
+    await factory?.stop();
+    await server?.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function niceness(): string {
+  try {
+    // The 19th field of /proc/self/stat is the nice value.
+    const stat = readFileSyncSafe('/proc/self/stat');
+    return stat ? (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16] ?? '?') : '?';
+  } catch {
+    return '?';
+  }
+}
+
+function readFileSyncSafe(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    log(`bench/scale failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);
