@@ -80,6 +80,8 @@ interface Leftovers {
   worktrees: string[];
   agents: number[];
   openRuns: number;
+  /** Files the agent runner keeps per run on purpose (log, prompt, result): counted, not leftovers. */
+  kept: { logs: number; prompts: number; results: number };
 }
 
 /** What the line left once every cycle closed: the fleet's ledger, the host's folders and processes, Temporal's open runs. */
@@ -89,7 +91,8 @@ async function leftovers(line: ChurnLine, workspaceRoot: string): Promise<Leftov
   const worktrees = existsSync(worktreeDir) ? readdirSync(worktreeDir) : [];
   const agents = await processesWithEnvPrefix(agentEnvPrefix(workspaceRoot));
   const { count } = await line.client.workflow.count(`WorkflowId STARTS_WITH '${ISSUE_WORKFLOW_PREFIX}' AND ExecutionStatus = 'Running' AND TaskQueue = '${line.config.taskQueue}'`);
-  return { leases: fleet.leases.length, waiting: fleet.waiting.length, worktrees, agents, openRuns: count };
+  const files = (dir: string) => (existsSync(join(workspaceRoot, dir)) ? readdirSync(join(workspaceRoot, dir)).length : 0);
+  return { leases: fleet.leases.length, waiting: fleet.waiting.length, worktrees, agents, openRuns: count, kept: { logs: files('logs'), prompts: files('prompts'), results: files('results') } };
 }
 
 async function main(): Promise<number> {
@@ -230,6 +233,8 @@ async function main(): Promise<number> {
     ['worktrees left', left ? `${left.worktrees.length}${left.worktrees.length ? ` (${left.worktrees.join(', ')})` : ''}` : '–', '0', left ? verdict(left.worktrees.length === 0) : '–'],
     ['agent processes left', left ? `${left.agents.length}${left.agents.length ? ` (pids ${left.agents.join(', ')})` : ''}` : '–', '0', left ? verdict(left.agents.length === 0) : '–'],
     ['issue runs still open', left ? String(left.openRuns) : '–', '0', left ? verdict(left.openRuns === 0) : '–'],
+    // Kept on purpose (a human reads an attempt's log and prompt), but nothing prunes them: they grow with every run.
+    ['agent files kept: logs / prompts / results', left ? `${left.kept.logs} / ${left.kept.prompts} / ${left.kept.results}` : '–', 'one of each per run, never pruned', ''],
     ['worker SIGTERM → exit (grace 2 s, nothing in flight)', stop ? `${stop.ms} ms, exit ${stop.code ?? stop.signal}` : '–', 'exit 0', stop ? verdict(stop.code === 0) : '–'],
   ];
   out(`\n${formatTable(['churn', 'figure', 'target', ''], rows)}`);
