@@ -80,14 +80,18 @@ export async function runWorkerProcess(config: Config): Promise<void> {
       process.exit(reason === 'deadline' ? 1 : signalExitCode(signal));
     },
   });
+  let drainedAt = 0;
   try {
     await worker.run();
   } finally {
+    drainedAt = Date.now();
     await metricsServer.close();
     await connection.close();
     await client.connection.close();
   }
-  if (stop.requestedAt !== null) logger.info({ stoppedInMs: Date.now() - stop.requestedAt }, 'worker stopped');
+  // Where the stop's time went: the drain (polls ended, activities finished or cancelled after the
+  // grace, agents killed), then closing the connections and the metrics server.
+  if (stop.requestedAt !== null) logger.info({ stoppedInMs: Date.now() - stop.requestedAt, drainedInMs: drainedAt - stop.requestedAt, closedInMs: Date.now() - drainedAt }, 'worker stopped');
   stop.dispose();
   // Exit now: nothing of the worker is left to wait for, and the runtime's exporter would keep the process up.
   process.exit(0);

@@ -225,7 +225,7 @@ export function createReaper(options: ReaperOptions): { reapOnce(): Promise<Reap
 }
 
 /** Runs `reapOnce` now and every `intervalMs`, one pass at a time; `stop` waits for a pass in flight. */
-export function startReaper(reaper: { reapOnce(): Promise<ReapReport> }, intervalMs: number, onError: (error: unknown) => void): { first: Promise<void>; stop(): Promise<void> } {
+export function startReaper(reaper: { reapOnce(): Promise<ReapReport> }, intervalMs: number, onError: (error: unknown) => void): { first: Promise<void>; stop(maxWaitMs?: number): Promise<void> } {
   let stopped = false;
   let current: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -242,10 +242,18 @@ export function startReaper(reaper: { reapOnce(): Promise<ReapReport> }, interva
   const first = pass();
   return {
     first,
-    async stop() {
+    /**
+     * No pass starts after this. A pass in flight is awaited for at most `maxWaitMs` (default: to
+     * its end): a stopping worker should not wait seconds for git and Temporal calls whose work
+     * the next start's first pass does anyway.
+     */
+    async stop(maxWaitMs = Number.POSITIVE_INFINITY) {
       stopped = true;
       clearTimeout(timer);
-      await current;
+      if (!Number.isFinite(maxWaitMs)) return current;
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([current, new Promise<void>((resolve) => (bound = setTimeout(resolve, maxWaitMs)))]);
+      clearTimeout(bound);
     },
   };
 }

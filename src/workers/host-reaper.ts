@@ -12,7 +12,7 @@ import type { Workspaces } from '../integrations/agent.js';
 import { createReaper, startReaper } from '../integrations/reaper.js';
 import { temporalOwners } from '../temporal/agent-owners.js';
 
-export function startHostReaper(options: { config: Config; client: Client; workspaces: Workspaces; logger: Logger }): { first: Promise<void>; stop(): Promise<void> } {
+export function startHostReaper(options: { config: Config; client: Client; workspaces: Workspaces; logger: Logger }): { first: Promise<void>; stop(maxWaitMs?: number): Promise<void> } {
   const { config, logger } = options;
   const reaper = createReaper({
     root: resolve(config.root, config.factory.workspaceDir),

@@ -32,6 +32,9 @@ export async function ensureFleet(client: Client, config: Config, options: { app
 
 let runtimeInstalled = false;
 
+/** How long a stopping worker waits for a reaper pass in flight (its work is redone at the next start). */
+const REAPER_STOP_WAIT_MS = 500;
+
 /** The SDK's own log lines go to our logger, one line each: a failed activity's message and
  * class, not its stack (the stack is in the run's history, where engineers look). */
 function sdkLogger(logger: Logger): DefaultLogger {
@@ -138,7 +141,8 @@ export async function createConveyorWorker(options: {
           throw err;
         })));
       } finally {
-        await reaper.stop();
+        // A pass in flight gets a moment, not the whole of a slow pass: the worker is stopping.
+        await reaper.stop(REAPER_STOP_WAIT_MS);
       }
     },
     shutdown: stop,

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentRunRequest, Workspaces, Worktree } from '../../src/integrations/agent.js';
 import { createAgentRunner } from '../../src/integrations/agent-process.js';
 import { createGitWorkspaces } from '../../src/integrations/git-workspaces.js';
-import { createReaper } from '../../src/integrations/reaper.js';
+import { createReaper, startReaper, type ReapReport } from '../../src/integrations/reaper.js';
 import { createTestRemote, eventually, git, isAlive, type TestRemote } from '../helpers/git-remote.js';
 
 const PROJECT = fileURLToPath(new URL('../..', import.meta.url));
@@ -144,5 +144,26 @@ describe('reaper', () => {
     expect(existsSync(open.path)).toBe(true);
     expect(report.deletedBranches).toEqual(['acme/widgets:conveyor/eng-9-ghi']);
     expect(git(mirror, 'branch', '--list', 'conveyor/*').split('\n').map((b) => b.replace(/^[*+ ]+/, '')).sort()).toEqual(['conveyor/eng-8-def']);
+  });
+});
+
+describe('the reaper on a schedule', () => {
+  it('stops starting passes at stop(), and a stopping worker waits for a pass in flight only as long as it says', async () => {
+    let passes = 0;
+    let finish!: () => void;
+    const inFlight = new Promise<void>((resolve) => (finish = resolve));
+    const empty: ReapReport = { killed: [], kept: [], removedWorktrees: [], deletedBranches: [] };
+    // The first pass ends at once; the second hangs, as a pass stuck on a slow git or Temporal call would.
+    const schedule = startReaper({ reapOnce: async () => (++passes === 1 ? empty : inFlight.then(() => empty)) }, 10, () => {});
+    await schedule.first;
+    await eventually(() => passes === 2, 5_000);
+
+    let stopped = false;
+    const stopping = schedule.stop(50).then(() => (stopped = true));
+    expect(await eventually(() => stopped, 5_000)).toBe(true);
+    finish();
+    await stopping;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(passes).toBe(2);
   });
 });

@@ -1,0 +1,106 @@
+// The worker under the bench: a real `conveyor worker` child process, on an installation root of
+// its own (temporal.yaml and instance/factory.yaml written here, pointed at the bench's dev
+// server and emulators). In its own process its RSS and descriptors are its own: the emulators,
+// the gateway and the bench's bookkeeping grow in the bench's process, not in the figures.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { SANDBOX_CREDENTIALS } from '../../src/sandbox/sandbox.js';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+type Tree = Record<string, unknown>;
+
+export interface WorkerRootOptions {
+  dir: string;
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  metricsPort: number;
+  linearUrl: string;
+  githubUrl: string;
+  gitUrl: string;
+  /** Fleet slots, names and demo/widgets slots: one per issue, so no issue queues for another. */
+  slots: number;
+}
+
+/** temporal.yaml and instance/factory.yaml from the repo's own, with the bench's settings on top. */
+export function writeWorkerRoot(options: WorkerRootOptions): void {
+  const temporal = parse(readFileSync(join(REPO_ROOT, 'temporal.yaml'), 'utf8')) as Tree;
+  Object.assign(temporal, {
+    connection: { ...(temporal.connection as Tree), address: options.address, namespace: options.namespace },
+    taskQueues: { ...(temporal.taskQueues as Tree), sandbox: options.taskQueue },
+    // 2 s, as an operator would set a short one; the bench stops the worker at the end with it.
+    worker: { ...(temporal.worker as Tree), metricsPort: options.metricsPort, shutdownGraceTime: '2s' },
+  });
+  const factory = parse(readFileSync(join(REPO_ROOT, 'instance.example/factory.yaml'), 'utf8')) as Tree;
+  const names = ['ada', 'grace', 'linus', 'barbara', 'ken', 'margaret', 'edsger', 'donald', 'frances', 'john'];
+  while (names.length < options.slots) names.push(`agent-${names.length + 1}`);
+  Object.assign(factory, {
+    tracker: { ...(factory.tracker as Tree), apiUrl: options.linearUrl },
+    forge: { ...(factory.forge as Tree), apiUrl: options.githubUrl, gitUrl: options.gitUrl },
+    repos: (factory.repos as Tree[]).map((repo) => (repo.name === 'demo/widgets' ? { ...repo, slots: options.slots } : repo)),
+    fleet: { ...(factory.fleet as Tree), slots: options.slots, agentNames: names.slice(0, Math.max(options.slots, 6)) },
+    agents: { ...(factory.agents as Tree), default: 'demo', providers: { ...((factory.agents as Tree).providers as Tree), demo: { command: ['node', join(REPO_ROOT, 'scripts/demo-agent.mjs'), '{promptFile}'] } } },
+  });
+  writeFileSync(join(options.dir, 'temporal.yaml'), stringify(temporal));
+  mkdirSync(join(options.dir, 'instance'), { recursive: true });
+  writeFileSync(join(options.dir, 'instance/factory.yaml'), stringify(factory));
+}
+
+export interface WorkerProcess {
+  pid: number;
+  child: ChildProcess;
+  logFile: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The last lines of its log, for an error message. */
+  tail(lines?: number): string;
+  /** SIGTERM, then the time to its exit (SIGKILL after `killAfterMs`). */
+  stop(killAfterMs?: number): Promise<{ ms: number; code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * `node --import tsx src/cli/main.ts worker` (what bin/conveyor.js runs in a checkout, without the
+ * extra hop), so the pid is the worker's own Node process. Its log goes to a file, not through a
+ * pipe the bench would have to drain.
+ */
+export async function startWorkerProcess(options: { root: string; logFile: string; readyTimeoutMs?: number }): Promise<WorkerProcess> {
+  const fd = openSync(options.logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'worker', '--root', options.root, '--profile', 'sandbox'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...SANDBOX_CREDENTIALS, CONVEYOR_LOG_LEVEL: 'info' },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) => child.once('exit', (code, signal) => ok({ code, signal })));
+  const tail = (lines = 30) => readFileSync(options.logFile, 'utf8').split('\n').slice(-lines).join('\n');
+  const worker: WorkerProcess = {
+    pid: child.pid!,
+    child,
+    logFile: options.logFile,
+    exited,
+    tail,
+    stop: async (killAfterMs = 30_000) => {
+      const sent = Date.now();
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      const exit = await exited;
+      clearTimeout(timer);
+      return { ms: Date.now() - sent, ...exit };
+    },
+  };
+  // Ready once it logs "worker running" (at info, the level an operator runs it at).
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (;;) {
+    if (gone) throw new Error(`conveyor worker exited during start-up; its log (${options.logFile}) ends:\n${tail()}`);
+    if (/worker running/.test(readFileSync(options.logFile, 'utf8'))) return worker;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`conveyor worker did not log "worker running" within ${(options.readyTimeoutMs ?? 120_000) / 1000} s; its log (${options.logFile}) ends:\n${tail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
