@@ -24,6 +24,7 @@ import { formatTable, median, percentile } from '../gateway/stats.js';
 import { startChurnLine, type ChurnIssue, type ChurnLine } from './line.js';
 import { drift, readProc, type Drift, type Sample } from './samples.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
+import { positiveInt } from '../options.js';
 
 const HELP = `bench/churn: a few issues re-cycled many times through the whole line (triage, the demo
 agent's commit, PR, CI, review, merge, close, release) on a real \`conveyor worker\` process,
@@ -58,11 +59,6 @@ if (args.help) {
   process.exit(0);
 }
 
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes a positive whole number, not "${value}"`);
-  return n;
-}
 const ISSUES = positiveInt('issues', args.issues);
 const CYCLES = positiveInt('cycles', args.cycles);
 const SAMPLE_EVERY_MS = durationMs(args['sample-every']);

@@ -25,6 +25,7 @@ import type { AgentStart } from './agent-reports.js';
 import { startBaseline, type Baseline } from './baseline.js';
 import { startBenchFactory, type BenchFactory, type BenchIssue } from './factory.js';
 import { breakdown, indexFleet, ONE_HOP_SEGMENTS, oneHopBreakdown, SEGMENTS, type Breakdown, type History, type SegmentDef } from './segments.js';
+import { positiveInt } from '../options.js';
 
 const HELP = `bench/dispatch: ready webhook → agent process started, through the real factory, beside a
 one-hop baseline (signal → workflow task → activity task) on the same dev server.
@@ -65,11 +66,6 @@ if (args.help) {
   process.exit(0);
 }
 
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes a positive whole number, not "${value}"`);
-  return n;
-}
 const DISPATCHES = positiveInt('dispatches', args.dispatches);
 const ROUNDS = positiveInt('rounds', args.rounds);
 const CONCURRENCY = args.concurrency.split(',').map((c) => positiveInt('concurrency', c.trim()));

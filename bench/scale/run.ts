@@ -31,6 +31,7 @@ import { formatTable, median } from '../gateway/stats.js';
 import { startBaseline, type Baseline } from './baseline.js';
 import { scaleFactoryInput, startScaleFactory, type ScaleFactory, type ScaleIssue } from './factory.js';
 import { cpuSecondsOf, MemorySampler, mib, peakRssFromKernel } from './memory.js';
+import { positiveInt } from '../options.js';
 
 const HELP = `bench/scale: N issues brought to a waiting state (escalated) through the real gateway and
 worker, beside raw signal-with-start in the same run; memory, cache-miss cost, history growth and
@@ -77,11 +78,6 @@ if (args.help) {
   process.exit(0);
 }
 
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes a positive whole number, not "${value}"`);
-  return n;
-}
 const ISSUES = positiveInt('issues', args.issues);
 const ROUNDS = positiveInt('rounds', args.rounds);
 const CONCURRENCY = positiveInt('concurrency', args.concurrency);
