@@ -103,10 +103,17 @@ describe.skipIf(missingBrowser !== null)('the Web UI shows an issue run', () => 
     const runShot = join(ARTIFACTS, 'webui-run.png');
     await page.screenshot({ path: runShot });
 
-    await page.getByRole('link', { name: 'Search Attributes' }).or(page.getByRole('tab', { name: 'Search Attributes' })).first().click();
-    await expect.poll(() => allText(page), { timeout: 30_000 }).toContain(pr);
-    const attributes = await allText(page);
-    expect(attributes).toContain('done:merged');
+    // The PR is also in the details just shown: wait for the phase, which only the attributes
+    // tab shows (under load the tab's content can lag the click), and click again if it does not come.
+    const attributesTab = page.getByRole('link', { name: 'Search Attributes' }).or(page.getByRole('tab', { name: 'Search Attributes' })).first();
+    await expect
+      .poll(async () => {
+        const text = await allText(page);
+        if (!text.includes('done:merged')) await attributesTab.click();
+        return text;
+      }, { timeout: 30_000 })
+      .toContain('done:merged');
+    expect(await allText(page)).toContain(pr);
     const attributesShot = join(ARTIFACTS, 'webui-search-attributes.png');
     await page.screenshot({ path: attributesShot });
     console.log(`[webui] screenshots: ${runShot} (summary and details), ${attributesShot} (phase and PR ${pr}), ${listShot} (filtered list)`);
