@@ -309,6 +309,11 @@ export function createAgentRunner(options: AgentRunnerOptions): AgentRunner {
       let pipeTimer: NodeJS.Timeout | undefined;
       await Promise.race([closed, new Promise<void>((resolvePromise) => (pipeTimer = setTimeout(resolvePromise, PIPE_CLOSE_WAIT_MS)))]);
       clearTimeout(pipeTimer);
+      // One more turn of the event loop before the pipes go: a timer that fires after the loop was
+      // held up (a loaded host) runs before the poll phase that would deliver what the pipes
+      // already hold, such as the stream's last line with the model's error; setImmediate runs
+      // after that phase.
+      await new Promise<void>((resolvePromise) => setImmediate(resolvePromise));
       pipes.forEach((pipe) => pipe.destroy());
 
       const ended = exit.code !== null ? `code ${exit.code}` : `signal ${exit.signal ?? 'unknown'}`;
