@@ -9,11 +9,10 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { blockedIssuesOf } from '../../src/activities/judgement.js';
-import { linePolicyFromConfig } from '../../src/config/line-policy.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { branchForIssue, issueWorkflowId } from '../../src/domain/naming.js';
-import { startGateway, type StartedGateway } from '../../src/gateway/server.js';
-import { createTemporalSignals } from '../../src/gateway/temporal-signals.js';
+import type { StartedGateway } from '../../src/gateway/server.js';
+import { startSandboxGateway } from '../../src/sandbox/local-factory.js';
 import { DEMO_REPO, DEMO_REVIEWER, DEMO_TEAM, seedDemoRepo, startDemoReviewer } from '../../src/sandbox/demo.js';
 import { SANDBOX_CREDENTIALS, startSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
 import { connectClient } from '../../src/temporal/connection.js';
@@ -72,15 +71,7 @@ export async function startChurnLine(options: { base: Config; root: string; addr
     cleanups.push(() => client.connection.close());
     // The bench's own clients (the reviewer's forge, the gateway's blocked-by reads), not the worker's.
     const integrations = buildIntegrations(config, env, logger);
-    const gateway = await startGateway({
-      config,
-      blockedBy: blockedIssuesOf(integrations.tracker),
-      secrets: { linear: [SANDBOX_CREDENTIALS.LINEAR_WEBHOOK_SECRETS], github: [SANDBOX_CREDENTIALS.GITHUB_WEBHOOK_SECRETS] },
-      signals: createTemporalSignals({ client, taskQueue: config.taskQueue, policy: linePolicyFromConfig(config) }),
-      logger,
-      port: gatewayPort,
-      host: '127.0.0.1',
-    });
+    const gateway = await startSandboxGateway({ config, client, logger, port: gatewayPort, blockedBy: blockedIssuesOf(integrations.tracker) });
     cleanups.push(() => gateway.close());
     await seedDemoRepo(sandbox, logger);
     const reviewer = startDemoReviewer({ sandbox, forge: integrations.forge, logger, intervalMs: 1_000 });

@@ -6,7 +6,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from '../config/load.js';
 import { linePolicyFromConfig } from '../config/line-policy.js';
-import { startGateway, type StartedGateway } from '../gateway/server.js';
+import { startGateway, type GatewayOptions, type StartedGateway } from '../gateway/server.js';
 import { createTemporalSignals } from '../gateway/temporal-signals.js';
 import { connectClient, connectNative } from '../temporal/connection.js';
 import { cachedFailureReport, failureReport } from '../temporal/failure-report.js';
@@ -33,6 +33,25 @@ export interface LocalFactory {
 }
 
 /** The config with `agent` as agents.default; an unknown name stops start-up with the names there are. */
+/**
+ * The gateway as the sandbox runs it: the sandbox's webhook secrets, signals to `config`'s task
+ * queue with the line policy from `config`, on loopback. `npm run dev`, the benches and the tests
+ * that run the line end to end start it the same way.
+ */
+export function startSandboxGateway(options: { config: Config; client: Client; logger: Logger; port: number } & Pick<GatewayOptions, 'blockedBy' | 'failures'>): Promise<StartedGateway> {
+  const { config, client } = options;
+  return startGateway({
+    config,
+    secrets: { linear: [SANDBOX_CREDENTIALS.LINEAR_WEBHOOK_SECRETS], github: [SANDBOX_CREDENTIALS.GITHUB_WEBHOOK_SECRETS] },
+    signals: createTemporalSignals({ client, taskQueue: config.taskQueue, policy: linePolicyFromConfig(config) }),
+    logger: options.logger,
+    port: options.port,
+    host: '127.0.0.1',
+    ...(options.blockedBy ? { blockedBy: options.blockedBy } : {}),
+    ...(options.failures ? { failures: options.failures } : {}),
+  });
+}
+
 export function withAgent(config: Config, agent: string | undefined): Config {
   if (agent === undefined || agent === '' || agent === config.factory.agents.default) return config;
   const known = Object.keys(config.factory.agents.providers);
@@ -77,15 +96,13 @@ export async function startLocalFactory(options: {
     cleanups.push(() => client.connection.close());
     const built = buildIntegrations(config, env, logger);
     const integrations = options.instrument ? options.instrument(built) : built;
-    const gateway = await startGateway({
+    const gateway = await startSandboxGateway({
       config,
-      blockedBy: blockedIssuesOf(integrations.tracker),
-      failures: cachedFailureReport(() => failureReport(client, { taskQueue: config.taskQueue })),
-      secrets: { linear: [SANDBOX_CREDENTIALS.LINEAR_WEBHOOK_SECRETS], github: [SANDBOX_CREDENTIALS.GITHUB_WEBHOOK_SECRETS] },
-      signals: createTemporalSignals({ client, taskQueue: config.taskQueue, policy: linePolicyFromConfig(config) }),
+      client,
       logger,
       port: gatewayPort,
-      host: '127.0.0.1',
+      blockedBy: blockedIssuesOf(integrations.tracker),
+      failures: cachedFailureReport(() => failureReport(client, { taskQueue: config.taskQueue })),
     });
     cleanups.push(() => gateway.close());
 

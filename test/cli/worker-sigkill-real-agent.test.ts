@@ -13,11 +13,10 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { linePolicyFromConfig } from '../../src/config/line-policy.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { issueWorkflowId } from '../../src/domain/naming.js';
-import { startGateway, type StartedGateway } from '../../src/gateway/server.js';
-import { createTemporalSignals } from '../../src/gateway/temporal-signals.js';
+import type { StartedGateway } from '../../src/gateway/server.js';
+import { startSandboxGateway } from '../../src/sandbox/local-factory.js';
 import { AgentRecord } from '../../src/integrations/agent-records.js';
 import { agentEnvPrefix, processesWithEnvPrefix } from '../../src/integrations/leftover-agents.js';
 import { isRunning } from '../../src/integrations/process-tree.js';
@@ -65,14 +64,7 @@ beforeAll(async () => {
   });
   config = loadConfig({ root: root.dir, profile: 'sandbox', env: { ...process.env, ...SANDBOX_CREDENTIALS } });
   client = await testClient();
-  gateway = await startGateway({
-    config,
-    secrets: { linear: [SANDBOX_CREDENTIALS.LINEAR_WEBHOOK_SECRETS], github: [SANDBOX_CREDENTIALS.GITHUB_WEBHOOK_SECRETS] },
-    signals: createTemporalSignals({ client, taskQueue: config.taskQueue, policy: linePolicyFromConfig(config) }),
-    logger: silent,
-    port: gatewayPort,
-    host: '127.0.0.1',
-  });
+  gateway = await startSandboxGateway({ config, client, logger: silent, port: gatewayPort });
   reviewer = startDemoReviewer({ sandbox, forge: buildIntegrations(config, SANDBOX_CREDENTIALS, silent).forge, logger: silent, intervalMs: 500 });
 });
 

@@ -14,11 +14,10 @@ import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { linePolicyFromConfig } from '../../src/config/line-policy.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { fleetWorkflowId, issueWorkflowId } from '../../src/domain/naming.js';
-import { startGateway, type StartedGateway } from '../../src/gateway/server.js';
-import { createTemporalSignals } from '../../src/gateway/temporal-signals.js';
+import type { StartedGateway } from '../../src/gateway/server.js';
+import { startSandboxGateway } from '../../src/sandbox/local-factory.js';
 import { DEMO_REPO, DEMO_TEAM, seedDemoRepo, startDemoReviewer } from '../../src/sandbox/demo.js';
 import { SANDBOX_CREDENTIALS, startSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
 import { freePort } from '../../src/temporal/dev-server.js';
@@ -181,14 +180,7 @@ async function setUp(): Promise<void> {
 
   const connection = await Connection.connect({ address: cluster.address });
   client = new Client({ connection, namespace: NAMESPACE });
-  gateway = await startGateway({
-    config,
-    secrets: { linear: [SANDBOX_CREDENTIALS.LINEAR_WEBHOOK_SECRETS], github: [SANDBOX_CREDENTIALS.GITHUB_WEBHOOK_SECRETS] },
-    signals: createTemporalSignals({ client, taskQueue: config.taskQueue, policy: linePolicyFromConfig(config) }),
-    logger: silent,
-    port: gatewayPort,
-    host: '127.0.0.1',
-  });
+  gateway = await startSandboxGateway({ config, client, logger: silent, port: gatewayPort });
   reviewer = startDemoReviewer({ sandbox, forge: buildIntegrations(config, SANDBOX_CREDENTIALS, silent).forge, logger: silent, intervalMs: 1_000 });
 
   // Two hosts: both start together, as after a deploy.

@@ -92,4 +92,3 @@ export function lineProxies(policy: LinePolicy): LineProxies {
 export function hostGone(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
 }
-
