@@ -10,19 +10,17 @@ import type { Redactor } from './redact.js';
 import type { Config } from '../config/load.js';
 import type { TeamConfig } from '../config/factory-schema.js';
 import { isFinishedState, type ChecksState, type PullRequest, type ReviewDecision, type TrackerIssue } from '../domain/issue.js';
-import { BRANCH_PREFIX, branchForIssue, issueIdFromBranch, issueIdFromWorkflowId, issueKeyFromBranch, issueWorkflowId } from '../domain/naming.js';
-import { PhaseKey, PR } from '../workflows/search-attributes.js';
+import { BRANCH_PREFIX, branchForIssue, issueIdFromBranch, issueKeyFromBranch, issueWorkflowId } from '../domain/naming.js';
 import { isReadyForFactory, routeIssue } from '../domain/triage.js';
 import type { Workspaces } from '../integrations/agent.js';
 import type { Forge } from '../integrations/forge.js';
 import type { Tracker } from '../integrations/tracker.js';
 import { signalIssue, signalWithStartIssue } from '../temporal/issue-runs.js';
 import { repoWebUrl, type IssueRunSubject } from '../temporal/run-metadata.js';
-import { openRunPhase } from '../temporal/runs.js';
+import { listOpenIssueRuns, openRunPhase, type ListedIssueRun } from '../temporal/runs.js';
 import { describeUnreleasedRun, howRunEnded, returnLeasesOf, type UnreleasedRun } from '../temporal/unreleased-runs.js';
 import type { LinePolicy } from '../workflows/input.js';
 import type { TrackerEvent } from '../workflows/messages.js';
-import { ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
 
 export interface SweepDeps {
   client: Client;
@@ -50,6 +48,10 @@ export interface ReadyIssuesSweep {
 export interface PullRequestsSweep {
   /** Open factory PRs whose run was signalled to re-read the PR. */
   prsSignalled: number;
+  /** Open factory PRs unchanged since this worker last nudged their run (same run, head SHA,
+   * checks and review): not signalled again, so a PR waiting for days adds nothing to its run's
+   * history. */
+  prsUnchanged: number;
   /** Open factory PRs with no open run (a human's now): left alone. */
   prsWithoutRun: number;
   /** Runs waiting in the merge gate on a PR that is no longer open (merged or closed, and the
@@ -72,6 +74,10 @@ export interface SweepActivities {
 
 /** Longest operator's terminate reason quoted in a comment; the rest stays in the run's history. */
 const MAX_REASON_BYTES = 500;
+
+/** How many runs' last PR nudges a worker remembers: far more than the open PRs of any backlog
+ * (about 200 bytes each), and a forgotten one only costs one nudge the run drops. */
+const REMEMBERED_NUDGES = 50_000;
 
 /** The team's state the factory moved the issue to, if it is one the line moves issues to. */
 function claimedState(issue: TrackerIssue, team: TeamConfig): 'in-progress' | 'in-review' | null {
@@ -120,6 +126,24 @@ export function sweepPullRequestDeliveryId(pr: Pick<PullRequest, 'repo' | 'numbe
 export function createSweepActivities(deps: SweepDeps): SweepActivities {
   const { client, tracker, forge, workspaces, redact, config, taskQueue, logger } = deps;
   const factory = config.factory;
+
+  /**
+   * The last PR nudge this worker delivered to each issue run (workflow id → run id and delivery
+   * id). The run drops a delivery it has seen, so sending the same one again changes nothing but
+   * its history (the signal and a workflow task, every sweep interval, for as long as the PR waits
+   * for a review). Kept in memory: another worker, or this one after a restart, nudges once more.
+   */
+  const lastNudge = new Map<string, string>();
+  const nudgeKey = (runId: string, deliveryId: string): string => `${runId} ${deliveryId}`;
+  const rememberNudge = (workflowId: string, key: string): void => {
+    lastNudge.delete(workflowId); // re-inserted last: the map's order is least recently nudged first
+    lastNudge.set(workflowId, key);
+    if (lastNudge.size > REMEMBERED_NUDGES) lastNudge.delete(lastNudge.keys().next().value as string);
+  };
+
+  /** The task queue's open issue runs, one listing, heartbeating while a long one pages. */
+  const listOpenRuns = (phase: string): Promise<Map<string, ListedIssueRun>> =>
+    listOpenIssueRuns(client, taskQueue, (listed) => Context.current().heartbeat({ phase, listedRuns: listed }));
 
   /**
    * Does what the run's release station would have done. Each step is idempotent, and the comment
@@ -190,10 +214,14 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
       // The tracker's query is coarse (label and not completed); the factory's own rule decides.
       const ready = listed.filter((issue) => isReadyForFactory(issue, factory) === null);
       const result: ReadyIssuesSweep = { started: 0, alreadyRunning: 0, unblocked: 0 };
+      // A backlog of waiting issues (escalated, in review) is ready and has a run: the listing
+      // answers for all of them at once. Only an issue it shows no run for is described, since
+      // the listing lags a run started a moment ago.
+      const open = ready.length > 0 ? await listOpenRuns('ready-issues') : new Map<string, ListedIssueRun>();
       // One at a time: a sweep is background work and must not crowd out webhook starts.
       for (const [index, issue] of ready.entries()) {
         Context.current().heartbeat({ phase: 'ready-issues', index, of: ready.length });
-        const phase = await openPhaseOf(issue.id);
+        const phase = open.get(issue.id)?.phase ?? (await openPhaseOf(issue.id));
         if (phase !== null) {
           result.alreadyRunning += 1;
           if (phase === 'waiting-on-blockers' && (await unblockIfFinished(issue))) result.unblocked += 1;
@@ -209,8 +237,9 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
     },
 
     async signalOpenPullRequests() {
-      const result: PullRequestsSweep = { prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0 };
+      const result: PullRequestsSweep = { prsSignalled: 0, prsUnchanged: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0 };
       const openPrs = new Set<string>();
+      const open = await listOpenRuns('pull-requests');
       for (const repo of factory.repos) {
         const pulls = await forge.listOpenPullRequests(repo.name, BRANCH_PREFIX);
         for (const pr of pulls) openPrs.add(`${repo.name}#${pr.number}`);
@@ -219,29 +248,34 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
           // The same rule as the gateway: the head branch alone names the issue, with no lookup.
           const issueId = issueIdFromBranch(pr.headRef);
           if (!issueId) continue;
-          // A PR left to a human (its run ended) costs one describe, not two forge reads.
-          if ((await openPhaseOf(issueId)) === null) {
+          // A PR left to a human (its run ended) costs no forge read. A run opened since the
+          // listing is not nudged: a new run reads its PR itself.
+          const run = open.get(issueId);
+          if (!run) {
             result.prsWithoutRun += 1;
             continue;
           }
           // Read only to tell news from no news (see sweepPullRequestDeliveryId); the run
           // re-reads checks and reviews itself, so nothing read here is trusted by it.
           const [checks, review] = await Promise.all([forge.getChecks(repo.name, pr.headSha, pr.baseRef), forge.getReviews(repo.name, pr.number, pr.headSha)]);
-          const delivered = await signalIssue(client, issueId, {
-            name: 'forge',
-            event: { deliveryId: sweepPullRequestDeliveryId({ ...pr, repo: repo.name }, checks.state, review.decision), kind: 'pull-request', prNumber: pr.number, headSha: pr.headSha },
-          });
-          if (delivered) result.prsSignalled += 1;
-          else result.prsWithoutRun += 1;
+          const deliveryId = sweepPullRequestDeliveryId({ ...pr, repo: repo.name }, checks.state, review.decision);
+          const workflowId = issueWorkflowId(issueId);
+          const key = nudgeKey(run.runId, deliveryId);
+          if (lastNudge.get(workflowId) === key) {
+            result.prsUnchanged += 1;
+            continue;
+          }
+          const delivered = await signalIssue(client, issueId, { name: 'forge', event: { deliveryId, kind: 'pull-request', prNumber: pr.number, headSha: pr.headSha } });
+          if (delivered) {
+            rememberNudge(workflowId, key);
+            result.prsSignalled += 1;
+          } else result.prsWithoutRun += 1;
         }
       }
       // A PR merged or closed by a human whose webhook was lost is not in the open list; its run
       // would wait out its CI or review deadline. Runs are found by their search attributes.
-      const query = `WorkflowType = '${ISSUE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}' AND ${PhaseKey.name} = 'merge-gate'`;
-      for await (const run of client.workflow.list({ query })) {
-        const pr = run.typedSearchAttributes.get(PR);
-        const issueId = issueIdFromWorkflowId(run.workflowId);
-        if (!pr || !issueId || openPrs.has(pr)) continue;
+      for (const [issueId, { phase, pr }] of open) {
+        if (phase !== 'merge-gate' || !pr || openPrs.has(pr)) continue;
         const delivered = await signalIssue(client, issueId, { name: 'forge', event: { deliveryId: `sweep:pr-gone:${pr}`, kind: 'pull-request' } });
         if (delivered) result.gatesOnClosedPrs += 1;
       }
@@ -256,12 +290,15 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
         return team && claimed ? [{ issue, team, claimed }] : [];
       });
       const result: ClosedRunsSweep = { compensated: 0 };
-      // One describe per candidate rather than one visibility query: the candidates are the
-      // issues in flight (a handful), describe answers for the latest run of the id at once, and
-      // visibility lags. A lagging index could show an old terminated run while a new one is
-      // already live, and compensating a live run would move its issue from under its agent.
+      // A candidate the listing shows open is left alone (were its run closing just now, the next
+      // sweep finds it). The others are described: the listing lags, and only a describe answers
+      // for the latest run of the id at once. A lagging index could show an old terminated run
+      // while a new one is already live, and compensating a live run would move its issue from
+      // under its agent.
+      const open = candidates.length > 0 ? await listOpenRuns('closed-runs') : new Map<string, ListedIssueRun>();
       for (const [index, { issue, team, claimed }] of candidates.entries()) {
         Context.current().heartbeat({ phase: 'closed-runs', index, of: candidates.length });
+        if (open.has(issue.id)) continue;
         const run = await describeUnreleasedRun(client, issueWorkflowId(issue.id), taskQueue);
         if (!run) continue;
         if (await compensate(issue, team, claimed, run)) result.compensated += 1;

@@ -158,7 +158,7 @@ async function main(): Promise<void> {
       const { runSweepNow } = await import('../temporal/sweep-schedule.js');
       const { linePolicyFromConfig } = await import('../config/line-policy.js');
       const summary = await runSweepNow(await connectClient(cfg), { taskQueue: cfg.taskQueue, policy: linePolicyFromConfig(cfg) });
-      return print(summary, () => `sweep: ${summary.started} started, ${summary.alreadyRunning} already running, ${summary.unblocked ?? 0} told their blockers finished, ${summary.prsSignalled} PRs nudged, ${summary.prsWithoutRun} PRs without a run, ${summary.gatesOnClosedPrs} runs told their PR closed, ${summary.compensated} terminated runs compensated`);
+      return print(summary, () => `sweep: ${summary.started} started, ${summary.alreadyRunning} already running, ${summary.unblocked ?? 0} told their blockers finished, ${summary.prsSignalled} PRs nudged, ${summary.prsUnchanged ?? 0} PRs unchanged since their last nudge, ${summary.prsWithoutRun} PRs without a run, ${summary.gatesOnClosedPrs} runs told their PR closed, ${summary.compensated} terminated runs compensated`);
     }
     case 'canary': {
       const cfg = config();

@@ -28,6 +28,7 @@ const SWEEP_ROUTES: Record<keyof SweepSummary, Omit<Route, 'ingress'>> = {
   alreadyRunning: { event: 'ready issue', when: 'its run is already open', outcome: 'ignore:not-applicable' },
   unblocked: { event: 'ready issue', when: 'its run waits on blockers that have all finished (their webhook was lost)', outcome: 'signal:tracker:issue-updated' },
   prsSignalled: { event: 'open factory PR', when: 'its run is open (a lost forge webhook)', outcome: 'signal:forge:pull-request' },
+  prsUnchanged: { event: 'open factory PR', when: 'unchanged since this worker last nudged its run', outcome: 'ignore:duplicate' },
   prsWithoutRun: { event: 'open factory PR', when: 'no open run', outcome: 'ignore:no-run' },
   gatesOnClosedPrs: { event: 'gate waiting on a PR', when: 'the PR was merged or closed meanwhile', outcome: 'signal:forge:pull-request' },
   compensated: { event: 'closed run', when: 'terminated or timed out before its release station', outcome: 'compensate' },

@@ -2,11 +2,11 @@
 // the fleet of a task queue runs, with one configuration for every worker.
 import { hostname } from 'node:os';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { fleetWorkflowId } from '../domain/naming.js';
+import { fleetWorkflowId, issueIdFromWorkflowId } from '../domain/naming.js';
 import type { FleetInput } from '../workflows/input.js';
 import { FLEET_MEMO_KEY, configureFleetSignal, type FleetCapacity, type FleetConfiguration, type FleetMemo } from '../workflows/messages.js';
-import { PhaseKey } from '../workflows/search-attributes.js';
-import { FLEET_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
+import { PhaseKey, PR } from '../workflows/search-attributes.js';
+import { FLEET_WORKFLOW_TYPE, ISSUE_WORKFLOW_TYPE } from '../workflows/workflow-types.js';
 import { FleetConfigMismatchError, fleetChanges, fleetFingerprint, type FleetChange } from './fleet-config.js';
 import { fleetRunMetadata } from './run-metadata.js';
 
@@ -22,6 +22,33 @@ export async function openRunPhase(client: Client, workflowId: string): Promise<
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
   }
+}
+
+/** What one visibility listing says of an open issue run. */
+export interface ListedIssueRun {
+  runId: string;
+  /** Its `ConveyorPhase` ('' before it published one). */
+  phase: string;
+  /** Its `ConveyorPR` (`owner/name#number`), once it opened one. */
+  pr: string | null;
+}
+
+/**
+ * The open issue runs of a task queue by issue id, from one visibility listing (paged by the
+ * client) rather than a describe per issue: a sweep over 10,000 waiting issues is one query, not
+ * 10,000 round trips. Visibility lags the runs by up to a second or so, so the listing is only
+ * trusted to say a run is open: a caller about to act on "no open run" confirms it with a describe.
+ */
+export async function listOpenIssueRuns(client: Client, taskQueue: string, onProgress?: (listed: number) => void): Promise<Map<string, ListedIssueRun>> {
+  const query = `WorkflowType = '${ISSUE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`;
+  const runs = new Map<string, ListedIssueRun>();
+  for await (const run of client.workflow.list({ query })) {
+    const issueId = issueIdFromWorkflowId(run.workflowId);
+    if (!issueId) continue;
+    runs.set(issueId, { runId: run.runId, phase: run.typedSearchAttributes.get(PhaseKey) ?? '', pr: run.typedSearchAttributes.get(PR) ?? null });
+    if (runs.size % 500 === 0) onProgress?.(runs.size);
+  }
+  return runs;
 }
 
 /** Start the task queue's fleet with these caps unless one runs; a running fleet is left as it

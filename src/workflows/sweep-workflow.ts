@@ -20,6 +20,8 @@ export interface SweepSummary {
   /** Runs waiting on blockers that had all finished, told to re-read (absent in older sweeps). */
   unblocked?: number;
   prsSignalled: number;
+  /** Open PRs not nudged again: unchanged since the worker last nudged their run (absent in older sweeps). */
+  prsUnchanged?: number;
   prsWithoutRun: number;
   gatesOnClosedPrs: number;
   compensated: number;

@@ -107,24 +107,29 @@ export class SweptWorld extends ScriptedWorld {
   }
 
   override activities(client: Client) {
-    const sweep = (): SweepActivities => {
-      if (!this.taskQueue) throw new Error('SweptWorld.taskQueue is not set: set it right after createLine');
-      const config: Config = {
-        profile: 'sandbox',
-        root: '/nonexistent',
-        temporal: temporalSchema.parse({}),
-        factory: this.config,
-        taskQueue: this.taskQueue,
-        files: { temporal: 'temporal.yaml', factory: 'factory.yaml' },
-      };
-      return createSweepActivities({ client, tracker: trackerOver(this), forge: forgeOver(this), workspaces: this.workspaces(), redact: (text) => text, config, taskQueue: this.taskQueue });
-    };
+    // Made once, on the first sweep (the task queue is set after createLine), and kept, as a
+    // worker keeps its activities: the sweep remembers the nudges it sent.
+    let made: SweepActivities | undefined;
+    const sweep = (): SweepActivities => (made ??= this.makeSweep(client));
     return {
       ...super.activities(client),
       startReadyIssues: (input: Parameters<SweepActivities['startReadyIssues']>[0]) => sweep().startReadyIssues(input),
       signalOpenPullRequests: () => sweep().signalOpenPullRequests(),
       compensateClosedRuns: () => sweep().compensateClosedRuns(),
     };
+  }
+
+  private makeSweep(client: Client): SweepActivities {
+    if (!this.taskQueue) throw new Error('SweptWorld.taskQueue is not set: set it right after createLine');
+    const config: Config = {
+      profile: 'sandbox',
+      root: '/nonexistent',
+      temporal: temporalSchema.parse({}),
+      factory: this.config,
+      taskQueue: this.taskQueue,
+      files: { temporal: 'temporal.yaml', factory: 'factory.yaml' },
+    };
+    return createSweepActivities({ client, tracker: trackerOver(this), forge: forgeOver(this), workspaces: this.workspaces(), redact: (text) => text, config, taskQueue: this.taskQueue });
   }
 }
 

@@ -51,7 +51,7 @@ describe('the reconcile sweep', () => {
         // No webhook: nothing knows about the issue but the tracker.
         expect(await hasWorkflow(line, issue)).toBe(false);
 
-        expect(await sweep(line)).toEqual({ started: 1, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 1, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsUnchanged: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         await line.until('the PR of the swept issue', () => line.world.prFor(branchForIssue(issue.key, issue.id)));
         expect((await line.state(issue)).seenDeliveries).toContain(sweepIssueDeliveryId(issue));
         // The Web UI says which issue the swept run is and where the sweep routed it.
@@ -61,7 +61,7 @@ describe('the reconcile sweep', () => {
         expect(await description.staticDetails()).toContain(`**Repo:** [${TEST_REPO}](https://github.com/${TEST_REPO})`);
 
         // The run moved the issue on, so it is no longer ready; its open PR gets a nudge instead.
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 1, prsUnchanged: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         expect(await runsOf(line, issue)).toHaveLength(1);
         expect(line.world.agentRuns).toHaveLength(1);
         expect((await line.fleet()).grantsTotal).toBe(1);
@@ -80,8 +80,8 @@ describe('the reconcile sweep', () => {
         await line.start(issue, 'linear-webhook-1');
         await line.until('the escalation', async () => (await line.state(issue)).phase === 'escalated');
 
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, unblocked: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, unblocked: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, unblocked: 0, prsSignalled: 0, prsUnchanged: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 1, unblocked: 0, prsSignalled: 0, prsUnchanged: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
 
         expect(await runsOf(line, issue)).toHaveLength(1);
         const state = await line.state(issue);
@@ -114,8 +114,17 @@ describe('the reconcile sweep', () => {
 
         // A sweep while CI is pending nudges the run once; it re-reads and keeps waiting.
         await line.until('the first read', () => reads === 1);
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 1, prsUnchanged: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         await line.until('the re-read after the nudge', () => reads === 2);
+
+        // Nothing changed since: the next sweep sends nothing, so a PR waiting for days gains no
+        // history from sweeps (the run would drop the redelivery, but the signal and its workflow
+        // task would be in its history every sweep interval).
+        const signals = async () => ((await line.client.workflow.getHandle(issueWorkflowId(issue.id)).fetchHistory()).events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+        const signalsBefore = await signals();
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsUnchanged: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await signals()).toBe(signalsBefore);
+        expect(reads).toBe(2);
 
         // CI goes green and a reviewer approves on the same head SHA; both webhooks are lost.
         record.checks = { sha: record.pr.headSha, state: 'success', failures: [] };
@@ -125,7 +134,7 @@ describe('the reconcile sweep', () => {
         expect(reads).toBe(2);
 
         // Same SHA as the first nudge: only the changed verdicts make this a new delivery.
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 1, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 1, prsUnchanged: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         await line.until('the merge after the second nudge', () => line.world.merges.length > 0, 30_000);
         const final = await line.result(issue);
         expect(final.outcome).toBe('merged');
@@ -179,7 +188,7 @@ describe('the reconcile sweep', () => {
     world.prs.set(902, openPr(902, 'conveyor/readme-typo'));
     world.prs.set(903, openPr(903, branchForIssue('ENG-903', orphanIssueId)));
     await withLine(line, async () => {
-      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
+      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsUnchanged: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
       for (const issue of [backlog, started, unlabelled, { id: orphanIssueId }]) expect(await hasWorkflow(line, issue)).toBe(false);
       expect(world.agentRuns).toHaveLength(0);
       expect(world.merges).toHaveLength(0);
@@ -221,7 +230,7 @@ describe('the reconcile sweep', () => {
         expect(run!.workflowId.startsWith(`${scheduleId}-`)).toBe(true);
         expect(run!.workflowId.endsWith('-now')).toBe(false);
         const summary = (await line.client.workflow.getHandle(run!.workflowId, run!.runId).result()) as SweepSummary;
-        expect(summary).toEqual({ started: 1, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(summary).toEqual({ started: 1, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsUnchanged: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         expect(await runsOf(line, issue)).toHaveLength(1);
       });
     } finally {
@@ -254,7 +263,7 @@ describe('the sweep compensates runs that closed without their release station',
         expect(world.commentsOn(issue.id)).toEqual([]);
 
         // A terminated run is a human act: the issue is blocked, not recycled.
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 1 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsUnchanged: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 1 });
         const [comment, ...more] = world.commentsOn(issue.id);
         expect(more).toEqual([]);
         expect(comment).toContain("Conveyor's run for this issue was terminated (agent wedged, stopping it by hand) before it could clean up; the issue is back to ready.");
@@ -266,7 +275,7 @@ describe('the sweep compensates runs that closed without their release station',
         // The fleet's holder check takes the terminated run's lease back.
         await line.until('no lease left', async () => (await line.fleet()).leases.length === 0);
 
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsUnchanged: 0, prsWithoutRun: 0, gatesOnClosedPrs: 0, compensated: 0 });
         expect(world.commentsOn(issue.id)).toHaveLength(1);
         expect(world.removedWorktrees).toHaveLength(1);
         expect(await runsOf(line, issue)).toHaveLength(1);
@@ -291,8 +300,8 @@ describe('the sweep compensates runs that closed without their release station',
         const terminatedRunId = await runIdOf(line, issue);
         await line.client.workflow.getHandle(issueWorkflowId(issue.id)).terminate('handing this one to a human');
 
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 1 });
-        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsUnchanged: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 1 });
+        expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsUnchanged: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
 
         const comments = world.commentsOn(issue.id);
         expect(comments).toHaveLength(1);
@@ -324,7 +333,7 @@ describe('the sweep compensates runs that closed without their release station',
       expect(commentsBefore).toHaveLength(1);
       expect(world.issues.get(issue.id)!.state.name).toBe('In Review');
 
-      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
+      expect(await sweep(line)).toEqual({ started: 0, alreadyRunning: 0, unblocked: 0, prsSignalled: 0, prsUnchanged: 0, prsWithoutRun: 1, gatesOnClosedPrs: 0, compensated: 0 });
       expect(world.commentsOn(issue.id)).toEqual(commentsBefore);
       expect(world.movesOf(issue.id)).toEqual(['In Progress', 'In Review']);
       expect(world.removedWorktrees).toEqual([]);
