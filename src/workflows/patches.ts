@@ -24,4 +24,10 @@ export const PATCHES = {
   /** A ready issue's run triages and claims its lease inside the workflow task that started it
    * (local activities, the lease by update): its agent is scheduled by that same task. */
   dispatchInOneTask: 'dispatch-in-one-workflow-task',
+  /** A thin issue's escalation comment is posted by a local activity in the run's workflow task
+   * (on the dispatch-in-one-task path), so an escalation costs one workflow task, not two and an
+   * activity task. And this one marker stands for every patch above: a run that records it takes
+   * all of them without asking for each (a marker costs two events, with its TemporalChangeVersion
+   * upsert: ten per dispatched run become two). */
+  escalateInOneTask: 'escalate-in-one-workflow-task',
 } as const;

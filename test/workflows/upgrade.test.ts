@@ -18,13 +18,16 @@ afterAll(closeTestConnections);
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-/** Whether the run recorded the patch's marker (what `patched(id)` writes the first time it is true). */
-const hasPatchMarker = (events: HistoryEvent[], patchId: string) =>
-  events.some((e) => {
+/** The patch markers the run recorded, by id (what `patched(id)` writes the first time it is true). */
+const patchMarkers = (events: HistoryEvent[]) =>
+  events.flatMap((e) => {
     const marker = e.markerRecordedEventAttributes;
     const data = marker?.markerName === 'core_patch' ? marker.details?.['patch-data']?.payloads?.[0]?.data : undefined;
-    return data !== undefined && data !== null && (JSON.parse(Buffer.from(data).toString()) as { id?: string }).id === patchId;
+    return data ? [(JSON.parse(Buffer.from(data).toString()) as { id?: string }).id ?? ''] : [];
   });
+
+/** Whether the run recorded the patch's marker. */
+const hasPatchMarker = (events: HistoryEvent[], patchId: string) => patchMarkers(events).includes(patchId);
 
 /** The workflow task that scheduled each activity type, by its WorkflowTaskCompleted event id. */
 const scheduledIn = (events: HistoryEvent[], activity: string) =>
@@ -37,7 +40,7 @@ const localActivities = (events: HistoryEvent[]) =>
     const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
     if (!data) return [];
     const result = marker?.details?.result?.payloads?.[0]?.data;
-    return [{ type: (JSON.parse(Buffer.from(data).toString()) as { activity_type?: string }).activity_type ?? '', result: result ? (JSON.parse(Buffer.from(result).toString()) as unknown) : null }];
+    return [{ type: (JSON.parse(Buffer.from(data).toString()) as { activity_type?: string }).activity_type ?? '', result: result?.length ? (JSON.parse(Buffer.from(result).toString()) as unknown) : null }];
   });
 
 /** The run's lease claim was granted in its workflow task (no grant signal, no prepare while queued). */
@@ -56,13 +59,14 @@ const CHANGES: Array<{
 }> = [
   {
     patch: PATCHES.moveWhileAgentStarts,
+    supersededBy: PATCHES.escalateInOneTask,
     says: 'the move to In Progress and the agent are scheduled in the same workflow task',
     before: (events) => scheduledIn(events, 'moveIssue') !== scheduledIn(events, 'runAgent'),
     after: (events) => scheduledIn(events, 'moveIssue') === scheduledIn(events, 'runAgent'),
   },
   {
     patch: PATCHES.prepareWhileQueued,
-    supersededBy: PATCHES.dispatchInOneTask,
+    supersededBy: PATCHES.escalateInOneTask,
     says: 'the worktree is prepared while the run waits for its lease, before the agent',
     before: (events) => scheduledIn(events, 'prepareWorkspace') === undefined,
     // A run whose lease is claimed at once (dispatch-in-one-workflow-task) has no wait to overlap:
@@ -72,6 +76,7 @@ const CHANGES: Array<{
   },
   {
     patch: PATCHES.endingsFinal,
+    supersededBy: PATCHES.escalateInOneTask,
     says: "the run reads the issue's ledger beside its first triage read, and the agent's commits are published by their own activity after it",
     before: (events) => scheduledIn(events, 'readIssueLedger') === undefined,
     after: (events) =>
@@ -80,30 +85,42 @@ const CHANGES: Array<{
   },
   {
     patch: PATCHES.reviewWindowPerHead,
+    supersededBy: PATCHES.escalateInOneTask,
     // The new path shows only in a timer's length, after a re-dispatch late in a window (the
     // issue-line scenario "gives each new head its own review window"); here, that the run took it.
     says: 'the run decides at its start to give each new head a whole review window',
     before: (events) => !hasPatchMarker(events, PATCHES.reviewWindowPerHead),
-    after: (events) => hasPatchMarker(events, PATCHES.reviewWindowPerHead),
+    // (A new run's one marker stands for it: escalate-in-one-workflow-task.)
+    after: (events) => hasPatchMarker(events, PATCHES.escalateInOneTask) && !hasPatchMarker(events, PATCHES.reviewWindowPerHead),
   },
   {
     patch: PATCHES.hostAffinity,
     // Shipped with the review window: the same histories were recorded before both.
     archive: PATCHES.reviewWindowPerHead,
+    supersededBy: PATCHES.escalateInOneTask,
     // The new path needs a worker that names its host (host-affinity.test.ts runs two); here,
     // that old runs published from the shared queue and a new run took the patch.
     says: 'the run decides at its start to send the worktree steps to the host that ran the agent',
     before: (events) => !events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'publishPullRequest' && (e.activityTaskScheduledEventAttributes.taskQueue?.name ?? '').includes('@')),
-    after: (events) => hasPatchMarker(events, PATCHES.hostAffinity),
+    after: (events) => hasPatchMarker(events, PATCHES.escalateInOneTask) && !hasPatchMarker(events, PATCHES.hostAffinity),
   },
   {
     patch: PATCHES.dispatchInOneTask,
+    supersededBy: PATCHES.escalateInOneTask,
     says: "triage's reads and the lease claim run as local activities in the run's workflow task; the fleet answers the claim by update",
     before: (events) => scheduledIn(events, 'triageIssue') !== undefined && localActivities(events).length === 0,
     after: (events) => {
       const local = localActivities(events).map((a) => a.type);
       return scheduledIn(events, 'triageIssue') === undefined && local.includes('triageIssue') && local.includes('readIssueLedger') && local.includes('claimLease');
     },
+  },
+  {
+    patch: PATCHES.escalateInOneTask,
+    // The escalation's own path is shown by "a thin issue escalates in the workflow task that
+    // started its run" below; a dispatched run shows the one marker.
+    says: 'one patch marker stands for every earlier change (and a thin issue escalates in one workflow task)',
+    before: (events) => patchMarkers(events).length > 1,
+    after: (events) => patchMarkers(events).join() === PATCHES.escalateInOneTask,
   },
 ];
 
@@ -138,6 +155,31 @@ describe.each(CHANGES)('patch "$patch"', ({ patch, archive: archivedAs, supersed
       expect(hasPatchMarker(events, supersededBy ?? patch)).toBe(true);
       expect(after(events)).toBe(true);
       expect(line.world.movesOf(issue.id)).toEqual(['In Progress', 'In Review']);
+    });
+  });
+});
+
+describe('escalating in one workflow task', () => {
+  // Before: the escalation comment was an activity task, so a thin issue's run took two workflow
+  // tasks and an activity task to reach its wait (and a bench of 10,000 thin issues paid it 10,000
+  // times); and each of the run's five patches added a marker and a TemporalChangeVersion upsert.
+  it('a thin issue escalates in the workflow task that started its run, with one patch marker', async () => {
+    const line = await createLine({ name: 'escalate-one-task' });
+    const issue = line.world.addIssue(makeIssue({ description: 'make it faster' }));
+    await withLine(line, async () => {
+      await line.start(issue);
+      const handle = line.client.workflow.getHandle(issueWorkflowId(issue.id));
+      const history = async () => (await handle.fetchHistory()).events ?? [];
+      // The escalation's deadline timer is the last command of the task that posted the comment.
+      await line.until('the escalation timer', async () => (await history()).some((e) => e.timerStartedEventAttributes));
+      const events = await history();
+      const upToTimer = events.slice(0, events.findIndex((e) => e.timerStartedEventAttributes));
+      expect(upToTimer.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+      expect(upToTimer.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
+      expect(localActivities(upToTimer).map((a) => a.type)).toEqual(['triageIssue', 'readIssueLedger', 'commentOnIssue']);
+      expect(patchMarkers(events)).toEqual([PATCHES.escalateInOneTask]);
+      expect(line.world.commentsOn(issue.id)).toHaveLength(1);
+      expect((await line.state(issue)).phase).toBe('escalated');
     });
   });
 });

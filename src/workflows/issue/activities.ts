@@ -20,10 +20,12 @@ export interface LineProxies {
    * The same calls as local activities, run by the worker inside the run's workflow task (runs on
    * the dispatch-in-one-task path): triage's reads and the lease claim follow each other without
    * an activity task queue or another workflow task between them, so a ready issue's agent is
-   * scheduled by the task that started its run. Each is short and read-only or idempotent.
+   * scheduled by the task that started its run. Each is short and read-only or idempotent (the
+   * escalation comment carries a hidden marker the tracker finds before posting again).
    */
   local: {
     triageIssue: TrackerActivities['triageIssue'];
+    commentOnIssue: TrackerActivities['commentOnIssue'];
     readIssueLedger: LedgerActivities['readIssueLedger'];
     claimLease: FleetActivities['claimLease'];
   };
@@ -67,6 +69,7 @@ export function lineProxies(policy: LinePolicy): LineProxies {
     ledger: proxyActivities<LedgerActivities>({ startToCloseTimeout: '30s', retry }),
     local: {
       triageIssue: proxyLocalActivities<TrackerActivities>({ startToCloseTimeout: '1m', retry }).triageIssue,
+      commentOnIssue: proxyLocalActivities<TrackerActivities>({ startToCloseTimeout: '1m', retry }).commentOnIssue,
       readIssueLedger: proxyLocalActivities<LedgerActivities>({ startToCloseTimeout: '30s', retry }).readIssueLedger,
       // Never fails the run: an unreachable fleet is answered `unreachable`, and the run asks by signal.
       claimLease: proxyLocalActivities<FleetActivities>({ startToCloseTimeout: '10s', retry: { ...retry, maximumAttempts: 2 } }).claimLease,

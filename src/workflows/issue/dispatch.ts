@@ -56,7 +56,7 @@ export async function dispatch(run: Run): Promise<Ending | null> {
   run.note('dispatched', `agent ${state.agentName} on ${routing.repo}, attempt ${state.attempts}`);
   let movedToInProgress: Promise<void> | null = null;
   if (state.attempts === 1) {
-    if (patched(PATCHES.moveWhileAgentStarts)) {
+    if (run.current || patched(PATCHES.moveWhileAgentStarts)) {
       // Off the dispatch's critical path: the agent starts while the tracker is told. A tracker
       // that cannot be told is noted, not fatal: the agent's work is worth more than the label.
       movedToInProgress = acts.tracker.moveIssue({ issueId: state.issueId, stateName: routing.states.inProgress }).catch((err: unknown) => {

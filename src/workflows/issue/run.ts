@@ -72,11 +72,17 @@ export interface Run {
   readonly hostAffinity: boolean;
   /** Whether triage and the first lease claim run inside the run's workflow task (PATCHES.dispatchInOneTask), decided once at start. */
   readonly dispatchInOneTask: boolean;
+  /** Whether the run started on code with PATCHES.escalateInOneTask: it takes every earlier patch
+   * without asking for each (dispatch's own included), decided once at start. */
+  readonly current: boolean;
+  /** Whether triage's escalation comment is posted by a local activity in the run's workflow task. */
+  readonly escalateInOneTask: boolean;
   note(phase: Phase, text: string): void;
   remember(phase: Phase, text: string): void;
   recordFailure(err: unknown): FailureClass;
-  /** Post a comment on the issue unless this run chain already posted one under `marker`. */
-  commentOnce(marker: string, body: string): Promise<void>;
+  /** Post a comment on the issue unless this run chain already posted one under `marker`; `local`
+   * posts it from the run's workflow task (a local activity). */
+  commentOnce(marker: string, body: string, options?: { local?: boolean }): Promise<void>;
   /** The first operator command waiting, removed from the queue. */
   takeCommand(): OperatorCommand | undefined;
   /**
@@ -127,6 +133,12 @@ export function startRun(input: IssueRunInput): Run {
   // `/conveyor retry`) and an approve (a thin issue); a continuation re-opens its own wait.
   let accepting: Partial<Record<WaitCommand, string>> | null = input.resume ? null : { retry: 'the issue is triaged again', approve: 'the issue is dispatched as it is if triage finds it thin' };
   let lastNote = '';
+  // One marker for every change so far; a run started before it asks for each, as it did then.
+  // `||` matters: a run with the new marker must not record the old ones too.
+  const current = patched(PATCHES.escalateInOneTask);
+  // The input says whether this run's workflow workers run the line's activities (they must, to
+  // run them locally); patched() is asked either way, so the decision is the same on replay.
+  const local = input.policy.localActivities !== false;
   const run: Run = {
     input,
     policy: input.policy,
@@ -138,12 +150,12 @@ export function startRun(input: IssueRunInput): Run {
     grant: null,
     leaseQueuedAt: null,
     abortBy: null,
-    endingsFinal: patched(PATCHES.endingsFinal),
-    reviewWindowPerHead: patched(PATCHES.reviewWindowPerHead),
-    hostAffinity: patched(PATCHES.hostAffinity),
-    // The input says whether this run's workflow workers run the line's activities (they must, to
-    // run them locally); patched() is asked either way, so the decision is the same on replay.
-    dispatchInOneTask: patched(PATCHES.dispatchInOneTask) && input.policy.localActivities !== false,
+    current,
+    endingsFinal: current || patched(PATCHES.endingsFinal),
+    reviewWindowPerHead: current || patched(PATCHES.reviewWindowPerHead),
+    hostAffinity: current || patched(PATCHES.hostAffinity),
+    dispatchInOneTask: (current || patched(PATCHES.dispatchInOneTask)) && local,
+    escalateInOneTask: current && local,
     note(phase, text) {
       state.phase = phase;
       run.remember(phase, text);
@@ -163,11 +175,13 @@ export function startRun(input: IssueRunInput): Run {
       publishSearchAttributes(state);
       return failureClass;
     },
-    async commentOnce(marker, body) {
+    async commentOnce(marker, body, options = {}) {
       if (state.posted.includes(marker)) return;
       // The hidden marker makes the write itself idempotent: an attempt that timed out after the
-      // tracker took the comment is retried, finds it, and posts nothing.
-      await run.acts.tracker.commentOnIssue({ issueId: state.issueId, body, marker: `${workflowInfo().firstExecutionRunId}:${marker}` });
+      // tracker took the comment (or a local activity run again after a lost workflow task) is
+      // retried, finds it, and posts nothing.
+      const comment = options.local ? run.acts.local.commentOnIssue : run.acts.tracker.commentOnIssue;
+      await comment({ issueId: state.issueId, body, marker: `${workflowInfo().firstExecutionRunId}:${marker}` });
       state.posted.push(marker);
     },
     takeCommand: () => state.operatorQueue.shift(),

@@ -89,7 +89,8 @@ export async function triage(run: Run): Promise<Ending | null> {
     if (run.endingsFinal) {
       run.accept(result.overridable ? { approve: 'the issue is dispatched as it is', retry: 'the issue is triaged again' } : { retry: 'the issue is triaged again' });
     }
-    await run.commentOnce(verdict.marker, verdict.comment);
+    // In the run's own workflow task when it can: the escalation then costs the run one task.
+    await run.commentOnce(verdict.marker, verdict.comment, { local: run.escalateInOneTask });
     // Set once per escalation: a continuation keeps it; a human's edit or command starts a new one.
     state.waits.escalationDeadlineAt ??= Date.now() + durationMs(policy.timeouts.escalation);
     for (;;) {
