@@ -16,6 +16,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { durationMs } from '../../src/domain/duration.js';
 import { fleetWorkflowId, ISSUE_WORKFLOW_PREFIX } from '../../src/domain/naming.js';
 import { agentEnvPrefix, processesWithEnvPrefix } from '../../src/integrations/leftover-agents.js';
+import { parseRunFileName } from '../../src/integrations/run-files.js';
 import { createLogger } from '../../src/logging.js';
 import { ensureTemporalCli } from '../../src/temporal/cli-binary.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
@@ -76,8 +77,8 @@ interface Leftovers {
   worktrees: string[];
   agents: number[];
   openRuns: number;
-  /** Files the agent runner keeps per run on purpose (log, prompt, result): counted, not leftovers. */
-  kept: { logs: number; prompts: number; results: number };
+  /** Files the agent runner keeps per run on purpose (log, prompt, result), within agents.runFiles: counted, not leftovers. */
+  kept: { logs: number; prompts: number; results: number; mostRunsOfOneIssue: number };
 }
 
 /** What the line left once every cycle closed: the fleet's ledger, the host's folders and processes, Temporal's open runs. */
@@ -87,12 +88,20 @@ async function leftovers(line: ChurnLine, workspaceRoot: string): Promise<Leftov
   const worktrees = existsSync(worktreeDir) ? readdirSync(worktreeDir) : [];
   const agents = await processesWithEnvPrefix(agentEnvPrefix(workspaceRoot));
   const { count } = await line.client.workflow.count(`WorkflowId STARTS_WITH '${ISSUE_WORKFLOW_PREFIX}' AND ExecutionStatus = 'Running' AND TaskQueue = '${line.config.taskQueue}'`);
-  const files = (dir: string) => (existsSync(join(workspaceRoot, dir)) ? readdirSync(join(workspaceRoot, dir)).length : 0);
-  return { leases: fleet.leases.length, waiting: fleet.waiting.length, worktrees, agents, openRuns: count, kept: { logs: files('logs'), prompts: files('prompts'), results: files('results') } };
+  const names = (dir: string) => (existsSync(join(workspaceRoot, dir)) ? readdirSync(join(workspaceRoot, dir)) : []);
+  const runsPerIssue = new Map<string, number>();
+  for (const name of names('logs')) {
+    const run = parseRunFileName(name, '.log');
+    if (run) runsPerIssue.set(run.key, (runsPerIssue.get(run.key) ?? 0) + 1);
+  }
+  const kept = { logs: names('logs').length, prompts: names('prompts').length, results: names('results').length, mostRunsOfOneIssue: Math.max(0, ...runsPerIssue.values()) };
+  return { leases: fleet.leases.length, waiting: fleet.waiting.length, worktrees, agents, openRuns: count, kept };
 }
 
 async function main(): Promise<number> {
   const base = loadConfig({ profile: 'sandbox' });
+  // The worker's installation is written from the same instance.example, so the same retention.
+  const runFiles = base.factory.agents.runFiles;
   const logger = createLogger({ name: 'bench-churn', level: process.env.BENCH_LOG_LEVEL ?? 'warn' });
   const cores = cpus();
   const machine = `${cores.length} cores (${cores[0]?.model.trim() ?? 'unknown'}), node ${process.version}, ${process.platform}/${process.arch}`;
@@ -229,8 +238,9 @@ async function main(): Promise<number> {
     ['worktrees left', left ? `${left.worktrees.length}${left.worktrees.length ? ` (${left.worktrees.join(', ')})` : ''}` : '–', '0', left ? verdict(left.worktrees.length === 0) : '–'],
     ['agent processes left', left ? `${left.agents.length}${left.agents.length ? ` (pids ${left.agents.join(', ')})` : ''}` : '–', '0', left ? verdict(left.agents.length === 0) : '–'],
     ['issue runs still open', left ? String(left.openRuns) : '–', '0', left ? verdict(left.openRuns === 0) : '–'],
-    // Kept on purpose (a human reads an attempt's log and prompt), but nothing prunes them: they grow with every run.
-    ['agent files kept: logs / prompts / results', left ? `${left.kept.logs} / ${left.kept.prompts} / ${left.kept.results}` : '–', 'one of each per run, never pruned', ''],
+    // Kept on purpose (a human reads an attempt's log and prompt), within agents.runFiles: the worker
+    // prunes at start and after runs at most every 10 min, so runs since its last prune are on top.
+    ['agent files kept: logs / prompts / results (most runs of one issue)', left ? `${left.kept.logs} / ${left.kept.prompts} / ${left.kept.results} (${left.kept.mostRunsOfOneIssue})` : '–', `${runFiles.maxPerIssue} runs per issue, ${runFiles.maxAge} (agents.runFiles), + runs of the last 10 min`, ''],
     ['worker SIGTERM → exit (grace 2 s, nothing in flight)', stop ? `${stop.ms} ms, exit ${stop.code ?? stop.signal}` : '–', 'exit 0', stop ? verdict(stop.code === 0) : '–'],
   ];
   out(`\n${formatTable(['churn', 'figure', 'target', ''], rows)}`);

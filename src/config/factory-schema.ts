@@ -148,6 +148,9 @@ export const agentSchema = z.preprocess(
 );
 export type AgentConfig = z.infer<typeof agentSchema>;
 
+/** The shortest `agents.runFiles.maxAge`: a run's log must still be there when a human follows the escalation that points to it. */
+export const RUN_FILES_MIN_AGE_MS = 3_600_000;
+
 /** The most the triage advisor may hold up a triage: the triage activity also reads the tracker
  * and the forge within its one-minute limit, and a model call must never be the reason it fails. */
 export const TRIAGE_ADVISOR_MAX_TIMEOUT_MS = 30_000;
@@ -276,6 +279,17 @@ export const factorySchema = z.strictObject({
        * runs as root (an agent of the same user could read the worker's /proc/<pid>/environ).
        */
       runAs: z.string().min(1).optional(),
+      /**
+       * How long the runner keeps a finished run's prompt, log and result files (workspaceDir's
+       * prompts/, logs/, results/): a run's files go once they are older than `maxAge` or the run
+       * is not among the `maxPerIssue` newest of its issue. A running agent's files always stay.
+       */
+      runFiles: z
+        .strictObject({
+          maxAge: duration.refine((d) => !isDuration(d) || durationMs(d) >= RUN_FILES_MIN_AGE_MS, { message: 'at least 1h: an escalation points a human at the run\'s log, which must still be there when they read it' }).default('14d'),
+          maxPerIssue: z.number({ error: 'expected a whole number of runs, e.g. 20' }).int({ error: 'expected a whole number of runs, e.g. 20' }).min(1, { error: 'at least 1: the newest run\'s log is the one an escalation points to' }).default(20),
+        })
+        .prefault({}),
     }),
   policies: policiesSchema.prefault({}),
   /** Time limits of the repo's own workspace hooks (`.conveyor/hooks/<name>`); a hook past its limit is killed and fails the step. */

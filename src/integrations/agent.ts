@@ -2,6 +2,7 @@
 // as a child process with a scrubbed environment, and its process tree gone when it ends.
 import type { ModelError, ProgressSink, StreamOptions, Tokens } from './agents/stream.js';
 import type { AgentOwner } from './agent-records.js';
+import type { RunFilesReport } from './run-files.js';
 
 export interface Worktree {
   /** Absolute path of the checked-out worktree. */
@@ -94,4 +95,6 @@ export type AgentExit =
 
 export interface AgentRunner {
   run(request: AgentRunRequest): Promise<AgentExit>;
+  /** Removes finished runs' files past their retention (run-files.ts), at most once per interval; null when not due or not configured. */
+  pruneRunFiles?(): Promise<RunFilesReport | null>;
 }

@@ -126,7 +126,12 @@ export function buildIntegrations(config: Config, env: Env, logger: Logger): Int
       },
       ...(runAs ? { agentUser: runAs } : {}),
     }),
-    agents: createAgentRunner({ root, logger: logger.child({ integration: 'agent' }), ...(runAs ? { runAs } : {}) }),
+    agents: createAgentRunner({
+      root,
+      logger: logger.child({ integration: 'agent' }),
+      runFiles: { maxAgeMs: durationMs(factory.agents.runFiles.maxAge), maxPerIssue: factory.agents.runFiles.maxPerIssue },
+      ...(runAs ? { runAs } : {}),
+    }),
     agentSecrets: modelKeys(factory, env),
     redact,
   };

@@ -88,6 +88,9 @@ export async function createConveyorWorker(options: {
   // runs) goes before this worker takes new work; then on every policies.reapInterval.
   const reaper = startHostReaper({ config, client, workspaces: integrations.workspaces, logger: logger.child({ part: 'reaper' }) });
   await reaper.first;
+  // Then what earlier workers' agent runs left beyond agents.runFiles; the runner prunes again
+  // after runs, at most every 10 minutes.
+  await integrations.agents.pruneRunFiles?.();
   const workflowBundle = await loadWorkflowBundle((line) => logger.info(line));
   // This host's own queue: the worktree steps of runs whose agent ran here come to it alone.
   const host = { id: thisHost(), taskQueue: hostTaskQueue(config.taskQueue, thisHost()) };

@@ -72,6 +72,24 @@ describe('configuration', () => {
     expect(huge.message).toMatch(/policies\.payloadLimit: "4MiB" is 4194304 bytes; use between 1KiB and 256KiB \(Temporal refuses a payload over 2 MB/);
   });
 
+  it('keeps finished agent run files 14 days and 20 runs per issue unless told otherwise, and refuses a retention that names no time, no count, or loses the log an escalation points to', () => {
+    const example = readFileSync(join(repoRoot, 'instance.example', 'factory.yaml'), 'utf8');
+    const withRunFiles = (maxAge: string, maxPerIssue: string) => installation(example.replace('maxAge: 14d', `maxAge: ${maxAge}`).replace('maxPerIssue: 20', `maxPerIssue: ${maxPerIssue}`));
+    const load = (root: string) => loadConfig({ root, profile: 'sandbox', env: {} });
+
+    const unsaid = example.replace(/^ {2}runFiles:\n {4}maxAge: 14d\n {4}maxPerIssue: 20\n/m, '');
+    expect(unsaid).not.toContain('runFiles:');
+    expect(load(installation(unsaid)).factory.agents.runFiles).toEqual({ maxAge: '14d', maxPerIssue: 20 });
+    expect(load(withRunFiles('30d', '5')).factory.agents.runFiles).toEqual({ maxAge: '30d', maxPerIssue: 5 });
+
+    expect(errorOf(() => load(withRunFiles('forever', '20'))).message).toMatch(/agents\.runFiles\.maxAge: expected a duration such as 30s, 10m, 2h or 7d/);
+    expect(errorOf(() => load(withRunFiles('10m', '20'))).message).toMatch(/agents\.runFiles\.maxAge: at least 1h: an escalation points a human at the run's log/);
+    expect(errorOf(() => load(withRunFiles('14d', '0'))).message).toMatch(/agents\.runFiles\.maxPerIssue: at least 1: the newest run's log is the one an escalation points to/);
+    expect(errorOf(() => load(withRunFiles('14d', '2.5'))).message).toMatch(/agents\.runFiles\.maxPerIssue: expected a whole number of runs, e\.g\. 20/);
+    expect(errorOf(() => load(withRunFiles('14d', 'lots'))).message).toMatch(/agents\.runFiles\.maxPerIssue: expected a whole number of runs, e\.g\. 20/);
+    expect(errorOf(() => load(installation(example.replace('maxPerIssue: 20', 'maxPerIssue: 20\n    keep: 3')))).message).toMatch(/agents\.runFiles: Unrecognized key.*keep/);
+  });
+
   it('catches unknown keys (a typo is not silently ignored) and dangling references', () => {
     const root = installation(`
 tracker:

@@ -16,7 +16,16 @@ export type E2eFactory = LocalFactory & { cleanup(): Promise<void> };
 
 export async function startE2eFactory(
   name: string,
-  options: { demo: boolean; metrics?: WorkerMetrics; agent?: string; triageAdvisor?: 'anthropic' | 'openai'; /** Changes to the sandbox's factory config (agents, switches). */ factory?: (factory: FactoryConfig) => FactoryConfig },
+  options: {
+    demo: boolean;
+    metrics?: WorkerMetrics;
+    agent?: string;
+    triageAdvisor?: 'anthropic' | 'openai';
+    /** Changes to the sandbox's factory config (agents, switches). */
+    factory?: (factory: FactoryConfig) => FactoryConfig;
+    /** What an earlier worker left in the workspace folder, written before this worker starts. */
+    workspace?: (workspaceDir: string) => void;
+  },
 ): Promise<E2eFactory> {
   const dataDir = mkdtempSync(join(tmpdir(), `conveyor-${name}-`));
   const base = loadConfig({ profile: 'sandbox' });
@@ -32,6 +41,7 @@ export async function startE2eFactory(
       ...(options.triageAdvisor ? { triageAdvisor: { ...shaped.factory.triageAdvisor, provider: options.triageAdvisor } } : {}),
     },
   };
+  options.workspace?.(config.factory.workspaceDir);
   const factory = await startLocalFactory({ config, logger: pino({ level: 'silent' }), dataDir, ciDelayMs: 50, demo: options.demo, metrics: options.metrics, agent: options.agent });
   return {
     ...factory,

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -273,5 +273,74 @@ describe('agent runner', () => {
     expect(failure).toBeInstanceOf(IntegrationError);
     expect((failure as IntegrationError).failureClass).toBe('logic');
     expect((failure as IntegrationError).message).toContain('/nonexistent/agent-cli');
+  });
+});
+
+describe('agent runner: keeping run files (agents.runFiles)', () => {
+  const DAY = 24 * 3_600_000;
+  /** Ends at once with exit 0: a run that leaves its prompt, log and result file. */
+  const quick = () => script('quick', "import { writeFileSync } from 'node:fs';\nconsole.log('done');\nwriteFileSync(process.env.CONVEYOR_RESULT_FILE, JSON.stringify({ summary: 'Done.' }));\n");
+
+  /** The prompt, log and result of run `n` of `key`, as an earlier worker left them `ageMs` ago. */
+  function earlierRun(key: string, n: number, ageMs: number): void {
+    const at = new Date(Date.now() - ageMs);
+    for (const [folder, ext] of [['prompts', 'md'], ['logs', 'log'], ['results', 'json']] as const) {
+      mkdirSync(join(root, folder), { recursive: true });
+      const path = join(root, folder, `${key}-${n}.${ext}`);
+      writeFileSync(path, `${folder} of ${key} run ${n}\n`);
+      utimesSync(path, at, at);
+    }
+  }
+
+  const runsOf = (folder: string, key: string) => readdirSync(join(root, folder)).filter((name) => name.startsWith(`${key}-`)).sort();
+
+  it('prunes after a run: an issue keeps its newest runs, an old run of another issue goes, and the next attempt is numbered after the last', async () => {
+    const infos: { fields: Record<string, unknown>; message: string }[] = [];
+    const logger = { info: (fields: Record<string, unknown>, message: string) => infos.push({ fields, message }), warn: () => {} };
+    const runner = createAgentRunner({ root, logger, runFiles: { maxAgeMs: 14 * DAY, maxPerIssue: 2 }, pruneIntervalMs: 0 });
+    earlierRun('ops-3', 1, 30 * DAY);
+
+    await expect(runner.run(request({ spec: quick() }))).resolves.toMatchObject({ status: 'finished', logFile: join(root, 'logs', 'eng-7-1.log') });
+    expect(runsOf('logs', 'ops-3')).toEqual([]);
+    await runner.run(request({ spec: quick() }));
+    await runner.run(request({ spec: quick() }));
+
+    expect(runsOf('logs', 'eng-7')).toEqual(['eng-7-2.log', 'eng-7-3.log']);
+    expect(runsOf('prompts', 'eng-7')).toEqual(['eng-7-2.md', 'eng-7-3.md']);
+    // Not attempt 1 again: a run's history may still name eng-7-1.log, and the cap keeps the highest numbers.
+    await expect(runner.run(request({ spec: quick() }))).resolves.toMatchObject({ logFile: join(root, 'logs', 'eng-7-4.log') });
+    expect(runsOf('logs', 'eng-7')).toEqual(['eng-7-3.log', 'eng-7-4.log']);
+
+    // Said at info, as counts and bytes: nothing of the files themselves.
+    const pruned = infos.filter((entry) => entry.message.includes('agents.runFiles'));
+    expect(pruned.map((entry) => entry.fields)).toEqual([
+      { expiredRuns: 1, overCapRuns: 0, files: 3, bytes: expect.any(Number) },
+      { expiredRuns: 0, overCapRuns: 1, files: 3, bytes: expect.any(Number) },
+      { expiredRuns: 0, overCapRuns: 1, files: 3, bytes: expect.any(Number) },
+    ]);
+    expect(pruned[0]!.fields.bytes).toBe(['prompts', 'logs', 'results'].reduce((sum, folder) => sum + `${folder} of ops-3 run 1\n`.length, 0));
+  });
+
+  it('prunes at most once per interval: once when asked at worker start, then not again after a run within the interval', async () => {
+    const runner = createAgentRunner({ root, runFiles: { maxAgeMs: 14 * DAY, maxPerIssue: 20 } });
+    earlierRun('ops-3', 1, 30 * DAY);
+
+    // What the worker does at start, before it takes work.
+    await expect(runner.pruneRunFiles?.()).resolves.toMatchObject({ expiredRuns: 1, files: 3 });
+    expect(runsOf('logs', 'ops-3')).toEqual([]);
+
+    // Ten minutes have not passed: the run ends without listing the folders again.
+    earlierRun('ops-3', 2, 30 * DAY);
+    await runner.run(request({ spec: quick() }));
+    expect(runsOf('logs', 'ops-3')).toEqual(['ops-3-2.log']);
+    await expect(runner.pruneRunFiles?.()).resolves.toBeNull();
+  });
+
+  it('keeps every run file when no retention is configured', async () => {
+    const runner = createAgentRunner({ root, pruneIntervalMs: 0 });
+    earlierRun('ops-3', 1, 400 * DAY);
+    await runner.run(request({ spec: quick() }));
+    await expect(runner.pruneRunFiles?.()).resolves.toBeNull();
+    expect(runsOf('logs', 'ops-3')).toEqual(['ops-3-1.log']);
   });
 });
