@@ -2,12 +2,13 @@
 // wires `npm run dev` but without its worker: the Linear and GitHub emulators (with the sandbox's
 // CI check on demo/widgets), the real gateway they send signed webhooks to, and the demo
 // reviewer who approves green PRs. The worker is a `conveyor worker` child process
-// (worker-process.ts) on the same config; each cycle of an issue goes through all of it.
-import { rmSync, mkdtempSync } from 'node:fs';
+// (bench/worker-process.ts) on the same config; each cycle of an issue goes through all of it.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { parse } from 'yaml';
 import { blockedIssuesOf } from '../../src/activities/judgement.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { branchForIssue, issueWorkflowId } from '../../src/domain/naming.js';
@@ -20,7 +21,7 @@ import { freePort } from '../../src/temporal/dev-server.js';
 import { buildIntegrations } from '../../src/workers/integrations.js';
 import { issueStateQuery } from '../../src/workflows/messages.js';
 import type { IssueRunState } from '../../src/workflows/state.js';
-import { writeWorkerRoot } from './worker-process.js';
+import { REPO_ROOT, writeWorkerRoot, type Tree } from '../worker-process.js';
 
 /** Long and specific enough that triage dispatches it (DESIGN: not thin). */
 const DESCRIPTION = `Keep a page in docs/ that says what this part of widgets does, revised each time the issue comes back, so the churn bench sends an agent through the whole line again.
@@ -28,6 +29,24 @@ const DESCRIPTION = `Keep a page in docs/ that says what this part of widgets do
 ## Acceptance
 - [ ] the page exists and the agent committed a revision
 - [ ] CI is green and the PR is merged`;
+
+/**
+ * The worker's factory.yaml: instance.example's, pointed at the emulators, with one fleet slot
+ * (and one demo/widgets slot) per issue, so no issue queues for another, and the demo agent.
+ */
+function churnFactory(options: { linearUrl: string; githubUrl: string; gitUrl: string; slots: number }): Tree {
+  const factory = parse(readFileSync(join(REPO_ROOT, 'instance.example/factory.yaml'), 'utf8')) as Tree;
+  const names = ['ada', 'grace', 'linus', 'barbara', 'ken', 'margaret', 'edsger', 'donald', 'frances', 'john'];
+  while (names.length < options.slots) names.push(`agent-${names.length + 1}`);
+  return {
+    ...factory,
+    tracker: { ...(factory.tracker as Tree), apiUrl: options.linearUrl },
+    forge: { ...(factory.forge as Tree), apiUrl: options.githubUrl, gitUrl: options.gitUrl },
+    repos: (factory.repos as Tree[]).map((repo) => (repo.name === 'demo/widgets' ? { ...repo, slots: options.slots } : repo)),
+    fleet: { ...(factory.fleet as Tree), slots: options.slots, agentNames: names.slice(0, Math.max(options.slots, 6)) },
+    agents: { ...(factory.agents as Tree), default: 'demo', providers: { ...((factory.agents as Tree).providers as Tree), demo: { command: ['node', join(REPO_ROOT, 'scripts/demo-agent.mjs'), '{promptFile}'] } } },
+  };
+}
 
 export interface ChurnIssue {
   id: string;
@@ -64,7 +83,7 @@ export async function startChurnLine(options: { base: Config; root: string; addr
     cleanups.push(() => rmSync(githubDir, { recursive: true, force: true }));
     const sandbox = await startSandbox({ config: options.base, dataDir: githubDir, gatewayUrl: `http://127.0.0.1:${gatewayPort}`, logger });
     cleanups.push(() => sandbox.close());
-    writeWorkerRoot({ dir: options.root, address: options.address, namespace: options.namespace, taskQueue: options.taskQueue, metricsPort: await freePort(), linearUrl: sandbox.linear.url, githubUrl: sandbox.github.url, gitUrl: sandbox.github.webUrl, slots: options.slots });
+    writeWorkerRoot({ dir: options.root, address: options.address, namespace: options.namespace, taskQueue: options.taskQueue, metricsPort: await freePort(), factory: churnFactory({ linearUrl: sandbox.linear.url, githubUrl: sandbox.github.url, gitUrl: sandbox.github.webUrl, slots: options.slots }) });
     const env = { ...process.env, ...SANDBOX_CREDENTIALS };
     const config = loadConfig({ root: options.root, profile: 'sandbox', env });
     const client = await connectClient(config, env);

@@ -24,7 +24,7 @@ import { fleetStateQuery } from '../../src/workflows/messages.js';
 import { formatTable, median, percentile } from '../gateway/stats.js';
 import { startChurnLine, type ChurnIssue, type ChurnLine } from './line.js';
 import { drift, readProc, type Drift, type Sample } from './samples.js';
-import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
+import { startWorkerProcess, type WorkerProcess } from '../worker-process.js';
 import { positiveInt } from '../options.js';
 
 const HELP = `bench/churn: a few issues re-cycled many times through the whole line (triage, the demo

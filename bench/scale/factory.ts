@@ -1,16 +1,22 @@
-// The factory under test, wired as src/sandbox/local-factory.ts wires `npm run dev`: the Linear
-// and GitHub emulators sending signed webhooks to the real gateway, which starts runs by
-// signal-with-start, and the real worker (createConveyorWorker) with the real activities over the
-// real integrations. The only wrap (through startLocalFactory's `instrument`) notes when each
-// issue's escalation comment was posted: the moment its run starts waiting.
+// The factory under test, wired as src/sandbox/local-factory.ts wires `npm run dev` but with the
+// worker in a process of its own: in the bench's process the Linear and GitHub emulators send
+// signed webhooks to the real gateway, which starts runs by signal-with-start; the worker is a
+// real `conveyor worker` child process (bench/worker-process.ts) on an installation root the
+// bench writes, with the real activities over the real integrations against the emulators. An
+// issue counts as escalated when the Linear emulator records its escalation comment (the comment's
+// own creation time): the moment its run starts waiting. Nothing in the worker is wrapped.
 import type { Client } from '@temporalio/client';
-import type { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { factorySchema } from '../../src/config/factory-schema.js';
-import { validate, type Config } from '../../src/config/load.js';
-import { startLocalFactory } from '../../src/sandbox/local-factory.js';
-import type { Sandbox } from '../../src/sandbox/sandbox.js';
-import type { WebhookDelivery } from '../../src/sandbox/linear/webhooks.js';
+import { blockedIssuesOf } from '../../src/activities/judgement.js';
+import { loadConfig, type Config } from '../../src/config/load.js';
+import type { StartedGateway } from '../../src/gateway/server.js';
+import { startSandboxGateway } from '../../src/sandbox/local-factory.js';
+import type { EntityWebhookPayload, WebhookDelivery } from '../../src/sandbox/linear/index.js';
+import { SANDBOX_CREDENTIALS, startSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
+import { connectClient } from '../../src/temporal/connection.js';
+import { freePort } from '../../src/temporal/dev-server.js';
+import { buildIntegrations } from '../../src/workers/integrations.js';
+import { startWorkerProcess, writeWorkerRoot, type WorkerProcess } from '../worker-process.js';
 
 export const SCALE_TEAM = 'SCALE';
 export const SCALE_REPO = 'bench/scale';
@@ -26,87 +32,112 @@ export interface ScaleIssue {
 }
 
 export interface ScaleFactory {
+  /** The config the worker's root holds (the CLI the bench times reads the same root). */
   config: Config;
+  /** The installation root the worker and the CLI run on. */
+  root: string;
   sandbox: Sandbox;
+  /** The bench's own client (nudges, histories, the sweep), not the worker's. */
   client: Client;
-  connection: NativeConnection;
-  /** When each issue's escalation comment was posted, by issue id. */
-  escalatedAt: Map<string, number>;
+  worker: WorkerProcess;
+  /** When each issue's escalation comment was posted, by issue id (read from the emulator on each access). */
+  readonly escalatedAt: ReadonlyMap<string, number>;
   /** A thin issue, ready and labelled: the emulator's Issue create webhook starts its run. */
   createIssue(title: string): { issue: ScaleIssue; delivery: WebhookDelivery };
   stop(): Promise<void>;
 }
 
 /**
- * The factory.yaml the bench runs: the installation's policies with one team and one repo of
- * the bench's own. Returned as written (plain data), so the CLI the bench times can read the
- * same file.
+ * The factory.yaml the worker runs: the installation's policies with one team and one repo of
+ * the bench's own, pointed at the emulators. Plain data, written to the worker's root.
  */
-export function scaleFactoryInput(base: Config, workspaceDir: string): Record<string, unknown> {
+export function scaleFactoryInput(base: Config, options: { workspaceDir: string; linearUrl: string; githubUrl: string; gitUrl: string }): Record<string, unknown> {
   return {
-    tracker: { kind: 'linear', teams: [{ key: SCALE_TEAM, defaultRepo: SCALE_REPO }], operators: [] },
+    tracker: { kind: 'linear', apiUrl: options.linearUrl, teams: [{ key: SCALE_TEAM, defaultRepo: SCALE_REPO }], operators: [] },
+    forge: { kind: 'github', apiUrl: options.githubUrl, gitUrl: options.gitUrl },
     repos: [{ name: SCALE_REPO, baseBranch: 'main', mergePolicy: 'never' }],
     fleet: { slots: base.factory.fleet.slots, agentNames: base.factory.fleet.agentNames, holderCheckInterval: base.factory.fleet.holderCheckInterval },
     agents: { default: 'demo', providers: { demo: { command: ['node', '{root}/scripts/demo-agent.mjs', '{promptFile}'] } } },
     policies: base.factory.policies,
-    workspaceDir,
+    workspaceDir: options.workspaceDir,
   };
 }
 
-export async function startScaleFactory(options: { base: Config; address: string; namespace: string; taskQueue: string; workspaceDir: string; maxCachedWorkflows: number; logger: Logger }): Promise<ScaleFactory> {
+export async function startScaleFactory(options: { base: Config; root: string; address: string; namespace: string; taskQueue: string; workspaceDir: string; maxCachedWorkflows: number; logFile: string; logger: Logger }): Promise<ScaleFactory> {
   const { base, logger } = options;
-  const factory = validate(factorySchema, scaleFactoryInput(base, options.workspaceDir), 'bench/scale (the bench factory config)');
-  const config: Config = {
-    ...base,
-    factory,
-    taskQueue: options.taskQueue,
-    temporal: {
-      ...base.temporal,
-      connection: { ...base.temporal.connection, address: options.address, namespace: options.namespace },
-      worker: { ...base.temporal.worker, maxCachedWorkflows: options.maxCachedWorkflows, maxConcurrentWorkflowTaskExecutions: Math.min(base.temporal.worker.maxConcurrentWorkflowTaskExecutions, options.maxCachedWorkflows) },
-    },
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const stopAll = async () => {
+    for (const step of cleanups.reverse()) await (async () => step())().catch(() => undefined);
   };
-  const escalatedAt = new Map<string, number>();
-  const local = await startLocalFactory({
-    config,
-    logger,
-    demo: false,
-    instrument: (integrations) => ({
-      ...integrations,
-      tracker: {
-        ...integrations.tracker,
-        comment: async (issueId, body) => {
-          await integrations.tracker.comment(issueId, body);
-          if (!escalatedAt.has(issueId)) escalatedAt.set(issueId, Date.now());
-        },
-      },
-    }),
-  });
   try {
-    const { sandbox } = local;
+    const gatewayPort = await freePort();
+    const sandbox = await startSandbox({ config: base, gatewayUrl: `http://127.0.0.1:${gatewayPort}`, logger });
+    cleanups.push(() => sandbox.close());
+    writeWorkerRoot({
+      dir: options.root,
+      address: options.address,
+      namespace: options.namespace,
+      taskQueue: options.taskQueue,
+      metricsPort: await freePort(),
+      // The cache sized on purpose (--cache); each workflow task in flight holds a cached run.
+      worker: { maxCachedWorkflows: options.maxCachedWorkflows, maxConcurrentWorkflowTaskExecutions: Math.min(base.temporal.worker.maxConcurrentWorkflowTaskExecutions, options.maxCachedWorkflows) },
+      factory: scaleFactoryInput(base, { workspaceDir: options.workspaceDir, linearUrl: sandbox.linear.url, githubUrl: sandbox.github.url, gitUrl: sandbox.github.webUrl }),
+    });
+    const env = { ...process.env, ...SANDBOX_CREDENTIALS };
+    const config = loadConfig({ root: options.root, profile: 'sandbox', env });
+    const client = await connectClient(config, env);
+    cleanups.push(() => client.connection.close());
+    // The gateway's blocked-by reads go through the bench's own tracker client, as in bench/churn.
+    const integrations = buildIntegrations(config, env, logger);
+    const gateway: StartedGateway = await startSandboxGateway({ config, client, logger, port: gatewayPort, blockedBy: blockedIssuesOf(integrations.tracker) });
+    cleanups.push(() => gateway.close());
+
     // Triage asks the forge whether the issue already has a factory PR: the repo must exist.
     await sandbox.github.createRepo({ owner: SCALE_REPO.split('/')[0]!, name: SCALE_REPO.split('/')[1]!, defaultBranch: 'main', files: { 'README.md': '# scale\n' } });
     sandbox.linear.createTeam({ key: SCALE_TEAM, name: 'Scale' });
-    sandbox.linear.createLabel({ name: factory.policies.readyLabel });
-    local.running.catch((err: unknown) => logger.error({ err: (err as Error).message }, 'the factory worker stopped'));
-    const team = local.config.factory.tracker.teams[0]!;
+    sandbox.linear.createLabel({ name: config.factory.policies.readyLabel });
+
+    const worker = await startWorkerProcess({ root: options.root, logFile: options.logFile });
+    cleanups.push(async () => {
+      if (worker.child.exitCode === null && worker.child.signalCode === null) await worker.stop(15_000);
+    });
+
+    // The emulator records every webhook it sends, synchronously as the store changes: a
+    // Comment create is a comment posted. Read with a cursor, so each access scans only what is new.
+    const escalatedAt = new Map<string, number>();
+    const deliveries = sandbox.linear.deliveries;
+    let cursor = 0;
+    const scan = () => {
+      for (; cursor < deliveries.length; cursor++) {
+        const d = deliveries[cursor]!;
+        if (d.event !== 'Comment' || d.action !== 'create') continue;
+        const data = (d.payload as EntityWebhookPayload).data;
+        const issueId = data.issueId as string;
+        if (!escalatedAt.has(issueId)) escalatedAt.set(issueId, Date.parse(data.createdAt as string));
+      }
+      return escalatedAt;
+    };
+    const team = config.factory.tracker.teams[0]!;
     return {
-      config: local.config,
+      config,
+      root: options.root,
       sandbox,
-      client: local.client,
-      connection: local.connection,
-      escalatedAt,
+      client,
+      worker,
+      get escalatedAt() {
+        return scan();
+      },
       createIssue: (title) => {
         const createdAt = Date.now();
-        const issue = sandbox.linear.createIssue({ teamKey: SCALE_TEAM, title, description: THIN_DESCRIPTION, priority: 3, stateName: team.readyState, labels: [factory.policies.readyLabel] });
+        const issue = sandbox.linear.createIssue({ teamKey: SCALE_TEAM, title, description: THIN_DESCRIPTION, priority: 3, stateName: team.readyState, labels: [config.factory.policies.readyLabel] });
         // The emulator records the delivery synchronously, so the newest one is this issue's.
         const delivery = sandbox.linear.deliveries.at(-1)!;
         return { issue: { id: issue.id, key: issue.key, createdAt }, delivery };
       },
-      stop: () => local.stop(),
+      stop: stopAll,
     };
   } catch (err) {
-    await local.stop();
+    await stopAll();
     throw err;
   }
 }

@@ -1,41 +1,40 @@
 // The scale benchmark (issue 15, "Scale, measured"): N open issues brought to a waiting state
 // (escalated: thin issues, started by their ready webhook through the real gateway) on one
-// worker wired like `npm run dev`, beside a raw signal-with-start baseline in the same run,
-// alternating rounds. Prints throughput, the process's RSS (peak and settled, with the workflow
-// cache sized by --cache), what a cache miss costs, history events per issue per day of waiting,
+// worker wired like `npm run dev` but in a process of its own (a `conveyor worker` child), beside
+// a raw signal-with-start baseline (its worker a child too) in the same run, alternating rounds.
+// Prints throughput, the worker's RSS (peak and settled, with the workflow cache sized by --cache), what a cache miss costs, history events per issue per day of waiting,
 // and the time of `conveyor status`, `conveyor status --all` and one reconcile sweep over the N
 // runs; tables on stdout, then one JSON line (progress goes to stderr). Not a test: nothing here
 // asserts a speed, but an issue that never escalates stops the bench.
 //
 //   npx tsx bench/scale/run.ts [--issues 10000] [--rounds 4] [--concurrency 32] [--cache N]
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { stringify } from 'yaml';
 import { linePolicyFromConfig } from '../../src/config/line-policy.js';
-import { loadConfig, type Config } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
 import { durationMs } from '../../src/domain/duration.js';
 import { issueWorkflowId } from '../../src/domain/naming.js';
 import { createLogger } from '../../src/logging.js';
 import { ensureTemporalCli } from '../../src/temporal/cli-binary.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
+import { SANDBOX_CREDENTIALS } from '../../src/sandbox/sandbox.js';
 import { signalIssue } from '../../src/temporal/issue-runs.js';
 import { runSweepNow } from '../../src/temporal/sweep-schedule.js';
-import { installRuntime } from '../../src/workers/worker.js';
 import { issueStateQuery } from '../../src/workflows/messages.js';
 import type { History } from '../dispatch/segments.js';
 import { formatTable, median } from '../gateway/stats.js';
 import { startBaseline, type Baseline } from './baseline.js';
-import { scaleFactoryInput, startScaleFactory, type ScaleFactory, type ScaleIssue } from './factory.js';
-import { cpuSecondsOf, MemorySampler, mib, peakRssFromKernel } from './memory.js';
+import { startScaleFactory, type ScaleFactory, type ScaleIssue } from './factory.js';
+import { cpuSecondsOf, MemorySampler, mib, procMemory, resetPeak } from './memory.js';
 import { positiveInt } from '../options.js';
 
 const HELP = `bench/scale: N issues brought to a waiting state (escalated) through the real gateway and
-worker, beside raw signal-with-start in the same run; memory, cache-miss cost, history growth and
-the operator's CLI at that size.
+a real \`conveyor worker\` child process, beside raw signal-with-start in the same run; the worker's
+memory, cache-miss cost, history growth and the operator's CLI at that size.
 
   npm run bench:scale -- [options]
 
@@ -113,18 +112,24 @@ interface Round {
   seconds: number;
   perSecond: number;
   load: [number, number];
-  /** CPU milliseconds per issue (or raw start) in this process and in the Temporal dev server. */
-  cpuMsPer?: { bench: number; server: number | null };
+  /**
+   * CPU milliseconds per issue (or raw start): the side's worker child (the `conveyor worker`, or
+   * the baseline's), this process (the ingress calls; the emulators and the gateway on the
+   * factory side) and the Temporal dev server.
+   */
+  cpuMsPer?: { worker: number | null; bench: number; server: number | null };
 }
 
-/** What a round cost in CPU: this process (all its threads) and the dev server's. */
-async function withCpu(serverPid: number | undefined, round: () => Promise<Round>): Promise<Round> {
+/** What a round cost in CPU: the side's worker child and the dev server (from /proc), this process (all its threads). */
+async function withCpu(pids: { worker: number; server: number | undefined }, round: () => Promise<Round>): Promise<Round> {
+  const cpuOf = (pid: number | undefined) => (pid === undefined ? null : cpuSecondsOf(pid));
+  const perCount = (a: number | null, b: number | null, count: number) => (a === null || b === null ? null : ((b - a) * 1000) / count);
   const bench0 = process.cpuUsage();
-  const server0 = serverPid === undefined ? null : cpuSecondsOf(serverPid);
+  const worker0 = cpuOf(pids.worker);
+  const server0 = cpuOf(pids.server);
   const result = await round();
   const bench = process.cpuUsage(bench0);
-  const server1 = serverPid === undefined ? null : cpuSecondsOf(serverPid);
-  return { ...result, cpuMsPer: { bench: (bench.user + bench.system) / 1000 / result.count, server: server0 === null || server1 === null ? null : ((server1 - server0) * 1000) / result.count } };
+  return { ...result, cpuMsPer: { worker: perCount(worker0, cpuOf(pids.worker), result.count), bench: (bench.user + bench.system) / 1000 / result.count, server: perCount(server0, cpuOf(pids.server), result.count) } };
 }
 
 async function rawRound(baseline: Baseline, count: number): Promise<Round> {
@@ -137,6 +142,12 @@ async function rawRound(baseline: Baseline, count: number): Promise<Round> {
 // ── the factory side ──────────────────────────────────────────────────────────────────────
 let issueSeq = 0;
 const issues: ScaleIssue[] = [];
+
+/** Throws with the end of its log if the worker child has exited: no issue would escalate again. */
+function checkWorker(factory: ScaleFactory): void {
+  const { child } = factory.worker;
+  if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the conveyor worker exited (${child.exitCode ?? child.signalCode}); its log (${factory.worker.logFile}) ends:\n${factory.worker.tail()}`);
+}
 
 async function explainStuck(factory: ScaleFactory, issue: ScaleIssue): Promise<string> {
   try {
@@ -162,6 +173,7 @@ async function factoryRound(factory: ScaleFactory, count: number): Promise<Round
   let movedAt = Date.now();
   while ((mine.length < count && !outOfTime()) || pending.size > 0) {
     for (const d of pending) if (d.status !== 'pending') pending.delete(d);
+    checkWorker(factory);
     for (const id of open) if (factory.escalatedAt.has(id) && open.delete(id)) movedAt = Date.now();
     if (Date.now() - movedAt > STALL_MS) {
       const stuck = mine.find((i) => !factory.escalatedAt.has(i.id))!;
@@ -181,6 +193,7 @@ async function factoryRound(factory: ScaleFactory, count: number): Promise<Round
   let done = 0;
   let lastProgressAt = Date.now();
   for (;;) {
+    checkWorker(factory);
     const now = mine.filter((i) => factory.escalatedAt.has(i.id)).length;
     if (now === mine.length) break;
     if (now > done) {
@@ -246,20 +259,13 @@ async function nudge(client: Client, issue: ScaleIssue, deliveryId: string): Pro
 }
 
 // ── the CLI ───────────────────────────────────────────────────────────────────────────────
-/** An installation root the real CLI reads: this repo's temporal.yaml and the bench's factory.yaml. */
-function cliRoot(dir: string, base: Config, workspaceDir: string): string {
-  mkdirSync(join(dir, 'instance'), { recursive: true });
-  copyFileSync(join(base.root, 'temporal.yaml'), join(dir, 'temporal.yaml'));
-  writeFileSync(join(dir, 'instance', 'factory.yaml'), stringify(scaleFactoryInput(base, workspaceDir)));
-  return dir;
-}
-
-/** Runs bin/conveyor.js (a child process, so the worker in this one keeps serving): wall time and output lines. */
-function timeCli(base: Config, root: string, server: DevServer, cliArgs: string[]): Promise<{ ms: number; lines: number }> {
+/** Runs bin/conveyor.js on the worker's installation root (its temporal.yaml names the dev server): wall time and output lines. */
+function timeCli(repoRoot: string, root: string, cliArgs: string[]): Promise<{ ms: number; lines: number }> {
   return new Promise((resolve, reject) => {
     const startedAt = Date.now();
-    const child = spawn(process.execPath, [join(base.root, 'bin', 'conveyor.js'), ...cliArgs, '--profile', 'sandbox', '--root', root], {
-      env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace },
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'conveyor.js'), ...cliArgs, '--profile', 'sandbox', '--root', root], {
+      // The operator's CLI has the installation's credentials: status reads the forge (graduation) too.
+      env: { ...process.env, ...SANDBOX_CREDENTIALS },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let lines = 0;
@@ -281,8 +287,8 @@ function timeCli(base: Config, root: string, server: DevServer, cliArgs: string[
 // ── report ────────────────────────────────────────────────────────────────────────────────
 const verdict = (ok: boolean) => (ok ? 'pass' : 'MISS');
 const mb = (bytes: number) => `${mib(bytes).toFixed(0)} MiB`;
-const cpuText = (r: Round) => `${r.cpuMsPer?.bench.toFixed(1) ?? '–'}, server ${r.cpuMsPer?.server?.toFixed(1) ?? '–'}`;
-const cpuMedian = (rounds: Round[], side: 'bench' | 'server') => ms(median(rounds.map((r) => r.cpuMsPer?.[side] ?? Number.NaN).filter((v) => !Number.isNaN(v))));
+const cpuText = (r: Round) => `worker ${r.cpuMsPer?.worker?.toFixed(1) ?? '–'}, bench ${r.cpuMsPer?.bench.toFixed(1) ?? '–'}, server ${r.cpuMsPer?.server?.toFixed(1) ?? '–'}`;
+const cpuMedian = (rounds: Round[], side: 'worker' | 'bench' | 'server') => ms(median(rounds.map((r) => r.cpuMsPer?.[side] ?? Number.NaN).filter((v) => !Number.isNaN(v))));
 const ms = (v: number) => (Number.isNaN(v) ? '–' : v < 10 ? v.toFixed(1) : v.toFixed(0));
 
 async function main(): Promise<void> {
@@ -297,21 +303,25 @@ async function main(): Promise<void> {
   log(`${ISSUES} issues over ${ROUNDS} rounds of ${PER_ROUND}, each after ${RAW_PER_ROUND} raw starts, ${CONCURRENCY} in flight; workflow cache ${cacheSize} runs`);
 
   const workDir = mkdtempSync(join(tmpdir(), 'conveyor-bench-scale-'));
-  const memory = new MemorySampler();
+  let memory: MemorySampler | undefined;
   let server: DevServer | undefined;
   let factory: ScaleFactory | undefined;
   let baseline: Baseline | undefined;
+  let keepWorkDir = false;
   const raw: Round[] = [];
   const line: Round[] = [];
   try {
     // File-backed, as `npm run dev` runs it: the store's writes are part of every start.
     server = await startDevServer({ cli: ensureTemporalCli({ root: base.root, log }), uiPort: null, dbFile: join(workDir, 'temporal.sqlite'), searchAttributes: base.temporal.searchAttributes });
-    installRuntime(base, { metrics: false, logger });
-    log(`dev server on ${server.address}; starting the sandbox, the gateway and the worker`);
-    // The sandbox profile's own task queue: the CLI the bench runs (--profile sandbox) reads it.
-    const workspaceDir = join(workDir, 'workspaces');
-    factory = await startScaleFactory({ base, address: server.address, namespace: server.namespace, taskQueue: base.taskQueue, workspaceDir, maxCachedWorkflows: cacheSize, logger });
-    baseline = await startBaseline({ client: factory.client, connection: factory.connection, namespace: server.namespace });
+    log(`dev server on ${server.address}; starting the sandbox, the gateway, the conveyor worker and the baseline's worker`);
+    const root = join(workDir, 'root');
+    mkdirSync(root);
+    // The sandbox profile's own task queue: the CLI the bench runs (--profile sandbox) reads it from the same root.
+    factory = await startScaleFactory({ base, root, address: server.address, namespace: server.namespace, taskQueue: base.taskQueue, workspaceDir: join(workDir, 'workspaces'), maxCachedWorkflows: cacheSize, logFile: join(workDir, 'worker.log'), logger });
+    log(`conveyor worker running as pid ${factory.worker.pid} (log: ${factory.worker.logFile})`);
+    baseline = await startBaseline({ client: factory.client, address: server.address, namespace: server.namespace });
+    memory = new MemorySampler(factory.worker.pid);
+    const workerPid = factory.worker.pid;
 
     const warmup = Math.max(10, CONCURRENCY);
     log(`warm-up: ${warmup} per side`);
@@ -319,14 +329,16 @@ async function main(): Promise<void> {
     await factoryRound(factory, warmup);
     await sleep(5_000);
     const idle = memory.sample();
-    log(`idle: RSS ${mb(idle.rss)}, heap ${mb(idle.heapUsed)} with ${issues.length} issues waiting`);
+    // From here the kernel's high-water mark covers the rounds, not the start-up's bundling.
+    const peakReset = resetPeak(workerPid);
+    log(`idle: worker RSS ${mb(idle.rss)} (high-water mark so far ${mb(idle.hwm)}${peakReset ? ', reset now' : ', could not reset'}), bench process ${mb(idle.benchRss)}, with ${issues.length} issues waiting`);
 
-    // RSS against issues waiting: growth while the cache fills, and after it is full.
+    // Worker RSS against issues waiting: growth while the cache fills, and after it is full.
     const byWaiting: Array<[number, number]> = [];
-    const tracking = setInterval(() => byWaiting.push([factory!.escalatedAt.size, memory.samples.at(-1)!.rss]), 5_000);
+    const tracking = setInterval(() => byWaiting.push([factory!.escalatedAt.size, memory!.samples.at(-1)!.rss]), 5_000);
     const progress = setInterval(() => {
-      const s = memory.samples.at(-1)!;
-      log(`  … ${factory!.escalatedAt.size} escalated, RSS ${mb(s.rss)}, heap ${mb(s.heapUsed)}, load ${load1().toFixed(2)}`);
+      const s = memory!.samples.at(-1)!;
+      log(`  … ${factory!.escalatedAt.size} escalated, worker RSS ${mb(s.rss)} (bench process ${mb(s.benchRss)}), load ${load1().toFixed(2)}`);
     }, 30_000);
     roundsStartedAt = Date.now();
     try {
@@ -334,12 +346,12 @@ async function main(): Promise<void> {
         const count = Math.min(PER_ROUND, ISSUES - (r - 1) * PER_ROUND);
         if (count <= 0 || outOfTime()) break;
         const rawCount = Math.min(count, RAW_PER_ROUND);
-        const b = await withCpu(server.process.pid, () => rawRound(baseline!, rawCount));
+        const b = await withCpu({ worker: baseline.pid, server: server.process.pid }, () => rawRound(baseline!, rawCount));
         raw.push(b);
-        log(`round ${r} raw       ${b.perSecond.toFixed(1).padStart(6)} /s  (${rawCount} in ${b.seconds.toFixed(1)} s, load ${b.load[0].toFixed(2)} → ${b.load[1].toFixed(2)}; CPU ms per start: bench ${cpuText(b)})`);
-        const f = await withCpu(server.process.pid, () => factoryRound(factory!, count));
+        log(`round ${r} raw       ${b.perSecond.toFixed(1).padStart(6)} /s  (${rawCount} in ${b.seconds.toFixed(1)} s, load ${b.load[0].toFixed(2)} → ${b.load[1].toFixed(2)}; CPU ms per start: ${cpuText(b)})`);
+        const f = await withCpu({ worker: workerPid, server: server.process.pid }, () => factoryRound(factory!, count));
         line.push(f);
-        log(`round ${r} factory   ${f.perSecond.toFixed(1).padStart(6)} /s  (${f.count} in ${f.seconds.toFixed(1)} s, load ${f.load[0].toFixed(2)} → ${f.load[1].toFixed(2)})  ratio ${(f.perSecond / b.perSecond).toFixed(2)}; CPU ms per issue: bench ${cpuText(f)}; ${issues.length} waiting, RSS ${mb(memory.samples.at(-1)!.rss)}`);
+        log(`round ${r} factory   ${f.perSecond.toFixed(1).padStart(6)} /s  (${f.count} in ${f.seconds.toFixed(1)} s, load ${f.load[0].toFixed(2)} → ${f.load[1].toFixed(2)})  ratio ${(f.perSecond / b.perSecond).toFixed(2)}; CPU ms per issue: ${cpuText(f)}; ${issues.length} waiting, worker RSS ${mb(memory.samples.at(-1)!.rss)}`);
       }
     } finally {
       clearInterval(progress);
@@ -350,11 +362,11 @@ async function main(): Promise<void> {
     log(`settling ${SETTLE_S} s`);
     await sleep(SETTLE_S * 1000);
     const settledSamples = memory.samples.slice(-5);
-    const settled = { rss: median(settledSamples.map((s) => s.rss)), heapUsed: median(settledSamples.map((s) => s.heapUsed)) };
-    const peak = { sampled: memory.peak(roundsStartedAt), kernel: peakRssFromKernel() };
+    const settled = { rss: median(settledSamples.map((s) => s.rss)), benchRss: median(settledSamples.map((s) => s.benchRss)) };
+    const peak = { sampled: memory.peak(roundsStartedAt), kernel: peakReset ? (procMemory(workerPid)?.hwm ?? null) : null, bench: memory.benchPeak(roundsStartedAt) };
     const linearState = factory.sandbox.linear.state();
     const emulator = { dataBytes: JSON.stringify(linearState.data).length, deliveryBytes: linearState.deliveries.reduce((a, d) => a + d.body.length, 0), deliveries: linearState.deliveries.length };
-    log(`settled: RSS ${mb(settled.rss)}, heap ${mb(settled.heapUsed)}; Linear emulator data ${mb(emulator.dataBytes)}, its ${emulator.deliveries} recorded webhooks ${mb(emulator.deliveryBytes)}`);
+    log(`settled: worker RSS ${mb(settled.rss)}; bench process ${mb(settled.benchRss)} (Linear emulator data ${mb(emulator.dataBytes)}, its ${emulator.deliveries} recorded webhooks ${mb(emulator.deliveryBytes)})`);
 
     // History at escalation, before anything below adds to it.
     const client = factory.client;
@@ -375,21 +387,22 @@ async function main(): Promise<void> {
 
     // One reconcile sweep over the N ready (escalated) issues, and what it added to their histories.
     log('running one reconcile sweep');
+    const sweepPeakReset = resetPeak(workerPid);
     const sweepStartedAt = Date.now();
     const sweep = await runSweepNow(client, { taskQueue: factory.config.taskQueue, policy: linePolicyFromConfig(factory.config) });
     const sweepMs = Date.now() - sweepStartedAt;
+    const sweepPeak = { sampled: memory.peak(sweepStartedAt), kernel: sweepPeakReset ? (procMemory(workerPid)?.hwm ?? null) : null, bench: memory.benchPeak(sweepStartedAt) };
     const eventsAfterSweep = await Promise.all(counted.map(async (i) => (await historyOf(client, i)).length));
     const sweepAdded = eventsAfterSweep.map((n, i) => n - eventsAtEscalation[i]!);
 
     log('timing conveyor status and conveyor status --all (3 each)');
-    const root = cliRoot(join(workDir, 'cli-root'), base, workspaceDir);
     const status: Array<{ ms: number; lines: number }> = [];
     const statusAll: Array<{ ms: number; lines: number }> = [];
     for (let i = 0; i < 3; i++) {
-      status.push(await timeCli(base, root, server, ['status']));
-      statusAll.push(await timeCli(base, root, server, ['status', '--all']));
+      status.push(await timeCli(base.root, factory.root, ['status']));
+      statusAll.push(await timeCli(base.root, factory.root, ['status', '--all']));
     }
-    const help = await timeCli(base, root, server, ['--help']);
+    const help = await timeCli(base.root, factory.root, ['--help']);
 
     // ── figures ──
     const rawTotal = raw.reduce((a, r) => a + r.count, 0) / raw.reduce((a, r) => a + r.seconds, 0);
@@ -409,7 +422,6 @@ async function main(): Promise<void> {
     const cachedMs = sorted(cached.map((n) => n.ms));
     const statusMs = median(status.map((s) => s.ms));
     const statusAllMs = median(statusAll.map((s) => s.ms));
-    const workerShare = settled.rss - emulator.dataBytes - emulator.deliveryBytes;
     // Rough (garbage collection moves RSS by tens of MiB): the first sample with the cache full.
     const full = byWaiting.find(([n]) => n >= cacheSize);
     const perCachedRun = full ? (full[1] - idle.rss) / (full[0] - warmup) : (settled.rss - idle.rss) / (waiting - warmup);
@@ -426,15 +438,16 @@ async function main(): Promise<void> {
           ['raw signal-with-start → signal handled (bare workflow)', `${rawTotal.toFixed(1)} /s (rounds ${raw.map((r) => r.perSecond.toFixed(1)).join(' ')})`, 'baseline', ''],
           ['factory: ready webhook → escalated (comment posted)', `${lineTotal.toFixed(1)} /s (rounds ${line.map((r) => r.perSecond.toFixed(1)).join(' ')})`, `≥ ${TARGET_RATIO} × raw`, ''],
           ['  throughput ratio factory / raw (median of rounds)', `${ratio.toFixed(2)} (rounds ${ratios.map((r) => r.toFixed(2)).join(' ')})`, `≥ ${TARGET_RATIO.toFixed(2)}`, verdict(ratio >= TARGET_RATIO)],
-          ['  CPU ms per raw start: this process / dev server (median of rounds)', `${cpuMedian(raw, 'bench')} / ${cpuMedian(raw, 'server')}`, '', ''],
-          ['  CPU ms per issue: this process / dev server (median of rounds)', `${cpuMedian(line, 'bench')} / ${cpuMedian(line, 'server')}`, '', ''],
-          [`process RSS, peak during the rounds (kernel high-water mark)`, `${mb(peak.sampled)} (${peak.kernel === null ? '–' : mb(peak.kernel)})`, '< 1 GiB', verdict(peak.sampled < TARGET_RSS)],
-          [`process RSS, settled with ${waiting} issues waiting`, mb(settled.rss), '< 1 GiB', verdict(settled.rss < TARGET_RSS)],
-          ['  idle RSS before the rounds / main-thread V8 heap settled', `${mb(idle.rss)} / ${mb(settled.heapUsed)}`, '', ''],
-          ['  Linear emulator in the process: data / recorded webhooks', `${mb(emulator.dataBytes)} / ${mb(emulator.deliveryBytes)} (${emulator.deliveries})`, '', ''],
-          ['  RSS less the emulator (the worker\'s share, roughly)', mb(workerShare), '< 1 GiB', verdict(workerShare < TARGET_RSS)],
-          [`  RSS growth per waiting run while the cache fills (cache ${cacheSize}), rough`, `${(perCachedRun / 1024).toFixed(0)} KiB${full ? ` (${mb(full[1])} at ${full[0]} waiting)` : ' (the cache never filled)'}`, '', ''],
-          ['  RSS growth per waiting run once the cache is full, rough', perWaitingBeyond === null ? '–' : `${(perWaitingBeyond / 1024).toFixed(0)} KiB`, '', ''],
+          ['  CPU ms per raw start: baseline worker / bench process / dev server (median of rounds)', `${cpuMedian(raw, 'worker')} / ${cpuMedian(raw, 'bench')} / ${cpuMedian(raw, 'server')}`, '', ''],
+          ['  CPU ms per issue: conveyor worker / bench process / dev server (median of rounds)', `${cpuMedian(line, 'worker')} / ${cpuMedian(line, 'bench')} / ${cpuMedian(line, 'server')}`, '', ''],
+          [`worker RSS, peak during the rounds (kernel high-water mark)`, `${mb(peak.sampled)} (${peak.kernel === null ? '–' : mb(peak.kernel)})`, '< 1 GiB', verdict(Math.max(peak.sampled, peak.kernel ?? 0) < TARGET_RSS)],
+          [`worker RSS, settled with ${waiting} issues waiting`, mb(settled.rss), '< 1 GiB', verdict(settled.rss < TARGET_RSS)],
+          [`worker RSS, peak during the explicit sweep over ${waiting} (kernel high-water mark)`, `${mb(sweepPeak.sampled)} (${sweepPeak.kernel === null ? '–' : mb(sweepPeak.kernel)})`, '< 1 GiB', verdict(Math.max(sweepPeak.sampled, sweepPeak.kernel ?? 0) < TARGET_RSS)],
+          ['  worker idle RSS before the rounds (high-water mark through start-up)', `${mb(idle.rss)} (${mb(idle.hwm)})`, '', ''],
+          ['  bench process RSS (emulators, gateway): idle / peak in rounds / settled / peak in sweep', `${mb(idle.benchRss)} / ${mb(peak.bench)} / ${mb(settled.benchRss)} / ${mb(sweepPeak.bench)}`, 'context', ''],
+          ['  Linear emulator in the bench process: data / recorded webhooks', `${mb(emulator.dataBytes)} / ${mb(emulator.deliveryBytes)} (${emulator.deliveries})`, '', ''],
+          [`  worker RSS growth per waiting run while the cache fills (cache ${cacheSize}), rough`, `${(perCachedRun / 1024).toFixed(0)} KiB${full ? ` (${mb(full[1])} at ${full[0]} waiting)` : ' (the cache never filled)'}`, '', ''],
+          ['  worker RSS growth per waiting run once the cache is full, rough', perWaitingBeyond === null ? '–' : `${(perWaitingBeyond / 1024).toFixed(0)} KiB`, '', ''],
           [`signal to an evicted run (replays its history) p50 / max`, `${ms(median(evictedMs))} / ${ms(evictedMs.at(-1) ?? Number.NaN)} ms (${evicted.filter((n) => n.sticky).length}/${evicted.length} on the sticky queue)`, 'the cost of a miss', ''],
           [`signal to a cached run p50 / max`, `${ms(median(cachedMs))} / ${ms(cachedMs.at(-1) ?? Number.NaN)} ms (${cached.filter((n) => n.sticky).length}/${cached.length} sticky)`, '', ''],
           ['history events at escalation, median / max', `${e0} / ${Math.max(...eventsAtEscalation)}`, '', ''],
@@ -452,7 +465,7 @@ async function main(): Promise<void> {
     );
     out(
       `\nmachine: ${machine}; load average (1/5/15 min) ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} before, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} after; wall time ${(wallMs / 60_000).toFixed(1)} min (rounds ${((roundsEndedAt - roundsStartedAt) / 60_000).toFixed(1)} min)\n` +
-        `one process: Temporal dev server (child process, not counted), Linear and GitHub emulators, gateway, worker (workflow cache ${cacheSize}) and the raw baseline's worker; ${CONCURRENCY} ingress calls in flight per side; rounds alternate raw, factory.\n` +
+        `worker: a \`conveyor worker\` child process (workflow cache ${cacheSize}), its RSS from /proc; the raw baseline's worker a child of its own; the bench process holds the Linear and GitHub emulators, the gateway and the ingress calls; the Temporal dev server is a child too; ${CONCURRENCY} ingress calls in flight per side; rounds alternate raw, factory.\n` +
         `evicted: the ${nudged.length} oldest runs, each nudged (the sweep's PR nudge) once and then at once again with the same delivery id (cached, a redelivery, as every sweep sends).`,
     );
     out(
@@ -463,20 +476,25 @@ async function main(): Promise<void> {
         loadavg: { before: loadAtStart, after: loadAtEnd },
         wallSeconds: wallMs / 1000,
         throughput: { raw: rawTotal, factory: lineTotal, ratio, rounds: { raw, factory: line } },
-        memory: { idleRss: idle.rss, peakRss: peak.sampled, kernelPeakRss: peak.kernel, settledRss: settled.rss, settledHeapUsed: settled.heapUsed, emulator, perCachedRun, perWaitingBeyond, waiting, byWaiting: byWaiting.filter((_, i) => i % 6 === 0).map(([n, r]) => [n, Math.round(mib(r))]) },
+        memory: { worker: { idleRss: idle.rss, startupHwm: idle.hwm, peakRss: peak.sampled, kernelPeakRss: peak.kernel, settledRss: settled.rss, sweepPeakRss: sweepPeak.sampled, sweepKernelPeakRss: sweepPeak.kernel }, bench: { idleRss: idle.benchRss, peakRss: peak.bench, settledRss: settled.benchRss, sweepPeakRss: sweepPeak.bench }, emulator, perCachedRun, perWaitingBeyond, waiting, byWaiting: byWaiting.filter((_, i) => i % 6 === 0).map(([n, r]) => [n, Math.round(mib(r))]) },
         cacheMiss: { evictedMs, cachedMs, evictedSticky: evicted.filter((n) => n.sticky).length, cachedSticky: cached.filter((n) => n.sticky).length },
         history: { atEscalation: eventsAtEscalation, sweepAdded, perNudge, sweepsPerDay, escalatedPerDay, inReviewPerDay, threshold },
         cli: { status, statusAll, help },
         sweep: { ms: sweepMs, summary: sweep },
-        rss: memory.samples.filter((_, i) => i % 10 === 0).map((s) => [s.at - wallStart, Math.round(mib(s.rss))]),
+        // Every 10th sample: [ms since start, worker RSS MiB, bench process RSS MiB].
+        rss: memory.samples.filter((_, i) => i % 10 === 0).map((s) => [s.at - wallStart, Math.round(mib(s.rss)), Math.round(mib(s.benchRss))]),
       }),
     );
+  } catch (err) {
+    keepWorkDir = true;
+    throw err;
   } finally {
-    memory.stop();
+    memory?.stop();
     await baseline?.stop();
     await factory?.stop();
     await server?.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    if (keepWorkDir) log(`kept ${workDir} (the worker's log is worker.log)`);
+    else rmSync(workDir, { recursive: true, force: true });
   }
 }
 

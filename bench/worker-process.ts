@@ -1,16 +1,17 @@
-// The worker under the bench: a real `conveyor worker` child process, on an installation root of
+// The worker under a bench: a real `conveyor worker` child process, on an installation root of
 // its own (temporal.yaml and instance/factory.yaml written here, pointed at the bench's dev
-// server and emulators). In its own process its RSS and descriptors are its own: the emulators,
-// the gateway and the bench's bookkeeping grow in the bench's process, not in the figures.
+// server and emulators). In its own process its RSS, CPU and descriptors are its own: the
+// emulators, the gateway and the bench's bookkeeping grow in the bench's process, not in the
+// figures. bench/churn and bench/scale both run their worker this way.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox/sandbox.js';
+import { SANDBOX_CREDENTIALS } from '../src/sandbox/sandbox.js';
 
-export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+export const REPO_ROOT = resolve(import.meta.dirname, '..');
 
-type Tree = Record<string, unknown>;
+export type Tree = Record<string, unknown>;
 
 export interface WorkerRootOptions {
   dir: string;
@@ -18,35 +19,24 @@ export interface WorkerRootOptions {
   namespace: string;
   taskQueue: string;
   metricsPort: number;
-  linearUrl: string;
-  githubUrl: string;
-  gitUrl: string;
-  /** Fleet slots, names and demo/widgets slots: one per issue, so no issue queues for another. */
-  slots: number;
+  /** temporal.yaml's `worker` settings on top of the repo's (e.g. maxCachedWorkflows). */
+  worker?: Tree;
+  /** instance/factory.yaml, written as given. */
+  factory: Tree;
 }
 
-/** temporal.yaml and instance/factory.yaml from the repo's own, with the bench's settings on top. */
+/** temporal.yaml from the repo's own with the bench's settings on top, and the bench's factory.yaml. */
 export function writeWorkerRoot(options: WorkerRootOptions): void {
   const temporal = parse(readFileSync(join(REPO_ROOT, 'temporal.yaml'), 'utf8')) as Tree;
   Object.assign(temporal, {
     connection: { ...(temporal.connection as Tree), address: options.address, namespace: options.namespace },
     taskQueues: { ...(temporal.taskQueues as Tree), sandbox: options.taskQueue },
     // 2 s, as an operator would set a short one; the bench stops the worker at the end with it.
-    worker: { ...(temporal.worker as Tree), metricsPort: options.metricsPort, shutdownGraceTime: '2s' },
-  });
-  const factory = parse(readFileSync(join(REPO_ROOT, 'instance.example/factory.yaml'), 'utf8')) as Tree;
-  const names = ['ada', 'grace', 'linus', 'barbara', 'ken', 'margaret', 'edsger', 'donald', 'frances', 'john'];
-  while (names.length < options.slots) names.push(`agent-${names.length + 1}`);
-  Object.assign(factory, {
-    tracker: { ...(factory.tracker as Tree), apiUrl: options.linearUrl },
-    forge: { ...(factory.forge as Tree), apiUrl: options.githubUrl, gitUrl: options.gitUrl },
-    repos: (factory.repos as Tree[]).map((repo) => (repo.name === 'demo/widgets' ? { ...repo, slots: options.slots } : repo)),
-    fleet: { ...(factory.fleet as Tree), slots: options.slots, agentNames: names.slice(0, Math.max(options.slots, 6)) },
-    agents: { ...(factory.agents as Tree), default: 'demo', providers: { ...((factory.agents as Tree).providers as Tree), demo: { command: ['node', join(REPO_ROOT, 'scripts/demo-agent.mjs'), '{promptFile}'] } } },
+    worker: { ...(temporal.worker as Tree), metricsPort: options.metricsPort, shutdownGraceTime: '2s', ...options.worker },
   });
   writeFileSync(join(options.dir, 'temporal.yaml'), stringify(temporal));
   mkdirSync(join(options.dir, 'instance'), { recursive: true });
-  writeFileSync(join(options.dir, 'instance/factory.yaml'), stringify(factory));
+  writeFileSync(join(options.dir, 'instance/factory.yaml'), stringify(options.factory));
 }
 
 export interface WorkerProcess {
