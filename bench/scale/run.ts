@@ -391,6 +391,8 @@ async function main(): Promise<void> {
     const sweepStartedAt = Date.now();
     const sweep = await runSweepNow(client, { taskQueue: factory.config.taskQueue, policy: linePolicyFromConfig(factory.config) });
     const sweepMs = Date.now() - sweepStartedAt;
+    // A sweep shorter than the sampling interval still has one sample of its own.
+    memory.sample();
     const sweepPeak = { sampled: memory.peak(sweepStartedAt), kernel: sweepPeakReset ? (procMemory(workerPid)?.hwm ?? null) : null, bench: memory.benchPeak(sweepStartedAt) };
     const eventsAfterSweep = await Promise.all(counted.map(async (i) => (await historyOf(client, i)).length));
     const sweepAdded = eventsAfterSweep.map((n, i) => n - eventsAtEscalation[i]!);
@@ -416,6 +418,8 @@ async function main(): Promise<void> {
     const perNudge = median(cached.map((n) => n.eventsAdded));
     const sweepPerRun = Math.max(0, ...sweepAdded);
     const escalatedPerDay = sweepPerRun * sweepsPerDay;
+    // The sweep nudges a run in review only when its PR's head, checks or review changed since the
+    // last nudge: a PR that changes every interval is the most a run can gain; an unchanged one gains nothing.
     const inReviewPerDay = perNudge * sweepsPerDay;
     const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
     const evictedMs = sorted(evicted.map((n) => n.ms));
@@ -452,10 +456,10 @@ async function main(): Promise<void> {
           [`signal to a cached run p50 / max`, `${ms(median(cachedMs))} / ${ms(cachedMs.at(-1) ?? Number.NaN)} ms (${cached.filter((n) => n.sticky).length}/${cached.length} sticky)`, '', ''],
           ['history events at escalation, median / max', `${e0} / ${Math.max(...eventsAtEscalation)}`, '', ''],
           ['events one sweep added to an escalated run (max of sample)', `${sweepPerRun}`, '', ''],
-          [`events per sweep nudge (a run in review is nudged every sweep, ${sweepsPerDay}/day)`, `${perNudge}`, '', ''],
+          [`events per sweep nudge (a run in review is nudged when its PR changed, at most every sweep: ${sweepsPerDay}/day)`, `${perNudge}`, '', ''],
           ['history events / issue / day waiting: escalated', `${escalatedPerDay}`, '', ''],
-          ['history events / issue / day waiting: in review (nudges)', `${inReviewPerDay}`, '', ''],
-          [`days until continue-as-new (${threshold} events): escalated / in review`, `${escalatedPerDay === 0 ? 'never' : ((threshold - e0) / escalatedPerDay).toFixed(1)} / ${((threshold - e0) / inReviewPerDay).toFixed(1)} (from ${e0})`, '', ''],
+          ['history events / issue / day waiting: in review, at most (its PR changing every sweep; unchanged: 0)', `${inReviewPerDay}`, '', ''],
+          [`days until continue-as-new (${threshold} events): escalated / in review, at least`, `${escalatedPerDay === 0 ? 'never' : ((threshold - e0) / escalatedPerDay).toFixed(1)} / ${((threshold - e0) / inReviewPerDay).toFixed(1)} (from ${e0})`, '', ''],
           [`conveyor status (50 rows), median of 3`, `${seconds(statusMs)} s`, '', ''],
           [`conveyor status --all (${Math.max(...statusAll.map((s) => s.lines))} lines), median of 3`, `${seconds(statusAllMs)} s`, '', ''],
           ['  conveyor help (the CLI\'s own start-up)', `${seconds(help.ms)} s`, '', ''],
