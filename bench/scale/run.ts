@@ -54,8 +54,8 @@ memory, cache-miss cost, history growth and the operator's CLI at that size.
   --settle SEC      quiet time after the last round before the settled RSS is read (default 30)
   -h, --help        this text
 
-Wall time on 2 shared cores: --issues 400 about 3 minutes; the default 10,000 takes most of an
-hour (run it under nice). Progress goes to stderr; stdout gets the tables and one JSON line.`;
+Wall time on 2 shared cores: --issues 400 about 4 minutes; the default 10,000 from 20 minutes to an
+hour, with the load (run it under nice). Progress goes to stderr; stdout gets the tables and one JSON line.`;
 
 const { values: args } = parseArgs({
   options: {
@@ -483,7 +483,7 @@ async function main(): Promise<void> {
     out(
       `\nmachine: ${machine}; load average (1/5/15 min) ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} before, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} after; wall time ${(wallMs / 60_000).toFixed(1)} min (rounds ${((roundsEndedAt - roundsStartedAt) / 60_000).toFixed(1)} min)\n` +
         `worker: a \`conveyor worker\` child process (workflow cache ${cacheSize}), its RSS from /proc; the raw baseline's worker a child of its own; the bench process holds the Linear and GitHub emulators, the gateway and the ingress calls; the Temporal dev server is a child too; ${CONCURRENCY} ingress calls in flight per side; rounds alternate raw, factory.\n` +
-        `evicted: the ${nudged.length} oldest runs, each nudged (the sweep's PR nudge) once and then at once again with the same delivery id (cached, a redelivery, as every sweep sends).`,
+        `evicted: the ${nudged.length} oldest runs, each nudged (the sweep's PR nudge) once and then at once again with the same delivery id (cached, a redelivery).`,
     );
     out(
       JSON.stringify({
