@@ -50,14 +50,34 @@ export interface WorkerProcess {
   stop(killAfterMs?: number): Promise<{ ms: number; code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Where a release's worker starts: `npm run build` writes it, with the prebuilt workflow bundle. */
+export const RELEASE_ENTRY = join(REPO_ROOT, 'dist/cli/main.js');
+
+/**
+ * Builds what a deployed host runs (`npm run build`: compiled JavaScript in dist/ and
+ * dist/workflow-bundle.js), as scripts/deploy.sh does before it syncs a release. About 15 s.
+ */
+export function buildRelease(): Promise<void> {
+  return new Promise((ok, fail) => {
+    const build = spawn('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    build.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    build.once('error', fail);
+    build.once('exit', (code) => (code === 0 ? ok() : fail(new Error(`npm run build failed (exit ${code}):\n${stderr.slice(-2000)}`))));
+  });
+}
+
 /**
  * `node --import tsx src/cli/main.ts worker` (what bin/conveyor.js runs in a checkout, without the
- * extra hop), so the pid is the worker's own Node process. Its log goes to a file, not through a
- * pipe the bench would have to drain.
+ * extra hop), so the pid is the worker's own Node process; with `release`, `node dist/cli/main.js
+ * worker` instead, what a deployed host runs (no tsx, and the workflow bundle prebuilt rather than
+ * bundled by webpack in the worker's heap at start: call buildRelease first). Its log goes to a
+ * file, not through a pipe the bench would have to drain.
  */
-export async function startWorkerProcess(options: { root: string; logFile: string; readyTimeoutMs?: number }): Promise<WorkerProcess> {
+export async function startWorkerProcess(options: { root: string; logFile: string; readyTimeoutMs?: number; release?: boolean }): Promise<WorkerProcess> {
   const fd = openSync(options.logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'worker', '--root', options.root, '--profile', 'sandbox'], {
+  const entry = options.release ? [RELEASE_ENTRY] : ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts')];
+  const child = spawn(process.execPath, [...entry, 'worker', '--root', options.root, '--profile', 'sandbox'], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...SANDBOX_CREDENTIALS, CONVEYOR_LOG_LEVEL: 'info' },
     stdio: ['ignore', fd, fd],

@@ -63,7 +63,7 @@ export function scaleFactoryInput(base: Config, options: { workspaceDir: string;
   };
 }
 
-export async function startScaleFactory(options: { base: Config; root: string; address: string; namespace: string; taskQueue: string; workspaceDir: string; maxCachedWorkflows: number; logFile: string; logger: Logger }): Promise<ScaleFactory> {
+export async function startScaleFactory(options: { base: Config; root: string; address: string; namespace: string; taskQueue: string; workspaceDir: string; maxCachedWorkflows: number; logFile: string; logger: Logger; release?: boolean }): Promise<ScaleFactory> {
   const { base, logger } = options;
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const stopAll = async () => {
@@ -97,7 +97,7 @@ export async function startScaleFactory(options: { base: Config; root: string; a
     sandbox.linear.createTeam({ key: SCALE_TEAM, name: 'Scale' });
     sandbox.linear.createLabel({ name: config.factory.policies.readyLabel });
 
-    const worker = await startWorkerProcess({ root: options.root, logFile: options.logFile });
+    const worker = await startWorkerProcess({ root: options.root, logFile: options.logFile, release: options.release ?? false });
     cleanups.push(async () => {
       if (worker.child.exitCode === null && worker.child.signalCode === null) await worker.stop(15_000);
     });

@@ -32,6 +32,7 @@ import { startBaseline, type Baseline } from './baseline.js';
 import { startScaleFactory, type ScaleFactory, type ScaleIssue } from './factory.js';
 import { cpuSecondsOf, MemorySampler, mib, procMemory, resetPeak } from './memory.js';
 import { positiveInt } from '../options.js';
+import { buildRelease } from '../worker-process.js';
 
 const HELP = `bench/scale: N issues brought to a waiting state (escalated) through the real gateway and
 a real \`conveyor worker\` child process, beside raw signal-with-start in the same run; the worker's
@@ -49,6 +50,9 @@ memory, cache-miss cost, history growth and the operator's CLI at that size.
                     the cache size, or a run's next task replays its history)
   --raw-per-round M raw starts per round (default: the round's issues, at most 300)
   --cache C         the worker's temporal.worker.maxCachedWorkflows (default: temporal.yaml's)
+  --release         run the worker as a deployed host does: \`npm run build\` first (about 15 s),
+                    then \`node dist/cli/main.js worker\` (compiled, the workflow bundle prebuilt)
+                    rather than the checkout's TypeScript through tsx, bundled at start
   --nudges S        runs nudged twice to time a signal to an evicted and to a cached run (default 20)
   --history H       runs whose history events are counted (default 50)
   --settle SEC      quiet time after the last round before the settled RSS is read (default 30)
@@ -63,6 +67,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '4' },
     concurrency: { type: 'string', default: '32' },
     cache: { type: 'string' },
+    release: { type: 'boolean', default: false },
     'raw-per-round': { type: 'string' },
     window: { type: 'string' },
     minutes: { type: 'string' },
@@ -312,13 +317,17 @@ async function main(): Promise<void> {
   const raw: Round[] = [];
   const line: Round[] = [];
   try {
+    if (args.release) {
+      log('building the release the worker runs (npm run build)');
+      await buildRelease();
+    }
     // File-backed, as `npm run dev` runs it: the store's writes are part of every start.
     server = await startDevServer({ cli: ensureTemporalCli({ root: base.root, log }), uiPort: null, dbFile: join(workDir, 'temporal.sqlite'), searchAttributes: base.temporal.searchAttributes });
     log(`dev server on ${server.address}; starting the sandbox, the gateway, the conveyor worker and the baseline's worker`);
     const root = join(workDir, 'root');
     mkdirSync(root);
     // The sandbox profile's own task queue: the CLI the bench runs (--profile sandbox) reads it from the same root.
-    factory = await startScaleFactory({ base, root, address: server.address, namespace: server.namespace, taskQueue: base.taskQueue, workspaceDir: join(workDir, 'workspaces'), maxCachedWorkflows: cacheSize, logFile: join(workDir, 'worker.log'), logger });
+    factory = await startScaleFactory({ base, root, address: server.address, namespace: server.namespace, taskQueue: base.taskQueue, workspaceDir: join(workDir, 'workspaces'), maxCachedWorkflows: cacheSize, logFile: join(workDir, 'worker.log'), logger, release: args.release });
     log(`conveyor worker running as pid ${factory.worker.pid} (log: ${factory.worker.logFile})`);
     baseline = await startBaseline({ client: factory.client, address: server.address, namespace: server.namespace });
     memory = new MemorySampler(factory.worker.pid);
@@ -482,14 +491,14 @@ async function main(): Promise<void> {
     );
     out(
       `\nmachine: ${machine}; load average (1/5/15 min) ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} before, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} after; wall time ${(wallMs / 60_000).toFixed(1)} min (rounds ${((roundsEndedAt - roundsStartedAt) / 60_000).toFixed(1)} min)\n` +
-        `worker: a \`conveyor worker\` child process (workflow cache ${cacheSize}), its RSS from /proc; the raw baseline's worker a child of its own; the bench process holds the Linear and GitHub emulators, the gateway and the ingress calls; the Temporal dev server is a child too; ${CONCURRENCY} ingress calls in flight per side; rounds alternate raw, factory.\n` +
+        `worker: a \`conveyor worker\` child process (${args.release ? 'a release: node dist/cli/main.js, the workflow bundle prebuilt' : 'the checkout: src through tsx, the workflow bundled at start'}; workflow cache ${cacheSize}), its RSS from /proc; the raw baseline's worker a child of its own; the bench process holds the Linear and GitHub emulators, the gateway and the ingress calls; the Temporal dev server is a child too; ${CONCURRENCY} ingress calls in flight per side; rounds alternate raw, factory.\n` +
         `evicted: the ${nudged.length} oldest runs, each nudged (the sweep's PR nudge) once and then at once again with the same delivery id (cached, a redelivery).`,
     );
     out(
       JSON.stringify({
         bench: 'scale',
         machine,
-        options: { issues: ISSUES, minutes: BUDGET_MS / 60_000, window: WINDOW, rawPerRound: RAW_PER_ROUND, rounds: ROUNDS, concurrency: CONCURRENCY, cache: cacheSize, nudges: NUDGES, history: HISTORY_SAMPLE, settle: SETTLE_S },
+        options: { issues: ISSUES, minutes: BUDGET_MS / 60_000, window: WINDOW, rawPerRound: RAW_PER_ROUND, rounds: ROUNDS, concurrency: CONCURRENCY, cache: cacheSize, release: args.release, nudges: NUDGES, history: HISTORY_SAMPLE, settle: SETTLE_S },
         loadavg: { before: loadAtStart, after: loadAtEnd },
         wallSeconds: wallMs / 1000,
         throughput: { raw: rawTotal, factory: lineTotal, ratio, rounds: { raw, factory: line } },
