@@ -65,11 +65,19 @@ export interface WorkerProcess {
  * extra hop), so the pid is the worker's own Node process. Its log goes to a file, not through a
  * pipe the bench would have to drain.
  */
-export async function startWorkerProcess(options: { root: string; logFile: string; readyTimeoutMs?: number }): Promise<WorkerProcess> {
+export async function startWorkerProcess(options: {
+  root: string;
+  logFile: string;
+  readyTimeoutMs?: number;
+  /** Node options put before the script (the heap probe's `--import`). */
+  nodeArgs?: readonly string[];
+  /** Added to the worker's environment. */
+  env?: Record<string, string>;
+}): Promise<WorkerProcess> {
   const fd = openSync(options.logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'worker', '--root', options.root, '--profile', 'sandbox'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'worker', '--root', options.root, '--profile', 'sandbox'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...SANDBOX_CREDENTIALS, CONVEYOR_LOG_LEVEL: 'info' },
+    env: { ...process.env, ...SANDBOX_CREDENTIALS, CONVEYOR_LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
