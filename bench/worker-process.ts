@@ -74,12 +74,21 @@ export function buildRelease(): Promise<void> {
  * bundled by webpack in the worker's heap at start: call buildRelease first). Its log goes to a
  * file, not through a pipe the bench would have to drain.
  */
-export async function startWorkerProcess(options: { root: string; logFile: string; readyTimeoutMs?: number; release?: boolean }): Promise<WorkerProcess> {
+export async function startWorkerProcess(options: {
+  root: string;
+  logFile: string;
+  readyTimeoutMs?: number;
+  release?: boolean;
+  /** Node options put before the script (the heap probe's `--import`). */
+  nodeArgs?: readonly string[];
+  /** Added to the worker's environment. */
+  env?: Record<string, string>;
+}): Promise<WorkerProcess> {
   const fd = openSync(options.logFile, 'a');
   const entry = options.release ? [RELEASE_ENTRY] : ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts')];
-  const child = spawn(process.execPath, [...entry, 'worker', '--root', options.root, '--profile', 'sandbox'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry, 'worker', '--root', options.root, '--profile', 'sandbox'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...SANDBOX_CREDENTIALS, CONVEYOR_LOG_LEVEL: 'info' },
+    env: { ...process.env, ...SANDBOX_CREDENTIALS, CONVEYOR_LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);

@@ -6,9 +6,9 @@
 // JSON line on stdout. Not a test: it asserts nothing about memory or speed; a cycle that does not
 // close in time stops the bench (its figures would describe something else), with what it has.
 //
-//   npx tsx bench/churn/run.ts [--issues 5] [--cycles 200] [--sample-every 1m]
+//   npx tsx bench/churn/run.ts [--issues 5] [--cycles 200] [--sample-every 1m] [--heap-snapshot]
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,7 +24,7 @@ import { fleetStateQuery } from '../../src/workflows/messages.js';
 import { formatTable, median, percentile } from '../gateway/stats.js';
 import { startChurnLine, type ChurnIssue, type ChurnLine } from './line.js';
 import { drift, readProc, type Drift, type Sample } from './samples.js';
-import { startWorkerProcess, type WorkerProcess } from '../worker-process.js';
+import { REPO_ROOT, startWorkerProcess, type WorkerProcess } from '../worker-process.js';
 import { positiveInt } from '../options.js';
 
 const HELP = `bench/churn: a few issues re-cycled many times through the whole line (triage, the demo
@@ -37,6 +37,11 @@ sampling its RSS and open file descriptors; then drift and leftovers.
   --cycles N          cycles per issue (default 200)
   --sample-every D    how often the worker is sampled (default 1m; 10s for a short run)
   --cycle-timeout D   a cycle whose run has not closed by then stops the bench (default 5m)
+  --heap-snapshot     the worker runs with heap-probe.mjs, which logs each thread's V8 heap
+                      beside its RSS every --sample-every, and after the last cycle (no run open)
+                      writes a heap snapshot of its main thread; both go to a folder the bench
+                      prints. Compare a short run's snapshot with a long one's:
+                      node --max-old-space-size=8192 --import tsx bench/churn/heap-diff.ts A B
   Ctrl-C              stops early: cycles in flight finish, then the checks and the tables
   -h, --help          this text
 
@@ -51,6 +56,7 @@ const { values: args } = parseArgs({
     cycles: { type: 'string', default: '200' },
     'sample-every': { type: 'string', default: '1m' },
     'cycle-timeout': { type: 'string', default: '5m' },
+    'heap-snapshot': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   allowPositionals: true,
@@ -64,6 +70,7 @@ const ISSUES = positiveInt('issues', args.issues);
 const CYCLES = positiveInt('cycles', args.cycles);
 const SAMPLE_EVERY_MS = durationMs(args['sample-every']);
 const CYCLE_TIMEOUT_MS = durationMs(args['cycle-timeout']);
+const HEAP_SNAPSHOT = args['heap-snapshot'];
 const TARGET_RSS_DRIFT_MB = 8;
 const TARGET_FD_DRIFT = 2;
 
@@ -98,6 +105,21 @@ async function leftovers(line: ChurnLine, workspaceRoot: string): Promise<Leftov
   return { leases: fleet.leases.length, waiting: fleet.waiting.length, worktrees, agents, openRuns: count, kept };
 }
 
+/** Asks the worker's heap probe for a snapshot of its main thread and waits until it is written (2 min at most). */
+async function heapSnapshot(pid: number, dir: string, cycles: number): Promise<{ cycles: number; rssMb: number | null; seconds: number; file: string } | null> {
+  const before = readProc(pid);
+  const at = Date.now();
+  log(`heap snapshot of the worker after cycle ${cycles} (RSS ${before ? mb(before.rssMb) : '–'} MB)`);
+  process.kill(pid, 'SIGUSR2');
+  const memoryLog = join(dir, 'memory.jsonl');
+  while (Date.now() - at < 120_000) {
+    const line = readFileSync(memoryLog, 'utf8').split('\n').find((l) => l.includes('"snapshot":'));
+    if (line) return { cycles, rssMb: before?.rssMb ?? null, seconds: (Date.now() - at) / 1000, file: (JSON.parse(line) as { file: string }).file };
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return null;
+}
+
 async function main(): Promise<number> {
   const base = loadConfig({ profile: 'sandbox' });
   // The worker's installation is written from the same instance.example, so the same retention.
@@ -126,6 +148,8 @@ async function main(): Promise<number> {
   let left: Leftovers | null = null;
   let stop: { ms: number; code: number | null; signal: NodeJS.Signals | null } | null = null;
   let cyclingSeconds = 0;
+  let snapshotDir: string | undefined;
+  let snapshot: { cycles: number; rssMb: number | null; seconds: number; file: string } | null = null;
   let keepLogs = false;
   try {
     server = await startDevServer({ cli: ensureTemporalCli({ root: base.root, log }), uiPort: null, dbFile: join(workDir, 'temporal.sqlite'), searchAttributes: base.temporal.searchAttributes });
@@ -133,7 +157,14 @@ async function main(): Promise<number> {
     log(`dev server on ${server.address}; starting the emulators, the gateway and the demo reviewer`);
     line = await startChurnLine({ base, root, address: server.address, namespace: server.namespace, taskQueue, slots: ISSUES, logger });
     const workspaceRoot = resolve(root, line.config.factory.workspaceDir);
-    worker = await startWorkerProcess({ root, logFile: join(workDir, 'worker.log') });
+    // Outside workDir, which is removed at the end of a clean run: the snapshots are what the run is for.
+    if (HEAP_SNAPSHOT) snapshotDir = mkdtempSync(join(tmpdir(), 'conveyor-churn-heap-'));
+    worker = await startWorkerProcess({
+      root,
+      logFile: join(workDir, 'worker.log'),
+      ...(snapshotDir ? { nodeArgs: ['--import', join(REPO_ROOT, 'bench/churn/heap-probe.mjs')], env: { CONVEYOR_HEAP_PROBE_DIR: snapshotDir, CONVEYOR_HEAP_PROBE_EVERY_MS: String(SAMPLE_EVERY_MS) } } : {}),
+    });
+    if (snapshotDir) log(`the worker's heap figures, and its heap snapshot after the last cycle, go to ${snapshotDir}`);
     log(`conveyor worker running as pid ${worker.pid} (log: ${worker.logFile}); task queue ${taskQueue}`);
     idle = readProc(worker.pid);
     let workerGone: string | null = null;
@@ -202,6 +233,12 @@ async function main(): Promise<number> {
     left = await leftovers(line, workspaceRoot);
     idleAfter = readProc(worker.pid);
     log(`left: ${left.leases} leases, ${left.waiting} waiting, ${left.worktrees.length} worktrees, ${left.agents.length} agent processes, ${left.openRuns} open issue runs`);
+    // Last, when nothing else needs the worker. A snapshot holds its main thread for 10-15 s on a
+    // loaded host; taken mid-run (three tries, with runs in flight or none), the worker stopped
+    // polling its task queue for good once and exited silently seconds later twice, and so did it
+    // after the snapshot taken here (nodejs/node#43122 reports SIGSEGV from main-thread snapshots
+    // beside worker threads; the SDK runs workflows in one). The stop figure then shows that exit.
+    if (snapshotDir) snapshot = await heapSnapshot(worker.pid, snapshotDir, done);
     stop = await worker.stop();
     log(`the worker stopped on SIGTERM in ${stop.ms} ms (exit ${stop.code ?? stop.signal})`);
     if (stop.code !== 0 || stopped) keepLogs = true;
@@ -252,6 +289,7 @@ async function main(): Promise<number> {
   );
   if (unexpected.length) out(`\nruns that did not end merged:\n${unexpected.map((u) => `  ${u}`).join('\n')}`);
   if (stopped) out(`\nstopped early: ${stopped}`);
+  if (snapshotDir) out(`\nthe worker's heap figures (memory.jsonl: each thread's V8 heap beside the RSS) in ${snapshotDir}; ${snapshot ? `heap snapshot ${snapshot.file} after cycle ${snapshot.cycles} (worker RSS before it ${snapshot.rssMb === null ? '–' : mb(snapshot.rssMb)} MB), written in ${snapshot.seconds.toFixed(1)} s` : 'no heap snapshot'}`);
   out(
     `\nmachine: ${machine}; load average (1/5/15 min) ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} before, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} after\n` +
       `The worker is a \`conveyor worker\` child process: its RSS (VmRSS) and /proc/<pid>/fd count are its own; the emulators, gateway and reviewer run in the bench's process (its RSS shown for context).`,
@@ -270,6 +308,7 @@ async function main(): Promise<number> {
       leftovers: left,
       stop,
       stopped,
+      heap: snapshotDir ? { dir: snapshotDir, snapshot } : null,
       samples,
     }),
   );
