@@ -50,6 +50,21 @@ export interface WorkerProcess {
   stop(killAfterMs?: number): Promise<{ ms: number; code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * The glibc malloc settings the worker's systemd unit sets (`Environment=MALLOC_...` in
+ * deploy/systemd/conveyor-worker.service), read from the unit so a bench runs what is deployed.
+ */
+export function unitMallocEnvironment(): Record<string, string> {
+  const unit = readFileSync(join(REPO_ROOT, 'deploy/systemd/conveyor-worker.service'), 'utf8');
+  const settings = unit
+    .split('\n')
+    .filter((line) => line.startsWith('Environment='))
+    .flatMap((line) => line.slice('Environment='.length).split(/\s+/))
+    .filter((pair) => pair.startsWith('MALLOC_'))
+    .map((pair) => pair.split('=') as [string, string]);
+  return Object.fromEntries(settings);
+}
+
 /** Where a release's worker starts: `npm run build` writes it, with the prebuilt workflow bundle. */
 export const RELEASE_ENTRY = join(REPO_ROOT, 'dist/cli/main.js');
 
