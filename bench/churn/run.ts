@@ -24,7 +24,7 @@ import { fleetStateQuery } from '../../src/workflows/messages.js';
 import { formatTable, median, percentile } from '../gateway/stats.js';
 import { startChurnLine, type ChurnIssue, type ChurnLine } from './line.js';
 import { drift, readProc, type Drift, type Sample } from './samples.js';
-import { REPO_ROOT, startWorkerProcess, type WorkerProcess } from '../worker-process.js';
+import { REPO_ROOT, startWorkerProcess, unitMallocEnvironment, type WorkerProcess } from '../worker-process.js';
 import { positiveInt } from '../options.js';
 
 const HELP = `bench/churn: a few issues re-cycled many times through the whole line (triage, the demo
@@ -42,6 +42,9 @@ sampling its RSS and open file descriptors; then drift and leftovers.
                       writes a heap snapshot of its main thread; both go to a folder the bench
                       prints. Compare a short run's snapshot with a long one's:
                       node --max-old-space-size=8192 --import tsx bench/churn/heap-diff.ts A B
+  --unit-malloc       the worker gets its systemd unit's malloc settings (MALLOC_* in
+                      deploy/systemd/conveyor-worker.service), as a deployed worker runs;
+                      without it, glibc's defaults
   Ctrl-C              stops early: cycles in flight finish, then the checks and the tables
   -h, --help          this text
 
@@ -57,6 +60,7 @@ const { values: args } = parseArgs({
     'sample-every': { type: 'string', default: '1m' },
     'cycle-timeout': { type: 'string', default: '5m' },
     'heap-snapshot': { type: 'boolean', default: false },
+    'unit-malloc': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   allowPositionals: true,
@@ -71,6 +75,7 @@ const CYCLES = positiveInt('cycles', args.cycles);
 const SAMPLE_EVERY_MS = durationMs(args['sample-every']);
 const CYCLE_TIMEOUT_MS = durationMs(args['cycle-timeout']);
 const HEAP_SNAPSHOT = args['heap-snapshot'];
+const UNIT_MALLOC = args['unit-malloc'] ? unitMallocEnvironment() : {};
 const TARGET_RSS_DRIFT_MB = 8;
 const TARGET_FD_DRIFT = 2;
 
@@ -162,8 +167,10 @@ async function main(): Promise<number> {
     worker = await startWorkerProcess({
       root,
       logFile: join(workDir, 'worker.log'),
-      ...(snapshotDir ? { nodeArgs: ['--import', join(REPO_ROOT, 'bench/churn/heap-probe.mjs')], env: { CONVEYOR_HEAP_PROBE_DIR: snapshotDir, CONVEYOR_HEAP_PROBE_EVERY_MS: String(SAMPLE_EVERY_MS) } } : {}),
+      ...(snapshotDir ? { nodeArgs: ['--import', join(REPO_ROOT, 'bench/churn/heap-probe.mjs')] } : {}),
+      env: { ...UNIT_MALLOC, ...(snapshotDir ? { CONVEYOR_HEAP_PROBE_DIR: snapshotDir, CONVEYOR_HEAP_PROBE_EVERY_MS: String(SAMPLE_EVERY_MS) } : {}) },
     });
+    if (args['unit-malloc']) log(`the worker runs with its unit's malloc settings: ${Object.entries(UNIT_MALLOC).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     if (snapshotDir) log(`the worker's heap figures, and its heap snapshot after the last cycle, go to ${snapshotDir}`);
     log(`conveyor worker running as pid ${worker.pid} (log: ${worker.logFile}); task queue ${taskQueue}`);
     idle = readProc(worker.pid);
@@ -292,13 +299,13 @@ async function main(): Promise<number> {
   if (snapshotDir) out(`\nthe worker's heap figures (memory.jsonl: each thread's V8 heap beside the RSS) in ${snapshotDir}; ${snapshot ? `heap snapshot ${snapshot.file} after cycle ${snapshot.cycles} (worker RSS before it ${snapshot.rssMb === null ? '–' : mb(snapshot.rssMb)} MB), written in ${snapshot.seconds.toFixed(1)} s` : 'no heap snapshot'}`);
   out(
     `\nmachine: ${machine}; load average (1/5/15 min) ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} before, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} after\n` +
-      `The worker is a \`conveyor worker\` child process: its RSS (VmRSS) and /proc/<pid>/fd count are its own; the emulators, gateway and reviewer run in the bench's process (its RSS shown for context).`,
+      `The worker is a \`conveyor worker\` child process${args['unit-malloc'] ? ` with its unit's malloc settings (${Object.entries(UNIT_MALLOC).map(([k, v]) => `${k}=${v}`).join(' ')})` : ", glibc's default malloc settings"}: its RSS (VmRSS) and /proc/<pid>/fd count are its own; the emulators, gateway and reviewer run in the bench's process (its RSS shown for context).`,
   );
   out(
     JSON.stringify({
       bench: 'churn',
       machine,
-      options: { issues: ISSUES, cycles: CYCLES, sampleEveryMs: SAMPLE_EVERY_MS, cycleTimeoutMs: CYCLE_TIMEOUT_MS },
+      options: { issues: ISSUES, cycles: CYCLES, sampleEveryMs: SAMPLE_EVERY_MS, cycleTimeoutMs: CYCLE_TIMEOUT_MS, unitMalloc: UNIT_MALLOC },
       loadavg: { before: loadAtStart, after: loadAtEnd },
       cycles: { done: cycleSeconds.length, planned: ISSUES * CYCLES, minutes: cyclingSeconds / 60, outcomes: Object.fromEntries(outcomes), p50s: median(sorted), p99s: percentile(sorted, 99), maxS: sorted.at(-1) ?? null, unexpected },
       idle,
