@@ -1,7 +1,7 @@
 // Starts the Temporal CLI's dev server (server + Web UI in one process). `npm run dev` runs it
 // on the configured ports with a persistent SQLite file; tests run it on free ports.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -31,15 +31,46 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
+/**
+ * A port free now, for a server that listens on it a little later. Chosen below the kernel's
+ * ephemeral range (ip_local_port_range, 32768 and up by default), not by binding port 0: an
+ * ephemeral port is also what every outgoing connection takes as its local port, so one opened
+ * between the choice and the listen (a gRPC client, an HTTP request) could hold it. Seen in CI:
+ * the gateway's port taken while the local factory connected to Temporal. Falls back to the
+ * kernel's choice when no port below the range is free.
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const below = ephemeralRangeStart();
+  const low = Math.min(20_000, below - 1);
+  for (let attempt = 0; attempt < 50 && below > low + 1; attempt += 1) {
+    const port = low + Math.floor(Math.random() * (below - low));
+    if ((await listenOnce(host, port)) !== null) return port;
+  }
+  const port = await listenOnce(host, 0);
+  if (port === null) throw new Error(`No free TCP port on ${host}.`);
+  return port;
+}
+
+/** The first port of the kernel's ephemeral range (32768 where it cannot be read). */
+function ephemeralRangeStart(): number {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 1024 ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** Listens on `port` (0: the kernel's choice) and closes at once: the port, or null when it is taken. */
+function listenOnce(host: string, port: number): Promise<number | null> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, host, () => {
+    server.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' || err.code === 'EACCES' ? resolvePort(null) : reject(err)));
+    server.listen(port, host, () => {
       const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
+      const bound = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(bound));
     });
   });
 }
