@@ -141,9 +141,10 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
     if (lastNudge.size > REMEMBERED_NUDGES) lastNudge.delete(lastNudge.keys().next().value as string);
   };
 
-  /** The task queue's open issue runs, one listing, heartbeating while a long one pages. */
-  const listOpenRuns = (phase: string): Promise<Map<string, ListedIssueRun>> =>
-    listOpenIssueRuns(client, taskQueue, (listed) => Context.current().heartbeat({ phase, listedRuns: listed }));
+  /** The task queue's open issue runs, one listing, heartbeating while a long one pages; none
+   * asked for when there is nothing to look up in it. */
+  const listOpenRuns = async (phase: string, needed = true): Promise<Map<string, ListedIssueRun>> =>
+    needed ? listOpenIssueRuns(client, taskQueue, (listed) => Context.current().heartbeat({ phase, listedRuns: listed })) : new Map();
 
   /**
    * Does what the run's release station would have done. Each step is idempotent, and the comment
@@ -217,7 +218,7 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
       // A backlog of waiting issues (escalated, in review) is ready and has a run: the listing
       // answers for all of them at once. Only an issue it shows no run for is described, since
       // the listing lags a run started a moment ago.
-      const open = ready.length > 0 ? await listOpenRuns('ready-issues') : new Map<string, ListedIssueRun>();
+      const open = await listOpenRuns('ready-issues', ready.length > 0);
       // One at a time: a sweep is background work and must not crowd out webhook starts.
       for (const [index, issue] of ready.entries()) {
         Context.current().heartbeat({ phase: 'ready-issues', index, of: ready.length });
@@ -295,7 +296,7 @@ export function createSweepActivities(deps: SweepDeps): SweepActivities {
       // for the latest run of the id at once. A lagging index could show an old terminated run
       // while a new one is already live, and compensating a live run would move its issue from
       // under its agent.
-      const open = candidates.length > 0 ? await listOpenRuns('closed-runs') : new Map<string, ListedIssueRun>();
+      const open = await listOpenRuns('closed-runs', candidates.length > 0);
       for (const [index, { issue, team, claimed }] of candidates.entries()) {
         Context.current().heartbeat({ phase: 'closed-runs', index, of: candidates.length });
         if (open.has(issue.id)) continue;

@@ -32,7 +32,6 @@ export interface LocalFactory {
   stop(): Promise<void>;
 }
 
-/** The config with `agent` as agents.default; an unknown name stops start-up with the names there are. */
 /**
  * The gateway as the sandbox runs it: the sandbox's webhook secrets, signals to `config`'s task
  * queue with the line policy from `config`, on loopback. `npm run dev`, the benches and the tests
@@ -52,6 +51,7 @@ export function startSandboxGateway(options: { config: Config; client: Client; l
   });
 }
 
+/** The config with `agent` as agents.default; an unknown name stops start-up with the names there are. */
 export function withAgent(config: Config, agent: string | undefined): Config {
   if (agent === undefined || agent === '' || agent === config.factory.agents.default) return config;
   const known = Object.keys(config.factory.agents.providers);
