@@ -23,7 +23,7 @@ import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js
 import { fleetStateQuery } from '../../src/workflows/messages.js';
 import { formatTable, median, percentile } from '../gateway/stats.js';
 import { startChurnLine, type ChurnIssue, type ChurnLine } from './line.js';
-import { drift, readProc, type Drift, type Sample } from './samples.js';
+import { descriptorChange, descriptorKinds, drift, readProc, type Drift, type Sample } from './samples.js';
 import { REPO_ROOT, startWorkerProcess, unitMallocEnvironment, type WorkerProcess } from '../worker-process.js';
 import { positiveInt } from '../options.js';
 
@@ -78,6 +78,8 @@ const HEAP_SNAPSHOT = args['heap-snapshot'];
 const UNIT_MALLOC = args['unit-malloc'] ? unitMallocEnvironment() : {};
 const TARGET_RSS_DRIFT_MB = 8;
 const TARGET_FD_DRIFT = 2;
+/** How long the worker is left alone before "idle again" is read: past the emulators' 5 s keep-alive. */
+const IDLE_SETTLE_MS = 10_000;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const load1 = () => loadavg()[0]!;
@@ -149,6 +151,10 @@ async function main(): Promise<number> {
   const unexpected: string[] = [];
   let idle: { rssMb: number; fds: number } | null = null;
   let idleAfter: { rssMb: number; fds: number } | null = null;
+  // What the idle worker's descriptors are, before and after: the drift by name, not by count.
+  let idleKinds = new Map<string, number>();
+  let idleAfterKinds = new Map<string, number>();
+  let peers = new Map<number, string>();
   let stopped: string | null = null;
   let left: Leftovers | null = null;
   let stop: { ms: number; code: number | null; signal: NodeJS.Signals | null } | null = null;
@@ -174,6 +180,12 @@ async function main(): Promise<number> {
     if (snapshotDir) log(`the worker's heap figures, and its heap snapshot after the last cycle, go to ${snapshotDir}`);
     log(`conveyor worker running as pid ${worker.pid} (log: ${worker.logFile}); task queue ${taskQueue}`);
     idle = readProc(worker.pid);
+    peers = new Map([
+      [Number(server.address.split(':').pop()), 'Temporal'],
+      [Number(new URL(line.sandbox.linear.url).port), 'Linear emulator'],
+      [Number(new URL(line.sandbox.github.url).port), 'GitHub emulator'],
+    ]);
+    idleKinds = descriptorKinds(worker.pid, peers);
     let workerGone: string | null = null;
     void worker.exited.then(({ code, signal }) => {
       if (stop === null) workerGone = `the worker exited (${code ?? signal}) while cycling; its log ends:\n${worker!.tail()}`;
@@ -186,7 +198,8 @@ async function main(): Promise<number> {
     const sample = () => {
       const w = readProc(worker!.pid);
       if (!w) return;
-      samples.push({ t: (Date.now() - startedAt) / 1000, cycles: done, rssMb: w.rssMb, fds: w.fds, benchRssMb: process.memoryUsage.rss() / 1024 / 1024, load1: load1() });
+      const fdKinds = Object.fromEntries(descriptorKinds(worker!.pid, peers));
+      samples.push({ t: (Date.now() - startedAt) / 1000, cycles: done, rssMb: w.rssMb, fds: w.fds, benchRssMb: process.memoryUsage.rss() / 1024 / 1024, load1: load1(), fdKinds });
     };
     sample();
     sampler = setInterval(sample, SAMPLE_EVERY_MS);
@@ -238,7 +251,11 @@ async function main(): Promise<number> {
     await line.sandbox.linear.webhooksSettled();
     await line.sandbox.github.idle();
     left = await leftovers(line, workspaceRoot);
+    // Idle means past keep-alive too: the HTTP clients keep a connection to each emulator open
+    // for reuse until its server's 5 s keep-alive closes it; read at once, they look like a leak.
+    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
     idleAfter = readProc(worker.pid);
+    idleAfterKinds = descriptorKinds(worker.pid, peers);
     log(`left: ${left.leases} leases, ${left.waiting} waiting, ${left.worktrees.length} worktrees, ${left.agents.length} agent processes, ${left.openRuns} open issue runs`);
     // Last, when nothing else needs the worker. A snapshot holds its main thread for 10-15 s on a
     // loaded host; taken mid-run (three tries, with runs in flight or none), the worker stopped
@@ -263,6 +280,7 @@ async function main(): Promise<number> {
   }
 
   const d: Drift | null = drift(samples);
+  const idleChange = descriptorChange(idleKinds, idleAfterKinds);
   const sorted = [...cycleSeconds].sort((a, b) => a - b);
   const loadAtEnd = loadavg();
   const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -277,7 +295,9 @@ async function main(): Promise<number> {
     ['worker open fds, first / last third: mean (max)', d ? `${d.first.fds.toFixed(1)} (${d.first.fdsMax}) / ${d.last.fds.toFixed(1)} (${d.last.fdsMax})` : '–', '', ''],
     // Agents in flight hold pipes and sockets, so a sample moves by a few either way.
     ['worker fd drift (last third − first third)', d ? `${d.fds >= 0 ? '+' : ''}${d.fds.toFixed(1)}` : '–', `flat (< ${TARGET_FD_DRIFT})`, d ? verdict(d.fds < TARGET_FD_DRIFT) : '–'],
-    ['worker idle again after the last cycle', idleAfter ? `${mb(idleAfter.rssMb)} MB, ${idleAfter.fds} fds` : '–', '', ''],
+    ['worker fd drift by kind (mean first → last third)', d ? d.fdsByKind.slice(0, 4).map((k) => `${k.kind} ${k.first.toFixed(1)} → ${k.last.toFixed(1)}`).join('; ') || 'no kind moved by 0.5' : '–', '', ''],
+    [`worker idle again after the last cycle (${IDLE_SETTLE_MS / 1000} s on)`, idleAfter ? `${mb(idleAfter.rssMb)} MB, ${idleAfter.fds} fds` : '–', '', ''],
+    ['idle descriptors, after − before, by kind', idleAfter ? idleChange.join('; ') || 'none' : '–', 'none', idleAfter ? verdict(idleChange.length === 0) : '–'],
     ['leases held at the end (fleet query)', left ? `${left.leases} (waiting ${left.waiting})` : '–', '0', left ? verdict(left.leases === 0 && left.waiting === 0) : '–'],
     ['worktrees left', left ? `${left.worktrees.length}${left.worktrees.length ? ` (${left.worktrees.join(', ')})` : ''}` : '–', '0', left ? verdict(left.worktrees.length === 0) : '–'],
     ['agent processes left', left ? `${left.agents.length}${left.agents.length ? ` (pids ${left.agents.join(', ')})` : ''}` : '–', '0', left ? verdict(left.agents.length === 0) : '–'],
@@ -310,6 +330,7 @@ async function main(): Promise<number> {
       cycles: { done: cycleSeconds.length, planned: ISSUES * CYCLES, minutes: cyclingSeconds / 60, outcomes: Object.fromEntries(outcomes), p50s: median(sorted), p99s: percentile(sorted, 99), maxS: sorted.at(-1) ?? null, unexpected },
       idle,
       idleAfter,
+      idleDescriptors: { before: Object.fromEntries(idleKinds), after: Object.fromEntries(idleAfterKinds), change: idleChange },
       drift: d,
       targets: { rssDriftMb: TARGET_RSS_DRIFT_MB, fdDrift: TARGET_FD_DRIFT },
       leftovers: left,

@@ -14,6 +14,7 @@ import { agentEnvPrefix, processesWithEnvPrefix } from '../../src/integrations/l
 import { isRunning } from '../../src/integrations/process-tree.js';
 import { issueStateQuery } from '../../src/workflows/messages.js';
 import { DEMO_AGENT, devPortEnv, freeDevPorts, makeTestRoot, runConveyor, type ConveyorProcess, type DevPorts, type TestRoot } from '../helpers/conveyor-root.js';
+import { runReport } from '../helpers/run-report.js';
 import { eventually } from '../helpers/temporal.js';
 
 let root: TestRoot;
@@ -107,7 +108,14 @@ describe('npm run dev after a killed npm run dev', () => {
         const run = await client.workflow.getHandle(issueWorkflowId(id(title))).query(issueStateQuery);
         return run.outcome !== null && run;
       }, 240_000, 500);
-      const [greeting, changelog] = await Promise.all([outcome(/greeting/), outcome(/changelog/)]);
+      const waitingSince = Date.now();
+      const [greeting, changelog] = await Promise.all([outcome(/greeting/), outcome(/changelog/)]).catch(async (err: unknown) => {
+        // Say what the runs were waiting on, and what the worker logged, not only that time ran out.
+        const reports = await Promise.all([/greeting/, /changelog/].map((title) => runReport(client, issueWorkflowId(id(title)), 60)));
+        const pulls = await sandboxPullRequests(ports.github).catch((e: unknown) => `(the GitHub emulator did not answer: ${String(e)})`);
+        throw new Error(`${String(err)}\n${reports.join('\n')}\npull requests:\n${pulls}\nnpm run dev (second) printed:\n${second.output().slice(-4000)}`);
+      });
+      console.log(`[dev-restart] both demo issues ended ${((Date.now() - waitingSince) / 1000).toFixed(0)} s after the second npm run dev was ready`);
       expect({ outcome: greeting.outcome, reason: greeting.reason }).toEqual({ outcome: 'merged', reason: expect.anything() });
       expect({ outcome: changelog.outcome, reason: changelog.reason, history: changelog.history }).toMatchObject({ outcome: 'merged' });
       expect(greeting.attempts).toBeGreaterThanOrEqual(1);
@@ -146,3 +154,19 @@ describe('npm run dev after a killed npm run dev', () => {
     }
   }, 60_000);
 });
+
+/** Each demo PR as the GitHub emulator has it: state, head, its checks and its reviews. */
+async function sandboxPullRequests(port: number): Promise<string> {
+  const api = `http://127.0.0.1:${port}/api/v3/repos/demo/widgets`;
+  const get = async <T>(path: string): Promise<T> => (await (await fetch(`${api}${path}`)).json()) as T;
+  const pulls = await get<Array<{ number: number; state: string; merged_at: string | null; head: { ref: string; sha: string } }>>('/pulls?state=all');
+  const lines: string[] = [];
+  for (const pr of pulls) {
+    const checks = await get<{ check_runs: Array<{ name: string; status: string; conclusion: string | null }> }>(`/commits/${pr.head.sha}/check-runs`);
+    const reviews = await get<Array<{ user: { login: string }; state: string; commit_id: string }>>(`/pulls/${pr.number}/reviews`);
+    lines.push(
+      `  #${pr.number} ${pr.state}${pr.merged_at ? ' merged' : ''} ${pr.head.ref}@${pr.head.sha.slice(0, 7)}; checks ${checks.check_runs.map((c) => `${c.name} ${c.status}/${c.conclusion}`).join(', ') || 'none'}; reviews ${reviews.map((r) => `${r.user.login} ${r.state}@${r.commit_id.slice(0, 7)}`).join(', ') || 'none'}`,
+    );
+  }
+  return lines.join('\n');
+}
