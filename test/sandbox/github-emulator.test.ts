@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -490,6 +490,35 @@ describe('lifecycle', () => {
       const pr2 = await gh.rest.pulls.create({ owner: 'acme', repo: 'keep', head: 'conveyor/eng-7-g', base: 'main', title: 'G' });
       expect(pr2.data.number).toBe(pr.data.number + 1);
       expect(pr2.data.head.sha).toBe(next.sha);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('runs the CI a killed process never started: a PR saved, the process gone before its check run was', async () => {
+    // `npm run dev` killed while the factory opened a PR: the PR was on disk, its CI was not, and
+    // nothing would ever push that head again, so its checks stayed pending and the run waited
+    // out its CI timeout (an hour by default).
+    const dataDir = join(root, 'killed-before-ci');
+    const first = await start(dataDir);
+    await first.createRepo({ owner: 'acme', name: 'crash', files: { 'README.md': 'x\n', '.conveyor/check.sh': CHECK } });
+    const { sha } = await pushBranch(first, 'acme/crash', 'conveyor/eng-9-k', { 'k.txt': 'k\n' });
+    const pr = await client(first).rest.pulls.create({ owner: 'acme', repo: 'crash', head: 'conveyor/eng-9-k', base: 'main', title: 'K' });
+    await first.idle();
+    await first.close();
+    const stateFile = join(dataDir, 'state.json');
+    const state = JSON.parse(await readFile(stateFile, 'utf8')) as { checkRuns: unknown[] };
+    await writeFile(stateFile, JSON.stringify({ ...state, checkRuns: [] }));
+
+    const second = await start(dataDir);
+    try {
+      const gh = client(second);
+      const runs = await waitFor(
+        async () => (await gh.rest.checks.listForRef({ owner: 'acme', repo: 'crash', ref: sha })).data.check_runs,
+        (list) => list.some((r) => r.status === 'completed'),
+      );
+      expect(runs.map((r) => ({ name: r.name, conclusion: r.conclusion }))).toEqual([{ name: 'conveyor/ci', conclusion: 'success' }]);
+      expect((await gh.rest.pulls.get({ owner: 'acme', repo: 'crash', pull_number: pr.data.number })).data.head.sha).toBe(sha);
     } finally {
       await second.close();
     }

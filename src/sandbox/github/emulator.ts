@@ -83,10 +83,18 @@ export class GitHubSandbox {
     return controller;
   }
 
-  /** Picks up CI runs a previous process left unfinished. */
+  /**
+   * Picks up CI a previous process left unfinished, or never started: a process killed after
+   * saving a PR (or a push) and before saving its check run would otherwise leave that head
+   * pending for good, since nothing pushes it again.
+   */
   resumeUnfinishedCi(): void {
     for (const run of this.store.state.checkRuns) {
       if (run.status !== 'completed') this.startCi(run);
+    }
+    for (const pr of this.store.state.pulls) {
+      const repo = this.store.state.repos[pr.repo.toLowerCase()];
+      if (pr.state === 'open' && repo) this.scheduleCi(repo, pr.headSha, pr.headRef);
     }
   }
 
@@ -245,8 +253,9 @@ export class GitHubSandbox {
       repo.nextNumber += 1;
       this.store.state.pulls.push(pr);
       this.store.save();
-      await this.emitPull(repo, pr, 'opened', input.user);
+      // Before the webhook, which awaits: the check run is on disk as soon as the PR is.
       this.scheduleCi(repo, headSha, headRef);
+      await this.emitPull(repo, pr, 'opened', input.user);
       return pr;
     });
   }
@@ -284,8 +293,8 @@ export class GitHubSandbox {
       }
       pr.updatedAt = new Date().toISOString();
       this.store.save();
-      if (action) await this.emitPull(repo, pr, action, input.user);
       if (action === 'reopened') this.scheduleCi(repo, pr.headSha, pr.headRef);
+      if (action) await this.emitPull(repo, pr, action, input.user);
       return pr;
     });
   }
@@ -569,10 +578,8 @@ export class GitHubSandbox {
       repo.pushedAt = now;
       this.store.save();
     });
-    for (const { pr, before } of moved) {
-      await this.emitPull(repo, pr, 'synchronize', user, { before, after: pr.headSha });
-      this.scheduleCi(repo, pr.headSha, pr.headRef);
-    }
+    for (const { pr } of moved) this.scheduleCi(repo, pr.headSha, pr.headRef);
+    for (const { pr, before } of moved) await this.emitPull(repo, pr, 'synchronize', user, { before, after: pr.headSha });
     for (const pr of closed) await this.emitPull(repo, pr, 'closed', user);
   }
 
