@@ -102,8 +102,10 @@ describe('npm run dev after a killed npm run dev', () => {
       const client = new Client({ connection });
       // Up to 4 minutes: each run the killed worker held waits out a timeout before the new worker
       // takes it (its agent's heartbeat, 15 s; a workflow task in flight, triage and lease claim
-      // included, 10 s), and the changelog issue then fails CI once and goes round again. Measured
-      // on 2 shared cores: 40 to 135 s, once past 150 s.
+      // included, 10 s; a PR being opened, its 2-minute start-to-close), and the changelog issue
+      // then fails CI once and goes round again. Measured on 2 shared cores beside other work:
+      // 58 to 126 s over 9 passes. Past 240 s once in CI: the emulator had saved a PR and died
+      // before saving its CI run, so the head stayed pending (the emulator now starts that CI).
       const outcome = (title: RegExp) => eventually(`${title} to end`, async () => {
         const run = await client.workflow.getHandle(issueWorkflowId(id(title))).query(issueStateQuery);
         return run.outcome !== null && run;
