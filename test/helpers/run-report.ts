@@ -27,7 +27,7 @@ export async function runReport(client: Client, workflowId: string, tail = 20): 
     for (const activity of description.raw.pendingActivities ?? []) {
       lines.push(
         `  pending ${activity.activityType?.name} attempt ${activity.attempt} ${PendingActivityState[activity.state ?? 0]}` +
-          ` scheduled ${clock(millis(activity.lastStartedTime ?? activity.scheduledTime))} by ${activity.lastWorkerIdentity || '-'}` +
+          (activity.lastStartedTime ? ` started ${clock(millis(activity.lastStartedTime))} by ${activity.lastWorkerIdentity || '-'}` : ` scheduled ${clock(millis(activity.scheduledTime))}`) +
           (activity.lastFailure?.message ? ` last failure: ${activity.lastFailure.message}` : ''),
       );
     }
