@@ -21,6 +21,7 @@ import { installRuntime } from '../../src/workers/worker.js';
 import { issueStateQuery } from '../../src/workflows/messages.js';
 import type { IssueRunState } from '../../src/workflows/state.js';
 import { formatTable, median, percentile } from '../gateway/stats.js';
+import { cpuNow, cpuPerCycle, type CpuSplit } from './cpu.js';
 import type { AgentStart } from './agent-reports.js';
 import { startBaseline, type Baseline } from './baseline.js';
 import { startBenchFactory, type BenchFactory, type BenchIssue } from './factory.js';
@@ -108,18 +109,24 @@ interface Round {
   /** 1-minute load average when the round began and ended. */
   load: [number, number];
   seconds: number;
+  /** CPU per dispatch cycle (measured and unmeasured alike: each runs to its end in the round). */
+  cpu: CpuSplit & { total: number };
 }
 
-function round(latencies: number[], loadBefore: number, startedAt: number): Round {
+/** The dev server's pid, for its CPU time. */
+let serverPid: number | undefined;
+
+function round(latencies: number[], start: { load: number; at: number; cpu: CpuSplit }, cycles: number): Round {
   const sorted = [...latencies].sort((a, b) => a - b);
-  return { latencies: sorted, p50: percentile(sorted, 50), p99: percentile(sorted, 99), load: [loadBefore, load1()], seconds: (Date.now() - startedAt) / 1000 };
+  return { latencies: sorted, p50: percentile(sorted, 50), p99: percentile(sorted, 99), load: [start.load, load1()], seconds: (Date.now() - start.at) / 1000, cpu: cpuPerCycle(start.cpu, cpuNow(serverPid), cycles) };
 }
+
+const roundStart = () => ({ load: load1(), at: Date.now(), cpu: cpuNow(serverPid) });
 
 // ── the baseline side ─────────────────────────────────────────────────────────────────────
 async function baselineRound(baseline: Baseline, client: Client, count: number, concurrency: number): Promise<{ round: Round; breakdowns: Breakdown[] }> {
   const ids = await baseline.prepare(needed(count, concurrency));
-  const loadBefore = load1();
-  const roundStartedAt = Date.now();
+  const start = roundStart();
   const hops: Array<{ workflowId: string; t0: number; startedAt: number }> = [];
   await inFlight(concurrency, count, async (i, measured) => {
     const workflowId = ids[i]!;
@@ -128,7 +135,7 @@ async function baselineRound(baseline: Baseline, client: Client, count: number, 
     if (measured) hops.push({ workflowId, t0, startedAt });
     await baseline.finished(workflowId);
   });
-  const result = round(hops.map((h) => h.startedAt - h.t0), loadBefore, roundStartedAt);
+  const result = round(hops.map((h) => h.startedAt - h.t0), start, ids.length);
   const breakdowns: Breakdown[] = new Array(hops.length);
   await pool(8, hops.length, async (i) => {
     const hop = hops[i]!;
@@ -159,8 +166,7 @@ async function factoryRound(factory: BenchFactory, count: number, concurrency: n
   // its issue ready. Their create webhooks reach the gateway, which starts nothing for them.
   const issues = Array.from({ length: needed(count, concurrency) }, () => factory.createIssue(`Bench dispatch ${++issueSeq}`));
   await factory.sandbox.linear.webhooksSettled();
-  const loadBefore = load1();
-  const startedAt = Date.now();
+  const start = roundStart();
   const dispatches: Dispatch[] = [];
   await inFlight(concurrency, count, async (i, measured) => {
     const issue = issues[i]!;
@@ -180,7 +186,7 @@ async function factoryRound(factory: BenchFactory, count: number, concurrency: n
     if (state.outcome !== 'no-pr') throw new Error(`${issue.key}: expected the run to end no-pr (the agent commits nothing), it ended ${state.outcome}: ${state.reason}`);
   });
   if (factory.reports.unexpected.length > 0) throw new Error(`agents started that no dispatch was waiting for: ${factory.reports.unexpected.map((s) => s.key).join(', ')}`);
-  return { round: round(dispatches.map((d) => d.agent.processStartedAt - d.t0), loadBefore, startedAt), dispatches };
+  return { round: round(dispatches.map((d) => d.agent.processStartedAt - d.t0), start, issues.length), dispatches };
 }
 
 /** Every run of the fleet (it continues as new); closed runs' histories are kept. */
@@ -263,6 +269,36 @@ function mainTable(levels: Level[]): string {
         s.concurrency === 1 ? (s.factory.p99 < TARGET_P99_AT_1_MS ? 'met' : 'MISSED') : 'n/a',
         `${level.factory.map((r) => ms(r.p50)).join(' ')} / ${level.baseline.map((r) => ms(r.p50)).join(' ')}`,
         `${s.load[0]!.toFixed(2)} – ${s.load[1]!.toFixed(2)}`,
+      ];
+    }),
+  );
+}
+
+/**
+ * The work behind the latencies: CPU per dispatch cycle on each side (median over rounds), and
+ * the least a cycle can take at that many in flight once every core is busy (in flight × CPU ÷
+ * cores). When the factory's floor alone is past 2.5× the one-hop's latency, no scheduling can
+ * meet that target on this machine: only less work per dispatch can.
+ */
+function cpuTable(levels: Level[], cores: number): string {
+  const cpuOf = (rounds: Round[]) => ({
+    bench: median(rounds.map((r) => r.cpu.bench)),
+    children: median(rounds.map((r) => r.cpu.children)),
+    server: median(rounds.map((r) => r.cpu.server)),
+    total: median(rounds.map((r) => r.cpu.total)),
+  });
+  return formatTable(
+    ['in flight', 'CPU ms per cycle: factory (bench + children + server)', 'one-hop (same)', 'CPU ratio', `floor at this many in flight, factory / one-hop (÷ ${cores} cores)`],
+    levels.map((level) => {
+      const f = cpuOf(level.factory);
+      const b = cpuOf(level.baseline);
+      const floor = (cpu: number) => (level.concurrency * cpu) / cores;
+      return [
+        String(level.concurrency),
+        `${ms(f.total)} (${ms(f.bench)} + ${ms(f.children)} + ${ms(f.server)})`,
+        `${ms(b.total)} (${ms(b.bench)} + ${ms(b.children)} + ${ms(b.server)})`,
+        (f.total / b.total).toFixed(1),
+        `${ms(floor(f.total))} / ${ms(floor(b.total))} ms`,
       ];
     }),
   );
@@ -363,6 +399,7 @@ async function main(): Promise<void> {
   try {
     // File-backed, as `npm run dev` runs it: the store's writes are part of every hop.
     server = await startDevServer({ cli: ensureTemporalCli({ root: base.root, log }), uiPort: null, dbFile: join(workDir, 'temporal.sqlite'), searchAttributes: base.temporal.searchAttributes });
+    serverPid = server.process.pid;
     installRuntime(base, { metrics: false, logger });
     const slots = Math.max(20, ...CONCURRENCY);
     log(`dev server on ${server.address}; starting the sandbox, the gateway and the worker (fleet: ${slots} slots, ${slots} names)`);
@@ -403,6 +440,7 @@ async function main(): Promise<void> {
 
   const out = (text: string) => process.stdout.write(`${text}\n`);
   out(`\n${mainTable(levels)}`);
+  out(`\n${cpuTable(levels, cores.length)}`);
   for (const level of levels) {
     const s = slowest(level);
     out(`\n${segmentTable(`factory, ${level.concurrency} in flight`, level.breakdowns, SEGMENTS, 'total: ready webhook → agent process started', true)}`);
