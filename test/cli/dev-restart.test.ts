@@ -12,6 +12,7 @@ import { readDevRecord } from '../../src/cli/dev-record.js';
 import { issueWorkflowId } from '../../src/domain/naming.js';
 import { agentEnvPrefix, processesWithEnvPrefix } from '../../src/integrations/leftover-agents.js';
 import { isRunning } from '../../src/integrations/process-tree.js';
+import { SANDBOX_CREDENTIALS } from '../../src/sandbox/sandbox.js';
 import { issueStateQuery } from '../../src/workflows/messages.js';
 import { DEMO_AGENT, devPortEnv, freeDevPorts, makeTestRoot, runConveyor, type ConveyorProcess, type DevPorts, type TestRoot } from '../helpers/conveyor-root.js';
 import { runReport } from '../helpers/run-report.js';
@@ -160,7 +161,11 @@ describe('npm run dev after a killed npm run dev', () => {
 /** Each demo PR as the GitHub emulator has it: state, head, its checks and its reviews. */
 async function sandboxPullRequests(port: number): Promise<string> {
   const api = `http://127.0.0.1:${port}/api/v3/repos/demo/widgets`;
-  const get = async <T>(path: string): Promise<T> => (await (await fetch(`${api}${path}`)).json()) as T;
+  const get = async <T>(path: string): Promise<T> => {
+    const response = await fetch(`${api}${path}`, { headers: { authorization: `token ${SANDBOX_CREDENTIALS.GITHUB_TOKEN}` } });
+    if (!response.ok) throw new Error(`GET ${path}: ${response.status}`);
+    return (await response.json()) as T;
+  };
   const pulls = await get<Array<{ number: number; state: string; merged_at: string | null; head: { ref: string; sha: string } }>>('/pulls?state=all');
   const lines: string[] = [];
   for (const pr of pulls) {
