@@ -105,7 +105,7 @@ describe('npm run dev after a killed npm run dev', () => {
       // takes it (its agent's heartbeat, 15 s; a workflow task in flight, triage and lease claim
       // included, 10 s; a PR being opened, its 2-minute start-to-close), and the changelog issue
       // then fails CI once and goes round again. Measured on 2 shared cores beside other work:
-      // 58 to 126 s over 9 passes. Past 240 s once in CI: the emulator had saved a PR and died
+      // 58 to 126 s over 8 passes. Past 240 s once in CI: the emulator had saved a PR and died
       // before saving its CI run, so the head stayed pending (the emulator now starts that CI).
       const outcome = (title: RegExp) => eventually(`${title} to end`, async () => {
         const run = await client.workflow.getHandle(issueWorkflowId(id(title))).query(issueStateQuery);
