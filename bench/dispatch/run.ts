@@ -277,8 +277,8 @@ function mainTable(levels: Level[]): string {
 /**
  * The work behind the latencies: CPU per dispatch cycle on each side (median over rounds), and
  * the least a cycle can take at that many in flight once every core is busy (in flight × CPU ÷
- * cores). When the factory's floor alone is past 2.5× the one-hop's latency, no scheduling can
- * meet that target on this machine: only less work per dispatch can.
+ * cores). The floor bounds a whole cycle, not its latency; but at saturation a dispatch's wait
+ * stretches with the work beside it, so the latency ratio follows the CPU ratio (README).
  */
 function cpuTable(levels: Level[], cores: number): string {
   const cpuOf = (rounds: Round[]) => ({
