@@ -2,9 +2,8 @@
 // "another dev is running here" from "the last one was killed": its own pid and the dev
 // server's, each with its start time (a pid alone may have been reused since), and its ports.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { isRunning } from '../integrations/process-tree.js';
+import { isSameProcess, processStartTime } from '../integrations/agent-records.js';
 
 export const DEV_RECORD_FILE = '.data/dev/run.json';
 
@@ -21,22 +20,13 @@ export interface DevRecord {
   temporal: (RecordedProcess & { address: string; dbFile: string }) | null;
 }
 
-/** The start time of a process as the kernel tells it; null where /proc is absent or it is gone. */
-export async function processStartTicks(pid: number): Promise<string | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  if (stat === null) return null;
-  // Fields after the parenthesised command name (which may contain spaces): state is field 3.
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-}
-
 export async function recordProcess(pid: number): Promise<RecordedProcess> {
-  return { pid, startTicks: await processStartTicks(pid) };
+  return { pid, startTicks: await processStartTime(pid) };
 }
 
 /** Whether the very process recorded still runs (not a newer one that got its pid). */
 export async function stillRunning(recorded: RecordedProcess): Promise<boolean> {
-  if (!(await isRunning(recorded.pid))) return false;
-  return recorded.startTicks === null || (await processStartTicks(recorded.pid)) === recorded.startTicks;
+  return isSameProcess({ pid: recorded.pid, startTime: recorded.startTicks });
 }
 
 export function devRecordPath(root: string): string {

@@ -2,6 +2,7 @@ import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { hasExited, readProcStat } from './proc-stat.js';
 
 // What the runner writes beside the worktrees for every agent it starts, so that a later
 // process on the same host (the reaper, a restarted worker) can tell whose agent it is and
@@ -39,11 +40,7 @@ export type AgentRecord = z.infer<typeof AgentRecord>;
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or null where there is no /proc. */
 export async function processStartTime(pid: number): Promise<string | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  if (stat === null) return null;
-  // Fields after the parenthesised command name (which may hold spaces): state is field 3.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[19] ?? null;
+  return (await readProcStat(pid))?.startTicks ?? null;
 }
 
 /** Whether `identity` still names the same live process (same pid, same start time, not a zombie). */
@@ -53,11 +50,10 @@ export async function isSameProcess(identity: { pid: number; startTime: string |
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  const stat = await readFile(`/proc/${identity.pid}/stat`, 'utf8').catch(() => null);
+  const stat = await readProcStat(identity.pid);
   if (stat === null) return true; // no /proc: the pid is all we can check
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  if (state === 'Z' || state === 'X') return false;
-  return identity.startTime === null || (await processStartTime(identity.pid)) === identity.startTime;
+  if (hasExited(stat)) return false;
+  return identity.startTime === null || stat.startTicks === identity.startTime;
 }
 
 export function recordFile(root: string, key: string): string {

@@ -10,6 +10,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isRunning, signalGroup } from './process-tree.js';
+import { readProcStat } from './proc-stat.js';
 
 export interface ReapedAgents {
   /** Process groups (agent leaders) killed. */
@@ -75,9 +76,7 @@ export async function reapLeftoverAgents(workspaceRoot: string): Promise<ReapedA
 }
 
 async function parentPid(pid: number): Promise<number | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  if (stat === null) return null;
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  return (await readProcStat(pid))?.ppid ?? null;
 }
 
 /**

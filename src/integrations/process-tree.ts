@@ -1,6 +1,7 @@
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { sep } from 'node:path';
 import treeKill from 'tree-kill';
+import { hasExited, readProcStat } from './proc-stat.js';
 
 // Killing an agent's whole process tree. The runner starts each agent as the leader of its own
 // process group, so one kill(-pgid) reaches everything that stayed in the group. A child that
@@ -29,11 +30,8 @@ export async function isRunning(pid: number): Promise<boolean> {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  if (stat === null) return true;
-  // Field 3, after the parenthesised command name (which may itself contain spaces or parens).
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state !== 'Z' && state !== 'X';
+  const stat = await readProcStat(pid);
+  return stat === null || !hasExited(stat); // no /proc: the signal's answer is all there is
 }
 
 export interface ProcessMatch {

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Workspaces } from './agent.js';
 import { isSameProcess, readRecords, thisHost, type AgentOwner, type AgentRecord } from './agent-records.js';
 import { cleanGitEnv } from './github/git-push.js';
 import { issueIdFromBranch } from '../domain/naming.js';
 import { findProcesses, killMatching } from './process-tree.js';
+import { readProcStat } from './proc-stat.js';
 
 type LogFn = (fields: Record<string, unknown>, message: string) => void;
 
@@ -67,10 +68,8 @@ async function groupMembers(pgid: number): Promise<number[]> {
   await Promise.all(
     entries.map(async (entry) => {
       if (!/^\d+$/.test(entry)) return;
-      const statText = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
-      if (statText === null) return;
-      const fields = statText.slice(statText.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(entry));
+      const stat = await readProcStat(Number(entry));
+      if (stat !== null && stat.pgid === pgid && stat.state !== 'Z') members.push(Number(entry));
     }),
   );
   return members;
