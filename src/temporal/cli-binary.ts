@@ -3,6 +3,7 @@
 // takes minutes, so every step says what it is doing.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
@@ -11,7 +12,7 @@ export class TemporalCliMissingError extends Error {
   override readonly name = 'TemporalCliMissingError';
 }
 
-function executable(path: string): boolean {
+export function executable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -20,13 +21,26 @@ function executable(path: string): boolean {
   }
 }
 
-function goBin(): string | null {
+/** $(go env GOPATH)/bin, where `go install` puts binaries; null without Go. */
+export function goBin(env: Record<string, string | undefined> = {}): string | null {
   try {
-    const gopath = execFileSync('go', ['env', 'GOPATH'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const gopath = execFileSync('go', ['env', 'GOPATH'], { encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     return gopath ? join(gopath.split(delimiter)[0]!, 'bin') : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * The folder where binaries built earlier with `go install` are: GOPATH/bin as Go reports it, or
+ * without Go on PATH (a shell or IDE that lacks /usr/local/go/bin), Go's default: the first entry
+ * of $GOPATH, else ~/go, plus /bin. A cached binary is found without Go; building still needs it.
+ */
+export function installedGoBin(env: Record<string, string | undefined> = {}): string {
+  const fromGo = goBin(env);
+  if (fromGo) return fromGo;
+  const gopath = env.GOPATH?.split(delimiter)[0] || join(env.HOME || homedir(), 'go');
+  return join(gopath, 'bin');
 }
 
 export function findTemporalCli(root = process.cwd(), env: NodeJS.ProcessEnv = process.env): string | null {
@@ -38,8 +52,7 @@ export function findTemporalCli(root = process.cwd(), env: NodeJS.ProcessEnv = p
     ...(env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'temporal')),
     resolve(root, '.tools/bin/temporal'),
   ];
-  const gobin = goBin();
-  if (gobin) candidates.push(join(gobin, 'temporal'));
+  candidates.push(join(installedGoBin(env), 'temporal'));
   return candidates.find(executable) ?? null;
 }
 

@@ -5,8 +5,9 @@
 // $(go env GOPATH)/bin; a binary of another version is passed over (and said so). Building
 // takes minutes, so every step says what it is doing.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
+import { executable, goBin, installedGoBin } from './cli-binary.js';
 
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
 
@@ -29,24 +30,6 @@ export class TemporalServerMissingError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function goBin(env: Env): string | null {
-  try {
-    const gopath = execFileSync('go', ['env', 'GOPATH'], { encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return gopath ? join(gopath.split(delimiter)[0]!, 'bin') : null;
-  } catch {
-    return null;
-  }
-}
-
 /** The version a binary reports (`--version`), or null when it cannot say. */
 export function binaryVersion(path: string): string | null {
   try {
@@ -66,8 +49,7 @@ export function findServerBinary(which: ServerBinary, options: { root?: string; 
     throw new TemporalServerMissingError(`${spec.env} is set to ${explicit}, which is not an executable file. Fix the path or unset it.`);
   }
   const candidates = [...(env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, spec.name)), resolve(options.root ?? process.cwd(), '.tools/bin', spec.name)];
-  const gobin = goBin(env);
-  if (gobin) candidates.push(join(gobin, spec.name));
+  candidates.push(join(installedGoBin(env), spec.name));
   for (const candidate of candidates.filter(executable)) {
     const version = binaryVersion(candidate);
     if (version === TEMPORAL_SERVER_VERSION) return candidate;
