@@ -7,8 +7,7 @@
 //
 //   node --max-old-space-size=8192 --import tsx bench/churn/heap-diff.ts A.heapsnapshot B.heapsnapshot [--top 25] [--one-process [--paths 3]]
 import { readFileSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { positiveInt } from '../options.js';
+import { benchArgs, positiveInt } from '../options.js';
 
 interface RawSnapshot {
   snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]]; edge_fields: string[]; edge_types: [string[], ...unknown[]] }; node_count: number };
@@ -129,9 +128,10 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const signed = (v: number, show: (v: number) => string) => `${v >= 0 ? '+' : '−'}${show(Math.abs(v))}`;
 
 function main(): void {
-  const { values, positionals } = parseArgs({ options: { 'one-process': { type: 'boolean', default: false }, top: { type: 'string', default: '25' }, paths: { type: 'string', default: '3' }, depth: { type: 'string', default: '12' } }, allowPositionals: true });
+  const usage = 'usage: node --max-old-space-size=8192 --import tsx bench/churn/heap-diff.ts A.heapsnapshot B.heapsnapshot [--top 25] [--one-process [--paths 3] [--depth 12]]';
+  const { values, positionals } = benchArgs({ 'one-process': { type: 'boolean', default: false }, top: { type: 'string', default: '25' }, paths: { type: 'string', default: '3' }, depth: { type: 'string', default: '12' } }, usage);
   if (positionals.length !== 2) {
-    process.stderr.write('usage: node --max-old-space-size=8192 --import tsx bench/churn/heap-diff.ts A.heapsnapshot B.heapsnapshot [--top 25] [--one-process [--paths 3] [--depth 12]]\n');
+    process.stderr.write(`${usage}\n`);
     process.exit(2);
   }
   const top = positiveInt('top', values.top);

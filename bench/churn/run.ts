@@ -11,9 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../../src/config/load.js';
-import { durationMs } from '../../src/domain/duration.js';
 import { fleetWorkflowId, ISSUE_WORKFLOW_PREFIX } from '../../src/domain/naming.js';
 import { agentEnvPrefix, processesWithEnvPrefix } from '../../src/integrations/leftover-agents.js';
 import { parseRunFileName } from '../../src/integrations/run-files.js';
@@ -25,7 +23,7 @@ import { formatTable, median, percentile } from '../gateway/stats.js';
 import { startChurnLine, type ChurnIssue, type ChurnLine } from './line.js';
 import { descriptorChange, descriptorKinds, drift, readProc, type Drift, type Sample } from './samples.js';
 import { REPO_ROOT, startWorkerProcess, unitMallocEnvironment, type WorkerProcess } from '../worker-process.js';
-import { positiveInt } from '../options.js';
+import { benchArgs, duration, positiveInt } from '../options.js';
 
 const HELP = `bench/churn: a few issues re-cycled many times through the whole line (triage, the demo
 agent's commit, PR, CI, review, merge, close, release) on a real \`conveyor worker\` process,
@@ -53,27 +51,22 @@ minute (a cycle 20-35 s): the default 5 x 200 takes close to 2 hours; --issues 5
 --sample-every 5s about 2 minutes. Run it under nice beside other work:
 nice -n 10 npm run bench:churn.`;
 
-const { values: args } = parseArgs({
-  options: {
+const { values: args } = benchArgs(
+  {
     issues: { type: 'string', default: '5' },
     cycles: { type: 'string', default: '200' },
     'sample-every': { type: 'string', default: '1m' },
     'cycle-timeout': { type: 'string', default: '5m' },
     'heap-snapshot': { type: 'boolean', default: false },
     'unit-malloc': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
   },
-  allowPositionals: true,
-});
-if (args.help) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
+  HELP,
+);
 
 const ISSUES = positiveInt('issues', args.issues);
 const CYCLES = positiveInt('cycles', args.cycles);
-const SAMPLE_EVERY_MS = durationMs(args['sample-every']);
-const CYCLE_TIMEOUT_MS = durationMs(args['cycle-timeout']);
+const SAMPLE_EVERY_MS = duration('sample-every', args['sample-every']);
+const CYCLE_TIMEOUT_MS = duration('cycle-timeout', args['cycle-timeout']);
 const HEAP_SNAPSHOT = args['heap-snapshot'];
 const UNIT_MALLOC = args['unit-malloc'] ? unitMallocEnvironment() : {};
 const TARGET_RSS_DRIFT_MB = 8;

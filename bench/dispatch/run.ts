@@ -10,7 +10,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { loadConfig } from '../../src/config/load.js';
 import { issueWorkflowId, fleetWorkflowId } from '../../src/domain/naming.js';
@@ -26,7 +25,7 @@ import type { AgentStart } from './agent-reports.js';
 import { startBaseline, type Baseline } from './baseline.js';
 import { startBenchFactory, type BenchFactory, type BenchIssue } from './factory.js';
 import { breakdown, indexFleet, ONE_HOP_SEGMENTS, oneHopBreakdown, SEGMENTS, type Breakdown, type History, type SegmentDef } from './segments.js';
-import { positiveInt } from '../options.js';
+import { benchArgs, positiveInt } from '../options.js';
 
 const HELP = `bench/dispatch: ready webhook → agent process started, through the real factory, beside a
 one-hop baseline (signal → workflow task → activity task) on the same dev server.
@@ -50,22 +49,17 @@ flight waits for the previous run to close, about 1.2 s each); --dispatches 40 -
 2.5 minutes. Keep N/R at least the largest concurrency, or every measured dispatch of that level
 starts in one burst.`;
 
-const { values: args } = parseArgs({
-  options: {
+const { values: args } = benchArgs(
+  {
     dispatches: { type: 'string', default: '100' },
     concurrency: { type: 'string', default: '1,20' },
     rounds: { type: 'string', default: '4' },
     warmup: { type: 'string' },
     load: { type: 'boolean', default: false },
     'load-processes': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
   },
-  allowPositionals: true,
-});
-if (args.help) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
+  HELP,
+);
 
 const DISPATCHES = positiveInt('dispatches', args.dispatches);
 const ROUNDS = positiveInt('rounds', args.rounds);

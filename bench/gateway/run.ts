@@ -9,7 +9,6 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { linePolicyFromConfig } from '../../src/config/line-policy.js';
@@ -17,12 +16,29 @@ import { ensureTemporalCli } from '../../src/temporal/cli-binary.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { signalWithStartIssue } from '../../src/temporal/issue-runs.js';
 import { notAllowlistedPullRequest, readyIssueDeliveries } from './deliveries.js';
+import { benchArgs, positiveInt } from '../options.js';
 import { closedLoop, httpPoster, summarize, type HttpDelivery, type RoundResult } from './load.js';
 import type { TargetCommand, TargetReply } from './protocol.js';
 import { formatTable } from './stats.js';
 
-const { values: args } = parseArgs({
-  options: {
+const HELP = `bench/gateway: the real gateway against a baseline doing the bare minimum of the same job,
+side by side, alternating rounds, medians: the no-signal path (a signed delivery for a repo that is
+not allowlisted, against a bare HTTP server that answers 202) and the signal-with-start path (a
+ready issue per delivery, against calling signalWithStart directly). See bench/gateway/README.md.
+
+  npm run bench:gateway -- [options]
+
+  --rounds N               measured rounds per side (default 5)
+  --seconds N              length of a no-signal round (default 3)
+  --warmup-seconds N       unmeasured warm-up per side before the no-signal rounds (default 3)
+  --starts N               ready-issue deliveries per start round (default 800)
+  --http-concurrency N     deliveries in flight in a no-signal round (default 32)
+  --start-concurrency N    deliveries in flight in a start round (default 16)
+  --only no-signal|starts  one scenario only, e.g. to profile it
+  -h, --help               this text`;
+
+const { values: args } = benchArgs(
+  {
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '3' },
     /**
@@ -38,14 +54,18 @@ const { values: args } = parseArgs({
     /** One scenario only, e.g. to profile it. */
     only: { type: 'string' },
   },
-});
-const ROUNDS = Number(args.rounds);
-const ROUND_MS = Number(args.seconds) * 1000;
-const WARMUP_MS = Number(args['warmup-seconds']) * 1000;
-const STARTS = Number(args.starts);
-const HTTP_CONCURRENCY = Number(args['http-concurrency']);
-const START_CONCURRENCY = Number(args['start-concurrency']);
-if (args.only !== undefined && args.only !== 'no-signal' && args.only !== 'starts') throw new Error(`--only takes no-signal or starts, not ${args.only}`);
+  HELP,
+);
+const ROUNDS = positiveInt('rounds', args.rounds);
+const ROUND_MS = positiveInt('seconds', args.seconds) * 1000;
+const WARMUP_MS = positiveInt('warmup-seconds', args['warmup-seconds']) * 1000;
+const STARTS = positiveInt('starts', args.starts);
+const HTTP_CONCURRENCY = positiveInt('http-concurrency', args['http-concurrency']);
+const START_CONCURRENCY = positiveInt('start-concurrency', args['start-concurrency']);
+if (args.only !== undefined && args.only !== 'no-signal' && args.only !== 'starts') {
+  process.stderr.write(`--only takes no-signal or starts, not "${args.only}" (see --help)\n`);
+  process.exit(2);
+}
 const RUN_NO_SIGNAL = args.only !== 'starts';
 const RUN_STARTS = args.only !== 'no-signal';
 

@@ -12,7 +12,6 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { linePolicyFromConfig } from '../../src/config/line-policy.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -31,7 +30,7 @@ import { formatTable, median } from '../gateway/stats.js';
 import { startBaseline, type Baseline } from './baseline.js';
 import { startScaleFactory, type ScaleFactory, type ScaleIssue } from './factory.js';
 import { cpuSecondsOf, MemorySampler, mib, procMemory, resetPeak } from './memory.js';
-import { positiveInt } from '../options.js';
+import { benchArgs, positiveInt } from '../options.js';
 import { buildRelease, unitMallocEnvironment } from '../worker-process.js';
 
 const HELP = `bench/scale: N issues brought to a waiting state (escalated) through the real gateway and
@@ -63,8 +62,8 @@ memory, cache-miss cost, history growth and the operator's CLI at that size.
 Wall time on 2 shared cores: --issues 400 about 4 minutes; the default 10,000 from 20 minutes to an
 hour, with the load (run it under nice). Progress goes to stderr; stdout gets the tables and one JSON line.`;
 
-const { values: args } = parseArgs({
-  options: {
+const { values: args } = benchArgs(
+  {
     issues: { type: 'string', default: '10000' },
     rounds: { type: 'string', default: '4' },
     concurrency: { type: 'string', default: '32' },
@@ -76,14 +75,9 @@ const { values: args } = parseArgs({
     nudges: { type: 'string', default: '20' },
     history: { type: 'string', default: '50' },
     settle: { type: 'string', default: '30' },
-    help: { type: 'boolean', short: 'h', default: false },
   },
-  allowPositionals: true,
-});
-if (args.help) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
+  HELP,
+);
 
 const ISSUES = positiveInt('issues', args.issues);
 const ROUNDS = positiveInt('rounds', args.rounds);
