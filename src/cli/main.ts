@@ -9,25 +9,41 @@ import { linePolicyFromConfig } from '../config/line-policy.js';
 import { HELP } from './help.js';
 import { applyFleet, commandIssue, fleetState, formatFleet, formatTable, issueStatus, listRuns, setPaused, STATUS_ROWS } from './operate.js';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    profile: { type: 'string' },
-    root: { type: 'string' },
-    port: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    all: { type: 'boolean', default: false },
-    team: { type: 'string' },
-    repo: { type: 'string' },
-    timeout: { type: 'string' },
-    gateway: { type: 'string' },
-    append: { type: 'string' },
-    keep: { type: 'boolean', default: false },
-    since: { type: 'string' },
-    fix: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+const OPTIONS = {
+  profile: { type: 'string' },
+  root: { type: 'string' },
+  port: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  all: { type: 'boolean', default: false },
+  team: { type: 'string' },
+  repo: { type: 'string' },
+  timeout: { type: 'string' },
+  gateway: { type: 'string' },
+  append: { type: 'string' },
+  keep: { type: 'boolean', default: false },
+  since: { type: 'string' },
+  fix: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** The command line; an unknown option or one without its value is said in a line, exit 2. */
+function readCommandLine() {
+  try {
+    return parseArgs({ allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    console.error(`conveyor: ${error instanceof Error ? error.message : String(error)}\nRun conveyor --help for the commands and their options.`);
+    process.exit(2);
+  }
+}
+
+const { values, positionals } = readCommandLine();
+
+/** --port as a TCP port (0: any free one), or a ConfigError that says what to write. */
+function portOption(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) throw new ConfigError(`--port ${value}: expected a port number from 1 to 65535 (0 picks a free one).`);
+  return port;
+}
 
 function config(defaultProfile: Profile = 'sandbox'): Config {
   const profile = (values.profile ?? process.env.CONVEYOR_PROFILE ?? defaultProfile) as Profile;
@@ -56,7 +72,8 @@ async function main(): Promise<void> {
     }
     case 'gateway': {
       const { runGatewayProcess } = await import('./processes.js');
-      return runGatewayProcess(config(), values.port ? Number(values.port) : undefined);
+      const port = values.port !== undefined ? portOption(values.port) : undefined;
+      return runGatewayProcess(config(), port);
     }
     case 'doctor': {
       const { formatReport, runDoctor } = await import('./doctor.js');
