@@ -3,7 +3,7 @@
 // Divided by the dispatches a round ran, it is the work one dispatch cycle asks of the machine;
 // with every core busy, `in flight × that work ÷ cores` is the least a cycle can take, whatever
 // the code does while it waits. That bound is what the ratio to one hop meets at 20 in flight.
-import { readFileSync } from 'node:fs';
+import { MS_PER_TICK, readProcStatSync } from '../../src/integrations/proc-stat.js';
 
 /** Milliseconds of CPU (user + system). */
 export interface CpuSplit {
@@ -12,20 +12,11 @@ export interface CpuSplit {
   server: number;
 }
 
-// Linux's USER_HZ: /proc reports times in ticks of 1/100 s on every architecture Node runs on.
-const MS_PER_TICK = 10;
-
 /** utime, stime, cutime, cstime of a process, in ms; zeros once it is gone. */
 function procTimes(pid: number | 'self'): [number, number, number, number] {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after "pid (comm) ": the name may hold spaces and parentheses, so cut at the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const at = (field: number) => Number(fields[field - 3]) * MS_PER_TICK; // field numbers as in proc(5)
-    return [at(14), at(15), at(16), at(17)];
-  } catch {
-    return [0, 0, 0, 0];
-  }
+  const stat = readProcStatSync(pid);
+  if (!stat) return [0, 0, 0, 0];
+  return [stat.utime * MS_PER_TICK, stat.stime * MS_PER_TICK, stat.cutime * MS_PER_TICK, stat.cstime * MS_PER_TICK];
 }
 
 export function cpuNow(serverPid: number | undefined): CpuSplit {

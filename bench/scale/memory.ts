@@ -4,6 +4,7 @@
 // cached runs, the SDK's native core); and beside it, for context only, the bench's own process
 // (the emulators, the gateway, the bench's bookkeeping). Linux only.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { MS_PER_TICK, readProcStatSync } from '../../src/integrations/proc-stat.js';
 
 export interface MemorySample {
   at: number;
@@ -79,12 +80,6 @@ export const mib = (bytes: number) => bytes / 1_048_576;
 
 /** CPU seconds (user + system, all threads) a process has used so far, from /proc; null elsewhere. */
 export function cpuSecondsOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
+  const stat = readProcStatSync(pid);
+  return stat ? ((stat.utime + stat.stime) * MS_PER_TICK) / 1000 : null;
 }

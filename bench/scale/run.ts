@@ -9,8 +9,8 @@
 //
 //   npx tsx bench/scale/run.ts [--issues 10000] [--rounds 4] [--concurrency 32] [--cache N]
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, getPriority, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { linePolicyFromConfig } from '../../src/config/line-policy.js';
@@ -299,7 +299,7 @@ async function main(): Promise<void> {
   const cacheSize = args.cache !== undefined ? positiveInt('cache', args.cache) : base.temporal.worker.maxCachedWorkflows;
   const logger = createLogger({ name: 'bench-scale', level: process.env.BENCH_LOG_LEVEL ?? 'warn' });
   const cores = cpus();
-  const machine = `${cores.length} cores (${cores[0]?.model.trim() ?? 'unknown'}), node ${process.version}, ${process.platform}/${process.arch}, nice ${niceness()}`;
+  const machine = `${cores.length} cores (${cores[0]?.model.trim() ?? 'unknown'}), node ${process.version}, ${process.platform}/${process.arch}, nice ${getPriority()}`;
   const loadAtStart = loadavg();
   log(`bench/scale: ${machine}; load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`);
   log(`${ISSUES} issues over ${ROUNDS} rounds of ${PER_ROUND}, each after ${RAW_PER_ROUND} raw starts, ${CONCURRENCY} in flight; workflow cache ${cacheSize} runs`);
@@ -517,24 +517,6 @@ async function main(): Promise<void> {
     await server?.stop();
     if (keepWorkDir) log(`kept ${workDir} (the worker's log is worker.log)`);
     else rmSync(workDir, { recursive: true, force: true });
-  }
-}
-
-function niceness(): string {
-  try {
-    // The 19th field of /proc/self/stat is the nice value.
-    const stat = readFileSyncSafe('/proc/self/stat');
-    return stat ? (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16] ?? '?') : '?';
-  } catch {
-    return '?';
-  }
-}
-
-function readFileSyncSafe(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
   }
 }
 

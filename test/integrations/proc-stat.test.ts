@@ -4,10 +4,11 @@
 // read another process's parent or group and kill the wrong one) and a zombie, which answers
 // signal 0 like a live process.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { getPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSameProcess, processStartTime } from '../../src/integrations/agent-records.js';
-import { hasExited, parseProcStat, readProcStat } from '../../src/integrations/proc-stat.js';
+import { hasExited, parseProcStat, readProcStat, readProcStatSync } from '../../src/integrations/proc-stat.js';
 import { isRunning } from '../../src/integrations/process-tree.js';
 
 const children: ChildProcess[] = [];
@@ -36,8 +37,8 @@ async function shell(script: string, count: number): Promise<{ child: ChildProce
 
 describe('reading /proc/<pid>/stat', () => {
   it('counts the fields from the last parenthesis, whatever the command name holds', () => {
-    const line = '14733 (a) S 9 (b)) R 14731 14700 4234 0 -1 4194304 101 0 0 0 0 0 0 0 20 0 1 0 65094 3133440 382 18446744073709551615';
-    expect(parseProcStat(line)).toEqual({ state: 'R', ppid: 14731, pgid: 14700, startTicks: '65094' });
+    const line = '14733 (a) S 9 (b)) R 14731 14700 4234 0 -1 4194304 101 0 0 0 7 3 12 5 30 10 1 0 65094 3133440 382 18446744073709551615';
+    expect(parseProcStat(line)).toEqual({ state: 'R', ppid: 14731, pgid: 14700, utime: 7, stime: 3, cutime: 12, cstime: 5, nice: 10, startTicks: '65094' });
     expect(parseProcStat('not a stat line')).toBeNull();
     expect(parseProcStat('1 (init) S 0')).toBeNull();
   });
@@ -72,6 +73,16 @@ describe('reading /proc/<pid>/stat', () => {
     expect(() => process.kill(zombie, 0)).not.toThrow();
     expect(await isRunning(zombie)).toBe(false);
     expect(await isSameProcess({ pid: zombie, startTime: null })).toBe(false);
+  });
+
+  it("reads this process's CPU time and nice value, synchronously as the benches sample them", () => {
+    let spin = 0;
+    for (let i = 0; i < 5e7; i++) spin += i; // at least a few ticks of CPU
+    const stat = readProcStatSync('self');
+    expect(spin).toBeGreaterThan(0);
+    expect(stat!.utime + stat!.stime).toBeGreaterThan(0);
+    expect(stat!.nice).toBe(getPriority());
+    expect(readProcStatSync(2 ** 22 + 1)).toBeNull(); // above the kernel's largest pid
   });
 
   it('answers null for a process that is gone', async () => {
