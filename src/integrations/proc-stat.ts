@@ -1,7 +1,8 @@
-// /proc/<pid>/stat, the kernel's one-line record of a process: the few fields process supervision
-// needs (is it still alive, who is its parent, which group is it in, when did it start). One
-// parser, because the line has a trap: field 2 is the command name in parentheses, and a name may
-// itself hold spaces and parentheses ("(sh) (x)"), so the fields are counted from the last ")".
+// /proc/<pid>/stat, the kernel's one-line record of a process: the fields process supervision
+// needs (is it still alive, who is its parent, which group is it in, when did it start) and the
+// CPU times the benches sample. One parser, because the line has a trap: field 2 is the command
+// name in parentheses, and a name may itself hold spaces and parentheses ("(sh) (x)"), so the
+// fields are counted from the last ")".
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
