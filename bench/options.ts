@@ -8,7 +8,7 @@ const HELP_OPTION = { help: { type: 'boolean', short: 'h', default: false } } as
 type BenchArgs<O extends OptionsConfig> = ReturnType<typeof parseArgs<{ options: O & typeof HELP_OPTION; allowPositionals: true }>>;
 
 /** Says what was wrong with the command line and exits 2. */
-function usageError(message: string): never {
+export function usageError(message: string): never {
   process.stderr.write(`${message} (see --help)\n`);
   process.exit(2);
 }

@@ -16,10 +16,10 @@ import { ensureTemporalCli } from '../../src/temporal/cli-binary.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { signalWithStartIssue } from '../../src/temporal/issue-runs.js';
 import { notAllowlistedPullRequest, readyIssueDeliveries } from './deliveries.js';
-import { benchArgs, positiveInt } from '../options.js';
 import { closedLoop, httpPoster, summarize, type HttpDelivery, type RoundResult } from './load.js';
 import type { TargetCommand, TargetReply } from './protocol.js';
 import { formatTable } from './stats.js';
+import { benchArgs, positiveInt, usageError } from '../options.js';
 
 const HELP = `bench/gateway: the real gateway against a baseline doing the bare minimum of the same job,
 side by side, alternating rounds, medians: the no-signal path (a signed delivery for a repo that is
@@ -62,10 +62,7 @@ const WARMUP_MS = positiveInt('warmup-seconds', args['warmup-seconds']) * 1000;
 const STARTS = positiveInt('starts', args.starts);
 const HTTP_CONCURRENCY = positiveInt('http-concurrency', args['http-concurrency']);
 const START_CONCURRENCY = positiveInt('start-concurrency', args['start-concurrency']);
-if (args.only !== undefined && args.only !== 'no-signal' && args.only !== 'starts') {
-  process.stderr.write(`--only takes no-signal or starts, not "${args.only}" (see --help)\n`);
-  process.exit(2);
-}
+if (args.only !== undefined && args.only !== 'no-signal' && args.only !== 'starts') usageError(`--only takes no-signal or starts, not "${args.only}"`);
 const RUN_NO_SIGNAL = args.only !== 'starts';
 const RUN_STARTS = args.only !== 'no-signal';
 

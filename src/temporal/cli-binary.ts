@@ -1,5 +1,6 @@
 // Finds the `temporal` CLI (which carries the dev server and its Web UI), or builds it.
-// Order: $TEMPORAL_CLI, PATH, the gitignored .tools/bin, $(go env GOPATH)/bin. Building
+// Order: $TEMPORAL_CLI, PATH, the gitignored .tools/bin, $(go env GOPATH)/bin (without Go on
+// PATH: $GOPATH/bin or ~/go/bin, where an earlier build put it). Building
 // takes minutes, so every step says what it is doing.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';

@@ -2,7 +2,7 @@
 // (`temporal-sql-tool`), or builds both from Go modules. They run the cluster tests on
 // PostgreSQL, the shape an operator deploys, where the dev server of `cli-binary.ts` is SQLite.
 // Order per binary: its environment variable, PATH, the gitignored .tools/bin,
-// $(go env GOPATH)/bin; a binary of another version is passed over (and said so). Building
+// GOPATH's bin as cli-binary.ts finds it; a binary of another version is passed over (and said so). Building
 // takes minutes, so every step says what it is doing.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
