@@ -384,6 +384,9 @@ describe('Linear emulator webhooks', () => {
         user: { id: emulator.viewer().id, name: emulator.viewer().name, email: emulator.viewer().email },
       },
     });
+    // The receiver records a request before it answers, and the emulator marks a delivery
+    // delivered only once the answer is back: wait for that, not for the arrivals alone.
+    await emulator.webhooksSettled();
     expect(emulator.deliveries.map((d) => d.status)).toEqual(['delivered', 'delivered', 'delivered']);
   });
 
