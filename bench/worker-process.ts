@@ -51,7 +51,7 @@ export interface WorkerProcess {
 }
 
 /**
- * The glibc malloc settings the worker's systemd unit sets (`Environment=MALLOC_...` in
+ * The allocator settings the worker's systemd unit sets (`Environment=MALLOC_...`, `LD_PRELOAD` in
  * deploy/systemd/conveyor-worker.service), read from the unit so a bench runs what is deployed.
  */
 export function unitMallocEnvironment(): Record<string, string> {
@@ -60,7 +60,7 @@ export function unitMallocEnvironment(): Record<string, string> {
     .split('\n')
     .filter((line) => line.startsWith('Environment='))
     .flatMap((line) => line.slice('Environment='.length).split(/\s+/))
-    .filter((pair) => pair.startsWith('MALLOC_'))
+    .filter((pair) => pair.startsWith('MALLOC_') || pair.startsWith('LD_PRELOAD='))
     .map((pair) => pair.split('=') as [string, string]);
   return Object.fromEntries(settings);
 }

@@ -22,8 +22,8 @@ import { fleetStateQuery } from '../../src/workflows/messages.js';
 import { formatTable, median, percentile } from '../gateway/stats.js';
 import { startChurnLine, type ChurnIssue, type ChurnLine } from './line.js';
 import { descriptorChange, descriptorKinds, drift, readProc, type Drift, type Sample } from './samples.js';
-import { REPO_ROOT, startWorkerProcess, unitMallocEnvironment, type WorkerProcess } from '../worker-process.js';
-import { benchArgs, duration, positiveInt } from '../options.js';
+import { buildRelease, REPO_ROOT, startWorkerProcess, unitMallocEnvironment, type WorkerProcess } from '../worker-process.js';
+import { benchArgs, duration, positiveInt, usageError } from '../options.js';
 
 const HELP = `bench/churn: a few issues re-cycled many times through the whole line (triage, the demo
 agent's commit, PR, CI, review, merge, close, release) on a real \`conveyor worker\` process,
@@ -40,9 +40,14 @@ sampling its RSS and open file descriptors; then drift and leftovers.
                       writes a heap snapshot of its main thread; both go to a folder the bench
                       prints. Compare a short run's snapshot with a long one's:
                       node --max-old-space-size=8192 --import tsx bench/churn/heap-diff.ts A B
-  --unit-malloc       the worker gets its systemd unit's malloc settings (MALLOC_* in
-                      deploy/systemd/conveyor-worker.service), as a deployed worker runs;
-                      without it, glibc's defaults
+  --unit-malloc       the worker gets its systemd unit's malloc settings (MALLOC_* and
+                      LD_PRELOAD in deploy/systemd/conveyor-worker.service), as a deployed
+                      worker runs; without it, glibc's defaults
+  --release           the worker runs as a deployed host runs it: \`npm run build\` first (about
+                      15 s), then node dist/cli/main.js with the prebuilt workflow bundle (no
+                      tsx, no webpack at start) and the unit's malloc settings
+  --worker-env K=V    added to the worker's environment (repeatable; after the unit's settings),
+                      to try an allocator setting before the unit takes it
   Ctrl-C              stops early: cycles in flight finish, then the checks and the tables
   -h, --help          this text
 
@@ -59,6 +64,8 @@ const { values: args } = benchArgs(
     'cycle-timeout': { type: 'string', default: '5m' },
     'heap-snapshot': { type: 'boolean', default: false },
     'unit-malloc': { type: 'boolean', default: false },
+    release: { type: 'boolean', default: false },
+    'worker-env': { type: 'string', multiple: true, default: [] },
   },
   HELP,
 );
@@ -68,7 +75,19 @@ const CYCLES = positiveInt('cycles', args.cycles);
 const SAMPLE_EVERY_MS = duration('sample-every', args['sample-every']);
 const CYCLE_TIMEOUT_MS = duration('cycle-timeout', args['cycle-timeout']);
 const HEAP_SNAPSHOT = args['heap-snapshot'];
-const UNIT_MALLOC = args['unit-malloc'] ? unitMallocEnvironment() : {};
+const UNIT_MALLOC = args['unit-malloc'] || args.release ? unitMallocEnvironment() : {};
+const WORKER_ENV: Record<string, string> = {
+  ...UNIT_MALLOC,
+  ...Object.fromEntries(
+    args['worker-env'].map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 1) usageError(`--worker-env takes NAME=value, not "${pair}"`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  ),
+};
+/** The worker's allocator settings as a line of the report: what the figures were measured with. */
+const WORKER_ENV_TEXT = Object.keys(WORKER_ENV).length ? Object.entries(WORKER_ENV).map(([k, v]) => `${k}=${v}`).join(' ') : "glibc's default malloc settings";
 const TARGET_RSS_DRIFT_MB = 8;
 const TARGET_FD_DRIFT = 2;
 /** How long the worker is left alone before "idle again" is read: past the emulators' 5 s keep-alive. */
@@ -163,13 +182,18 @@ async function main(): Promise<number> {
     const workspaceRoot = resolve(root, line.config.factory.workspaceDir);
     // Outside workDir, which is removed at the end of a clean run: the snapshots are what the run is for.
     if (HEAP_SNAPSHOT) snapshotDir = mkdtempSync(join(tmpdir(), 'conveyor-churn-heap-'));
+    if (args.release) {
+      log('building the release the worker runs (npm run build)');
+      await buildRelease();
+    }
     worker = await startWorkerProcess({
       root,
       logFile: join(workDir, 'worker.log'),
+      release: args.release,
       ...(snapshotDir ? { nodeArgs: ['--import', join(REPO_ROOT, 'bench/churn/heap-probe.mjs')] } : {}),
-      env: { ...UNIT_MALLOC, ...(snapshotDir ? { CONVEYOR_HEAP_PROBE_DIR: snapshotDir, CONVEYOR_HEAP_PROBE_EVERY_MS: String(SAMPLE_EVERY_MS) } : {}) },
+      env: { ...WORKER_ENV, ...(snapshotDir ? { CONVEYOR_HEAP_PROBE_DIR: snapshotDir, CONVEYOR_HEAP_PROBE_EVERY_MS: String(SAMPLE_EVERY_MS) } : {}) },
     });
-    if (args['unit-malloc']) log(`the worker runs with its unit's malloc settings: ${Object.entries(UNIT_MALLOC).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    log(`the worker runs ${args.release ? 'as a release (node dist/cli/main.js)' : 'from the checkout (src through tsx)'} with ${WORKER_ENV_TEXT}`);
     if (snapshotDir) log(`the worker's heap figures, and its heap snapshot after the last cycle, go to ${snapshotDir}`);
     log(`conveyor worker running as pid ${worker.pid} (log: ${worker.logFile}); task queue ${taskQueue}`);
     idle = readProc(worker.pid);
@@ -312,13 +336,13 @@ async function main(): Promise<number> {
   if (snapshotDir) out(`\nthe worker's heap figures (memory.jsonl: each thread's V8 heap beside the RSS) in ${snapshotDir}; ${snapshot ? `heap snapshot ${snapshot.file} after cycle ${snapshot.cycles} (worker RSS before it ${snapshot.rssMb === null ? '–' : mb(snapshot.rssMb)} MB), written in ${snapshot.seconds.toFixed(1)} s` : 'no heap snapshot'}`);
   out(
     `\nmachine: ${machine}; load average (1/5/15 min) ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} before, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} after\n` +
-      `The worker is a \`conveyor worker\` child process${args['unit-malloc'] ? ` with its unit's malloc settings (${Object.entries(UNIT_MALLOC).map(([k, v]) => `${k}=${v}`).join(' ')})` : ", glibc's default malloc settings"}: its RSS (VmRSS) and /proc/<pid>/fd count are its own; the emulators, gateway and reviewer run in the bench's process (its RSS shown for context).`,
+      `The worker is a \`conveyor worker\` child process (${args.release ? 'a release: node dist/cli/main.js, the workflow bundle prebuilt' : 'the checkout: src through tsx, the workflow bundled at start'}; ${WORKER_ENV_TEXT}): its RSS (VmRSS) and /proc/<pid>/fd count are its own; the emulators, gateway and reviewer run in the bench's process (its RSS shown for context).`,
   );
   out(
     JSON.stringify({
       bench: 'churn',
       machine,
-      options: { issues: ISSUES, cycles: CYCLES, sampleEveryMs: SAMPLE_EVERY_MS, cycleTimeoutMs: CYCLE_TIMEOUT_MS, unitMalloc: UNIT_MALLOC },
+      options: { issues: ISSUES, cycles: CYCLES, sampleEveryMs: SAMPLE_EVERY_MS, cycleTimeoutMs: CYCLE_TIMEOUT_MS, release: args.release, workerEnv: WORKER_ENV },
       loadavg: { before: loadAtStart, after: loadAtEnd },
       cycles: { done: cycleSeconds.length, planned: ISSUES * CYCLES, minutes: cyclingSeconds / 60, outcomes: Object.fromEntries(outcomes), p50s: median(sorted), p99s: percentile(sorted, 99), maxS: sorted.at(-1) ?? null, unexpected },
       idle,
