@@ -18,6 +18,7 @@ import { gracefulStop, signalExitCode } from '../workers/graceful-stop.js';
 import { startMetricsServer } from '../workers/metrics-server.js';
 import { createWorkerMetrics } from '../workers/worker-metrics.js';
 import { createConveyorWorker, installRuntime } from '../workers/worker.js';
+import { currentAllocator, missingPreload } from '../integrations/allocator.js';
 
 /**
  * Resolves on the first SIGINT or SIGTERM. Later signals do not kill the process while it
@@ -67,7 +68,10 @@ export async function runWorkerProcess(config: Config): Promise<void> {
   const metricsServer = await startMetricsServer({ port: config.temporal.worker.metricsPort, registry: metrics.registry, sdkMetricsUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics` });
   const workspaceRoot = resolve(config.root, config.factory.workspaceDir);
   const deadlineMs = shutdownDeadlineMs(config);
-  logger.info({ temporal: describeTarget(config), profile: config.profile, metrics: metricsServer.url }, 'worker running');
+  const allocator = currentAllocator();
+  const preloadMissing = missingPreload(process.env.LD_PRELOAD, allocator);
+  if (preloadMissing) logger.warn({ allocator: allocator.name }, preloadMissing);
+  logger.info({ temporal: describeTarget(config), profile: config.profile, metrics: metricsServer.url, allocator: allocator.name }, 'worker running');
   const stop = gracefulStop({
     deadlineMs,
     drain: (signal) => {
