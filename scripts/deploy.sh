@@ -8,8 +8,10 @@
 #   --no-build       ship the dist/ already built (npm run build)
 #   --no-install     skip npm ci --omit=dev in TARGET
 #   --no-restart     skip systemctl restart (also CONVEYOR_DEPLOY_NO_RESTART=1)
-#   --install-units  copy deploy/systemd/*.service to /etc/systemd/system with TARGET as their
-#                    WorkingDirectory, then daemon-reload and enable them
+#   --install-units  copy deploy/systemd/*.service to /etc/systemd/system (CONVEYOR_SYSTEMD_DIR)
+#                    with TARGET as their WorkingDirectory, then daemon-reload and enable them;
+#                    where libjemalloc.so.2 is not installed, the worker's unit goes without its
+#                    preload (and says so)
 #   --canary         after the restart, run `conveyor canary` from TARGET (with the services'
 #                    environment file, CONVEYOR_ENV_FILE, default /etc/conveyor/conveyor.env, and
 #                    CONVEYOR_CANARY_ARGS, e.g. "--team ENG --timeout 30m"); when it fails, say
@@ -33,7 +35,7 @@ for arg in "$@"; do
     --no-restart) restart=0 ;;
     --install-units) units=1 ;;
     --canary) canary=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     -*) fail "unknown option $arg (see --help)" ;;
     *) [[ -z "$target" ]] || fail "one TARGET only (got $target and $arg)"; target=$arg ;;
   esac
@@ -86,9 +88,20 @@ if (( install )); then
 fi
 
 if (( units )); then
-  say "installing the systemd units with WorkingDirectory=$target"
+  unit_dir=${CONVEYOR_SYSTEMD_DIR:-/etc/systemd/system}
+  say "installing the systemd units into $unit_dir with WorkingDirectory=$target"
+  # The worker's unit preloads jemalloc (bench/churn/README.md says why). Without the library
+  # ld.so would print an error for the worker and every program it starts, and the worker would
+  # run on glibc's malloc anyway: leave the line out and say how to get it.
+  drop_preload=()
+  # Read whole first: under pipefail, grep -q quitting early would fail the pipe with SIGPIPE.
+  libraries=$(PATH="$PATH:/sbin:/usr/sbin" ldconfig -p 2>/dev/null || true)
+  if ! grep -q 'libjemalloc\.so\.2 ' <<<"$libraries"; then
+    say "libjemalloc.so.2 is not installed: conveyor-worker runs on glibc's malloc, whose memory creeps up over many runs; apt-get install libjemalloc2, then deploy again with --install-units"
+    drop_preload=(-e '/^Environment=LD_PRELOAD=/d')
+  fi
   for unit in "$repo"/deploy/systemd/*.service; do
-    sed "s#/opt/conveyor#$target#g" "$unit" > "/etc/systemd/system/$(basename "$unit")"
+    sed -e "s#/opt/conveyor#$target#g" "${drop_preload[@]}" "$unit" > "$unit_dir/$(basename "$unit")"
   done
   systemctl daemon-reload
   systemctl enable conveyor-worker.service conveyor-gateway.service

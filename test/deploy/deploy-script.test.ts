@@ -2,7 +2,9 @@
 // its .data/ survive byte for byte, files the release no longer has are deleted, production
 // dependencies are installed (no dev ones), and the deployed tree runs the CLI from its build.
 // The restart step is skipped (no systemd in a test). A second deploy with --canary whose canary
-// fails exits 1 and names the release it replaced, kept whole for a rollback.
+// fails exits 1 and names the release it replaced, kept whole for a rollback. --install-units
+// writes the systemd units for the target, without the worker's jemalloc preload on a host that
+// lacks the library.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,4 +85,55 @@ describe('scripts/deploy.sh', () => {
     for (const kept of ['dist/cli/main.js', 'bin/conveyor.js', 'package-lock.json']) expect(existsSync(join(target, '.data/releases/previous', kept)), kept).toBe(true);
     for (const mine of ['instance', '.data', 'node_modules']) expect(existsSync(join(target, '.data/releases/previous', mine)), mine).toBe(false);
   }, 600_000);
+
+  describe('--install-units', () => {
+    // No systemd in a test: the units go to a folder of the test's, and `systemctl` is a script
+    // on PATH that records its arguments. `ldconfig` is the machine's own, or one that lists no
+    // library, as on a host without libjemalloc2.
+    const bin = mkdtempSync(join(tmpdir(), 'conveyor-deploy-bin-'));
+    const calls = join(bin, 'systemctl.calls');
+    writeFileSync(join(bin, 'systemctl'), `#!/bin/sh\necho "$@" >> ${calls}\n`, { mode: 0o755 });
+    const noLibraries = mkdtempSync(join(tmpdir(), 'conveyor-deploy-noldconfig-'));
+    writeFileSync(join(noLibraries, 'ldconfig'), '#!/bin/sh\necho "0 libs found in cache"\n', { mode: 0o755 });
+    afterAll(() => {
+      rmSync(bin, { recursive: true, force: true });
+      rmSync(noLibraries, { recursive: true, force: true });
+    });
+    const jemallocInstalled = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].some((path) => existsSync(path));
+
+    async function installUnits(path: string): Promise<{ stdout: string; worker: string; gateway: string }> {
+      const units = mkdtempSync(join(tmpdir(), 'conveyor-deploy-units-'));
+      try {
+        const env = { PATH: path, HOME: process.env.HOME, CONVEYOR_SYSTEMD_DIR: units };
+        const { stdout } = await run('bash', [join(REPO_ROOT, 'scripts/deploy.sh'), target, '--no-build', '--no-install', '--no-restart', '--install-units'], { cwd: REPO_ROOT, env, maxBuffer: 16 * 1024 * 1024 });
+        return { stdout, worker: readFileSync(join(units, 'conveyor-worker.service'), 'utf8'), gateway: readFileSync(join(units, 'conveyor-gateway.service'), 'utf8') };
+      } finally {
+        rmSync(units, { recursive: true, force: true });
+      }
+    }
+
+    it('writes both units for TARGET, enables them, and keeps the jemalloc preload where the library is installed', async () => {
+      const { stdout, worker, gateway } = await installUnits(`${bin}:${process.env.PATH}`);
+      expect(worker).toContain(`WorkingDirectory=${target}\n`);
+      expect(gateway).toContain(`WorkingDirectory=${target}\n`);
+      expect(worker).not.toContain('/opt/conveyor');
+      expect(readFileSync(calls, 'utf8').split('\n')).toEqual(expect.arrayContaining(['daemon-reload', 'enable conveyor-worker.service conveyor-gateway.service']));
+      expect(worker).toContain('Environment=MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072\n');
+      if (jemallocInstalled) {
+        expect(worker).toContain('\nEnvironment=LD_PRELOAD=libjemalloc.so.2 MALLOC_CONF=background_thread:true\n');
+        expect(stdout).not.toContain('libjemalloc.so.2 is not installed');
+      } else {
+        expect(worker).not.toMatch(/^Environment=LD_PRELOAD=/m);
+      }
+    }, 120_000);
+
+    it('leaves the preload out, and says how to get it, where libjemalloc.so.2 is not installed', async () => {
+      const { stdout, worker } = await installUnits(`${noLibraries}:${bin}:${process.env.PATH}`);
+      expect(stdout).toContain("[deploy] libjemalloc.so.2 is not installed: conveyor-worker runs on glibc's malloc, whose memory creeps up over many runs; apt-get install libjemalloc2, then deploy again with --install-units");
+      expect(worker).not.toMatch(/^Environment=LD_PRELOAD=/m);
+      // The rest of the unit is intact: glibc's settings, the start command.
+      expect(worker).toContain('Environment=MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072\n');
+      expect(worker).toContain('ExecStart=/usr/bin/env node bin/conveyor.js worker\n');
+    }, 120_000);
+  });
 });
