@@ -258,14 +258,18 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
     },
 
     async findPullRequest(repo, headBranch) {
+      // The open PR if there is one, else the newest (merged or closed) so callers can tell. Two
+      // small reads rather than every PR the branch ever had: an issue keeps its branch name
+      // across runs, so that list only grows (bench/churn: 200 PRs on one head by cycle 400,
+      // 3 MB of JSON per triage, and the worker's memory swinging with it).
+      const open = await findOpen(repo, headBranch);
+      if (open) return open;
       const { owner, repo: name } = splitRepo(repo);
-      const pulls = await call(`listing pull requests for ${repo}:${headBranch}`, () =>
-        octokit.paginate(octokit.rest.pulls.list, { owner, repo: name, head: `${owner}:${headBranch}`, state: 'all', per_page: 100 }),
+      const { data } = await call(`listing pull requests for ${repo}:${headBranch}`, () =>
+        octokit.rest.pulls.list({ owner, repo: name, head: `${owner}:${headBranch}`, state: 'all', sort: 'created', direction: 'desc', per_page: 10 }),
       );
-      const matching = pulls.filter((p) => p.head.ref === headBranch).sort((a, b) => b.number - a.number);
-      // The open PR if there is one, else the newest (merged or closed) so callers can tell.
-      const pick = matching.find((p) => p.state === 'open') ?? matching[0];
-      return pick ? toPullRequest(repo, pick) : null;
+      const newest = data.filter((p) => p.head.ref === headBranch).sort((a, b) => b.number - a.number)[0];
+      return newest ? toPullRequest(repo, newest) : null;
     },
 
     async listOpenPullRequests(repo, headPrefix) {

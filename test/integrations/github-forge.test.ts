@@ -3,6 +3,8 @@
 // retried for half a day" (classes), "tokens readable" (no token in URLs, argv or messages)
 // and agents merging stale work (merge pinned to the head SHA).
 import { execFile } from 'node:child_process';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -161,6 +163,54 @@ describe('git transport', () => {
     expect(fetched.headSha).toBe(sha);
     expect(fetched.mergeable).toBe(true);
   });
+
+  it('finds the newest PR of a branch that has had many, reading a bounded page rather than its whole history', async () => {
+    // An issue keeps its branch name across runs, so every PR it ever had stays on that head:
+    // triage asks on every run, and reading them all grew with the issue's history.
+    const repo = await seedRepo();
+    const branch = 'conveyor/eng-7-rerun';
+    await openPr(repo, branch);
+    const name = repo.split('/')[1]!;
+    const rest = octokit().rest.pulls;
+    const first = await forge.findPullRequest(repo, branch);
+    await rest.update({ owner: OWNER, repo: name, pull_number: first!.number, state: 'closed' });
+    let newest = first!.number;
+    for (let i = 0; i < 25; i += 1) {
+      const { data } = await rest.create({ owner: OWNER, repo: name, head: branch, base: 'main', title: `Run ${i + 2}` });
+      await rest.update({ owner: OWNER, repo: name, pull_number: data.number, state: 'closed' });
+      newest = data.number;
+    }
+
+    // Every pull request object the forge is served, counted on the wire by a proxy in front of the emulator.
+    let served = 0;
+    const proxy = createServer((req, res) => {
+      const upstream = httpRequest(new URL(req.url ?? '/', emulator.url), { method: req.method, headers: { ...req.headers, host: new URL(emulator.url).host } }, (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+        answer.on('end', () => {
+          const body = Buffer.concat(chunks);
+          if (req.method === 'GET' && /\/pulls(\?|$)/.test(req.url ?? '')) served += (JSON.parse(body.toString()) as unknown[]).length;
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          res.end(body);
+        });
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
+    try {
+      const counted = makeForge({ baseUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}${new URL(emulator.url).pathname.replace(/\/$/, '')}` });
+      expect(await counted.findPullRequest(repo, branch)).toMatchObject({ number: newest, headRef: branch, state: 'closed', merged: false });
+      expect(served).toBeLessThanOrEqual(10);
+
+      // With one open again, that is the answer, whatever closed ones are newer or older.
+      const { data: reopened } = await rest.create({ owner: OWNER, repo: name, head: branch, base: 'main', title: 'Run again' });
+      served = 0;
+      expect(await counted.findPullRequest(repo, branch)).toMatchObject({ number: reopened.number, state: 'open' });
+      expect(served).toBeLessThanOrEqual(10);
+    } finally {
+      await new Promise((ok) => proxy.close(ok));
+    }
+  }, 120_000);
 
   it('rejects a push with a bad credential as auth, without the token in the message', async () => {
     const repo = await seedRepo();
