@@ -54,7 +54,7 @@ export interface WorkerProcess {
  * The allocator settings the worker's systemd unit sets (`Environment=MALLOC_...`, `LD_PRELOAD` in
  * deploy/systemd/conveyor-worker.service), read from the unit so a bench runs what is deployed.
  */
-export function unitMallocEnvironment(): Record<string, string> {
+export function unitAllocatorEnvironment(): Record<string, string> {
   const unit = readFileSync(join(REPO_ROOT, 'deploy/systemd/conveyor-worker.service'), 'utf8');
   const settings = unit
     .split('\n')

@@ -22,7 +22,7 @@ import { fleetStateQuery } from '../../src/workflows/messages.js';
 import { formatTable, median, percentile } from '../gateway/stats.js';
 import { startChurnLine, type ChurnIssue, type ChurnLine } from './line.js';
 import { descriptorChange, descriptorKinds, drift, readProc, type Drift, type Sample } from './samples.js';
-import { buildRelease, REPO_ROOT, startWorkerProcess, unitMallocEnvironment, type WorkerProcess } from '../worker-process.js';
+import { buildRelease, REPO_ROOT, startWorkerProcess, unitAllocatorEnvironment, type WorkerProcess } from '../worker-process.js';
 import { benchArgs, duration, positiveInt, usageError } from '../options.js';
 
 const HELP = `bench/churn: a few issues re-cycled many times through the whole line (triage, the demo
@@ -75,7 +75,7 @@ const CYCLES = positiveInt('cycles', args.cycles);
 const SAMPLE_EVERY_MS = duration('sample-every', args['sample-every']);
 const CYCLE_TIMEOUT_MS = duration('cycle-timeout', args['cycle-timeout']);
 const HEAP_SNAPSHOT = args['heap-snapshot'];
-const UNIT_MALLOC = args['unit-malloc'] || args.release ? unitMallocEnvironment() : {};
+const UNIT_MALLOC = args['unit-malloc'] || args.release ? unitAllocatorEnvironment() : {};
 const WORKER_ENV: Record<string, string> = {
   ...UNIT_MALLOC,
   ...Object.fromEntries(

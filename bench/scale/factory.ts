@@ -16,7 +16,7 @@ import { SANDBOX_CREDENTIALS, startSandbox, type Sandbox } from '../../src/sandb
 import { connectClient } from '../../src/temporal/connection.js';
 import { freePort } from '../../src/temporal/dev-server.js';
 import { buildIntegrations } from '../../src/workers/integrations.js';
-import { startWorkerProcess, unitMallocEnvironment, writeWorkerRoot, type WorkerProcess } from '../worker-process.js';
+import { startWorkerProcess, unitAllocatorEnvironment, writeWorkerRoot, type WorkerProcess } from '../worker-process.js';
 
 export const SCALE_TEAM = 'SCALE';
 export const SCALE_REPO = 'bench/scale';
@@ -98,7 +98,7 @@ export async function startScaleFactory(options: { base: Config; root: string; a
     sandbox.linear.createLabel({ name: config.factory.policies.readyLabel });
 
     // A release runs as its systemd unit runs it, with the unit's malloc settings.
-    const worker = await startWorkerProcess({ root: options.root, logFile: options.logFile, release: options.release ?? false, ...(options.release ? { env: unitMallocEnvironment() } : {}) });
+    const worker = await startWorkerProcess({ root: options.root, logFile: options.logFile, release: options.release ?? false, ...(options.release ? { env: unitAllocatorEnvironment() } : {}) });
     cleanups.push(async () => {
       if (worker.child.exitCode === null && worker.child.signalCode === null) await worker.stop(15_000);
     });

@@ -31,7 +31,7 @@ import { startBaseline, type Baseline } from './baseline.js';
 import { startScaleFactory, type ScaleFactory, type ScaleIssue } from './factory.js';
 import { cpuSecondsOf, MemorySampler, mib, procMemory, resetPeak } from './memory.js';
 import { benchArgs, positiveInt } from '../options.js';
-import { buildRelease, unitMallocEnvironment } from '../worker-process.js';
+import { buildRelease, unitAllocatorEnvironment } from '../worker-process.js';
 
 const HELP = `bench/scale: N issues brought to a waiting state (escalated) through the real gateway and
 a real \`conveyor worker\` child process, beside raw signal-with-start in the same run; the worker's
@@ -487,7 +487,7 @@ async function main(): Promise<void> {
     );
     out(
       `\nmachine: ${machine}; load average (1/5/15 min) ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} before, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} after; wall time ${(wallMs / 60_000).toFixed(1)} min (rounds ${((roundsEndedAt - roundsStartedAt) / 60_000).toFixed(1)} min)\n` +
-        `worker: a \`conveyor worker\` child process (${args.release ? `a release: node dist/cli/main.js, the workflow bundle prebuilt, ${Object.entries(unitMallocEnvironment()).map(([k, v]) => `${k}=${v}`).join(' ')}` : 'the checkout: src through tsx, the workflow bundled at start'}; workflow cache ${cacheSize}), its RSS from /proc; the raw baseline's worker a child of its own; the bench process holds the Linear and GitHub emulators, the gateway and the ingress calls; the Temporal dev server is a child too; ${CONCURRENCY} ingress calls in flight per side; rounds alternate raw, factory.\n` +
+        `worker: a \`conveyor worker\` child process (${args.release ? `a release: node dist/cli/main.js, the workflow bundle prebuilt, ${Object.entries(unitAllocatorEnvironment()).map(([k, v]) => `${k}=${v}`).join(' ')}` : 'the checkout: src through tsx, the workflow bundled at start'}; workflow cache ${cacheSize}), its RSS from /proc; the raw baseline's worker a child of its own; the bench process holds the Linear and GitHub emulators, the gateway and the ingress calls; the Temporal dev server is a child too; ${CONCURRENCY} ingress calls in flight per side; rounds alternate raw, factory.\n` +
         `evicted: the ${nudged.length} oldest runs, each nudged (the sweep's PR nudge) once and then at once again with the same delivery id (cached, a redelivery).`,
     );
     out(

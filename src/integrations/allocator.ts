@@ -16,13 +16,17 @@ export interface Allocator {
 
 const KNOWN = ['jemalloc', 'tcmalloc', 'mimalloc'] as const;
 
+/** The allocator a shared object's path names (`…/libjemalloc.so.2` → `jemalloc`), if any. */
+function allocatorOf(path: string): string | undefined {
+  return KNOWN.find((known) => basename(path).startsWith(`lib${known}`));
+}
+
 /** The allocator mapped into a process, read from its `/proc/<pid>/maps` text. */
 export function allocatorFromMaps(maps: string): Allocator {
   for (const line of maps.split('\n')) {
     const path = line.split(/\s+/)[5];
-    if (!path?.startsWith('/')) continue;
-    const name = KNOWN.find((known) => basename(path).startsWith(`lib${known}`));
-    if (name) return { name, library: path };
+    const name = path?.startsWith('/') ? allocatorOf(path) : undefined;
+    if (name && path) return { name, library: path };
   }
   return { name: 'glibc' };
 }
@@ -41,11 +45,9 @@ export function currentAllocator(): Allocator {
  * operator; otherwise null.
  */
 export function missingPreload(preload: string | undefined, running: Allocator): string | null {
-  const asked = (preload ?? '')
-    .split(/[\s:]+/)
-    .filter(Boolean)
-    .find((entry) => KNOWN.some((known) => basename(entry).startsWith(`lib${known}`)));
-  if (!asked || (running.library && basename(running.library) === basename(asked))) return null;
-  const install = basename(asked).startsWith('libjemalloc') ? 'install it (Debian and Ubuntu: apt-get install libjemalloc2)' : 'install it';
-  return `LD_PRELOAD names ${asked}, but this process runs on ${running.name} malloc: the library could not be loaded. ${install[0]!.toUpperCase()}${install.slice(1)} and restart, or remove LD_PRELOAD from the worker's unit. The worker works without it, but its memory creeps up over many runs (bench/churn/README.md).`;
+  const asked = (preload ?? '').split(/[\s:]+/).find((entry) => entry && allocatorOf(entry));
+  // By allocator, not by file: LD_PRELOAD=libjemalloc.so loads libjemalloc.so.2 through its link.
+  if (!asked || allocatorOf(asked) === running.name) return null;
+  const install = allocatorOf(asked) === 'jemalloc' ? 'Install it (Debian and Ubuntu: apt-get install libjemalloc2)' : 'Install it';
+  return `LD_PRELOAD names ${asked}, but this process runs on ${running.name} malloc: the library could not be loaded. ${install} and restart, or remove LD_PRELOAD from the worker's unit. The worker works without it, but its memory creeps up over many runs (bench/churn/README.md).`;
 }
