@@ -12,7 +12,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../config/load.js';
 import { durationMs } from '../domain/duration.js';
 import type { ChecksSummary, PullRequest, TrackerIssue } from '../domain/issue.js';
-import { issueWorkflowId } from '../domain/naming.js';
+import { branchForIssue, issueWorkflowId } from '../domain/naming.js';
 import { explainRoute, routeIssue } from '../domain/triage.js';
 import type { Forge } from '../integrations/forge.js';
 import type { IssueFiler, Tracker } from '../integrations/tracker.js';
@@ -287,7 +287,7 @@ export async function runCanary(deps: CanaryDeps, options: CanaryOptions): Promi
     }
   }
 
-  const cleanup = failed && !options.keep ? await cleanUp({ client, forge, tracker, readyLabel: policies.readyLabel, repo, issue, seen }) : [];
+  const cleanup = failed && !options.keep ? await cleanUpCanary({ client, forge, tracker, readyLabel: policies.readyLabel, repo, issue }) : [];
   for (const line of cleanup) say(`      ${line}`);
   const after = await settledRoutes(deps.gatewayUrl, before);
   const report: CanaryReport = {
@@ -309,38 +309,86 @@ export async function runCanary(deps: CanaryDeps, options: CanaryOptions): Promi
 
 /**
  * A failed canary's run is aborted (its release returns the slot and worktree and blocks the
- * issue) and its PR closed. With no run to abort, the ready label goes, or the sweep would start
+ * issue) and its PRs closed. With no run to abort, the ready label goes, or the sweep would start
  * the issue later with nobody watching.
+ *
+ * The PRs are closed once the aborted run has closed, and they are every open PR of the issue's
+ * branch, not only the one the canary saw: an abort does not wait for an activity already in
+ * flight, so a publish that was running when it arrived can still open a PR after the one seen
+ * was closed (it finds no open PR on the branch and opens another).
  */
-async function cleanUp(input: { client: Client; forge: Forge; tracker: Tracker; readyLabel: string; repo: string; issue: TrackerIssue; seen: Observation }): Promise<string[]> {
+export async function cleanUpCanary(input: {
+  client: Client;
+  forge: Forge;
+  tracker: Tracker;
+  readyLabel: string;
+  repo: string;
+  issue: Pick<TrackerIssue, 'id' | 'key'>;
+  /** How long to wait for the aborted run to close before closing its PRs anyway. */
+  closeWithinMs?: number;
+  pollMs?: number;
+}): Promise<string[]> {
   const done: string[] = [];
-  const { issue } = input;
+  const { issue, forge, repo } = input;
   let aborted = false;
   try {
     aborted = await signalIssue(input.client, issue.id, { name: 'operator', event: { command: 'abort', by: 'conveyor canary', deliveryId: `cli:canary-abort:${issue.id}` } });
     if (aborted) done.push(`aborted run ${issueWorkflowId(issue.id)} (its release returns the slot and worktree, and blocks the issue)`);
   } catch (err) {
-    done.push(`could not abort the run: ${err instanceof Error ? err.message : String(err)}`);
+    done.push(`could not abort the run: ${messageOf(err)}`);
   }
-  if (!aborted) {
+  if (aborted) {
+    const closed = await runClosed(input.client, issue.id, input.closeWithinMs ?? 60_000, input.pollMs ?? 500);
+    if (!closed) done.push(`the aborted run ${issueWorkflowId(issue.id)} had not closed after ${seconds(input.closeWithinMs ?? 60_000)}: check conveyor status ${issue.key} and the worker log`);
+  } else {
     try {
       await input.tracker.removeLabel(issue.id, input.readyLabel);
       done.push(`removed the label ${input.readyLabel} from ${issue.key}, so nothing starts it later`);
     } catch (err) {
-      done.push(`could not remove the label ${input.readyLabel} from ${issue.key}: ${err instanceof Error ? err.message : String(err)}`);
+      done.push(`could not remove the label ${input.readyLabel} from ${issue.key}: ${messageOf(err)}`);
     }
   }
-  const pr = input.seen.pr ?? input.seen.state?.pr ?? null;
-  if (pr && pr.state === 'open' && !pr.merged) {
+  const branch = branchForIssue(issue.key, issue.id);
+  const closedNumbers = new Set<number>();
+  // findPullRequest answers the open PR of the branch first; a handful of rounds covers a PR
+  // opened by a late publish, and a forge that will not close one does not loop forever.
+  for (let round = 0; round < 5; round++) {
+    let pr: PullRequest | null;
     try {
-      await input.forge.closePullRequest(input.repo, pr.number);
+      pr = await forge.findPullRequest(repo, branch);
+    } catch (err) {
+      done.push(`could not look for open PRs of ${repo}:${branch}: ${messageOf(err)}`);
+      break;
+    }
+    if (!pr || pr.state !== 'open' || pr.merged || closedNumbers.has(pr.number)) break;
+    closedNumbers.add(pr.number);
+    try {
+      await forge.closePullRequest(repo, pr.number);
       done.push(`closed ${pr.url} without merge`);
     } catch (err) {
-      done.push(`could not close ${pr.url}: ${err instanceof Error ? err.message : String(err)}`);
+      done.push(`could not close ${pr.url}: ${messageOf(err)}`);
+      break;
     }
   }
   return done;
 }
+
+/** Whether the issue's run closed within `withinMs` (a run that is gone counts as closed). */
+async function runClosed(client: Client, issueId: string, withinMs: number, pollMs: number): Promise<boolean> {
+  const handle = client.workflow.getHandle(issueWorkflowId(issueId));
+  const until = Date.now() + withinMs;
+  for (;;) {
+    try {
+      if ((await handle.describe()).status.name !== 'RUNNING') return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return true;
+    }
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 const ROUTES_METRIC = /^conveyor_gateway_routes_total\{ingress="([^"]*)",event="([^"]*)",outcome="([^"]*)"\} (\d+(?:\.\d+)?)$/;
 

@@ -8,9 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import type { CanaryReport } from '../../src/cli/canary.js';
+import { cleanUpCanary, type CanaryReport } from '../../src/cli/canary.js';
 import type { RoutesReport } from '../../src/cli/routes.js';
-import { issueWorkflowId } from '../../src/domain/naming.js';
+import { branchForIssue, issueWorkflowId } from '../../src/domain/naming.js';
+import type { Forge } from '../../src/integrations/forge.js';
 import { DEMO_REPO, seedDemoRepo } from '../../src/sandbox/demo.js';
 import { makeTestRoot, runConveyor, type TestRoot } from '../helpers/conveyor-root.js';
 import { startE2eFactory, type E2eFactory } from '../helpers/e2e-factory.js';
@@ -136,5 +137,36 @@ describe('conveyor canary on the sandbox', () => {
         return true;
       }
     }, 60_000, 500);
+  }, 120_000);
+
+  it('after a failure closes every open PR of the branch once the aborted run has closed, including one a late publish opened', async () => {
+    // A thin issue: its run escalates and stays open, like a canary's run stopped mid-line.
+    const issue = factory.sandbox.linear.createIssue({ teamKey: 'DEMO', title: 'Canary stand-in', description: 'make it nicer', priority: 2, labels: ['conveyor'], stateName: 'Todo' });
+    const handle = factory.client.workflow.getHandle(issueWorkflowId(issue.id));
+    await eventually('the stand-in run open', async () => (await handle.describe().catch(() => null))?.status.name === 'RUNNING', 60_000, 250);
+    const branch = branchForIssue(issue.key, issue.id);
+    await factory.sandbox.github.commitFiles(DEMO_REPO, { branch, files: { 'CHANGELOG.md': '# stand-in\n' }, message: `${issue.key}: stand-in` });
+    const seen = await factory.integrations.forge.openPullRequest({ repo: DEMO_REPO, head: branch, base: 'main', title: `${issue.key}: stand-in`, body: '' });
+
+    // The abort does not wait for an activity in flight: a publish that was running when it
+    // arrived finds no open PR once the seen one is closed, and opens another. The forge the
+    // cleanup is given plays that publish right after the first close.
+    const forge = factory.integrations.forge;
+    const late: number[] = [];
+    const racing: Forge = {
+      ...forge,
+      async closePullRequest(repo, number) {
+        await forge.closePullRequest(repo, number);
+        if (late.length === 0) late.push((await forge.openPullRequest({ repo, head: branch, base: 'main', title: `${issue.key}: stand-in`, body: '' })).number);
+      },
+    };
+    const done = await cleanUpCanary({ client: factory.client, forge: racing, tracker: factory.integrations.tracker, readyLabel: 'conveyor', repo: DEMO_REPO, issue, pollMs: 250 });
+
+    expect(late).toHaveLength(1);
+    expect(late[0]).not.toBe(seen.number);
+    expect(done.join('\n')).toMatch(/aborted run/);
+    expect(done.filter((line) => /^closed .* without merge$/.test(line))).toHaveLength(2);
+    expect((await handle.describe()).status.name).not.toBe('RUNNING');
+    for (const number of [seen.number, late[0]!]) expect(await forge.getPullRequest(DEMO_REPO, number)).toMatchObject({ state: 'closed', merged: false });
   }, 120_000);
 });
