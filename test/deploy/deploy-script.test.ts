@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/conveyor-root.js';
+import { libraryPath } from '../helpers/shared-libraries.js';
 
 const run = promisify(execFile);
 const headCommit = async () => (await run('git', ['-C', REPO_ROOT, 'rev-parse', 'HEAD'])).stdout.trim();
@@ -99,7 +100,7 @@ describe('scripts/deploy.sh', () => {
       rmSync(bin, { recursive: true, force: true });
       rmSync(noLibraries, { recursive: true, force: true });
     });
-    const jemallocInstalled = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].some((path) => existsSync(path));
+    const jemallocInstalled = libraryPath('libjemalloc.so.2') !== null;
 
     async function installUnits(path: string): Promise<{ stdout: string; worker: string; gateway: string }> {
       const units = mkdtempSync(join(tmpdir(), 'conveyor-deploy-units-'));

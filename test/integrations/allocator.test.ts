@@ -2,13 +2,13 @@
 // loaded does not stop a process (ld.so says one line and goes on with glibc), so the worker has
 // to read its own maps to know. Against real Node processes started with and without the preload.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { libraryPath } from '../helpers/shared-libraries.js';
 import { allocatorFromMaps, currentAllocator, missingPreload, type Allocator } from '../../src/integrations/allocator.js';
 
 const MODULE = fileURLToPath(new URL('../../src/integrations/allocator.ts', import.meta.url));
-const JEMALLOC = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].find((path) => existsSync(path));
+const JEMALLOC = libraryPath('libjemalloc.so.2');
 
 /** A Node process started with `env`, reporting the allocator it runs on and what it would warn. */
 function childReport(env: Record<string, string>): Promise<{ allocator: Allocator; warning: string | null; stderr: string }> {
