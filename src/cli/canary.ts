@@ -16,6 +16,7 @@ import { branchForIssue, issueWorkflowId } from '../domain/naming.js';
 import { explainRoute, routeIssue } from '../domain/triage.js';
 import type { Forge } from '../integrations/forge.js';
 import type { IssueFiler, Tracker } from '../integrations/tracker.js';
+import { temporalOwners } from '../temporal/agent-owners.js';
 import { signalIssue } from '../temporal/issue-runs.js';
 import { issueStateQuery } from '../workflows/messages.js';
 import type { IssueRunState, Outcome } from '../workflows/state.js';
@@ -373,19 +374,15 @@ export async function cleanUpCanary(input: {
   return done;
 }
 
-/** Whether the issue's run closed within `withinMs` (a run that is gone counts as closed). */
+/** Whether the issue's run closed within `withinMs` (a run that is gone counts as closed; an unknown answer waits). */
 async function runClosed(client: Client, issueId: string, withinMs: number, pollMs: number): Promise<boolean> {
-  const handle = client.workflow.getHandle(issueWorkflowId(issueId));
+  const { runStatus } = temporalOwners(client);
   const until = Date.now() + withinMs;
-  for (;;) {
-    try {
-      if ((await handle.describe()).status.name !== 'RUNNING') return true;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return true;
-    }
+  while ((await runStatus(issueId)) !== 'closed') {
     if (Date.now() >= until) return false;
     await new Promise((r) => setTimeout(r, pollMs));
   }
+  return true;
 }
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
