@@ -261,7 +261,7 @@ export async function runCanary(deps: CanaryDeps, options: CanaryOptions): Promi
         seen = await observe(station, seen);
         readError = null;
       } catch (err) {
-        readError = err instanceof Error ? err.message : String(err);
+        readError = messageOf(err);
       }
       const verdict = judgeStation(station, seen, { repo, synthetic: policies.syntheticLabel, teamKey: team.key, doneState: team.doneState });
       const atMs = now() - filedAt;
@@ -339,8 +339,10 @@ export async function cleanUpCanary(input: {
     done.push(`could not abort the run: ${messageOf(err)}`);
   }
   if (aborted) {
-    const closed = await runClosed(input.client, issue.id, input.closeWithinMs ?? 60_000, input.pollMs ?? 500);
-    if (!closed) done.push(`the aborted run ${issueWorkflowId(issue.id)} had not closed after ${seconds(input.closeWithinMs ?? 60_000)}: check conveyor status ${issue.key} and the worker log`);
+    const withinMs = input.closeWithinMs ?? 60_000;
+    if (!(await runClosed(input.client, issue.id, withinMs, input.pollMs ?? 500))) {
+      done.push(`the aborted run ${issueWorkflowId(issue.id)} had not closed after ${seconds(withinMs)}: check conveyor status ${issue.key} and the worker log`);
+    }
   } else {
     try {
       await input.tracker.removeLabel(issue.id, input.readyLabel);
@@ -405,7 +407,7 @@ async function readRoutes(gatewayUrl: string): Promise<Record<string, number> | 
     if (!response.ok) return `GET /metrics answered ${response.status}`;
     return parseRouteCounts(await response.text());
   } catch (err) {
-    return `GET ${gatewayUrl}/metrics failed: ${err instanceof Error ? err.message : String(err)}`;
+    return `GET ${gatewayUrl}/metrics failed: ${messageOf(err)}`;
   }
 }
 
